@@ -1,0 +1,119 @@
+"""The deadline scan: dossiers that just became overdue or are due soon, each announced exactly once.
+
+"Exactly once per dossier" holds across replicas because the marker column and the outbox row are written
+in one transaction, on rows locked with SKIP LOCKED: a dossier is claimed by one scanner, or by none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.dossiers.lifecycle import TimelinessRules
+from services.dossiers.models import Dossier, OutboxEvent, StatsDirty
+from services.dossiers.outcomes import Granularity
+from services.dossiers.periods import parse_period
+from services.dossiers.statistics import build, rollup
+from services.dossiers.stats_query import as_of_for, counts_by_unit
+from shared.calendar import LOCAL_TZ
+from shared.outbox import enqueue
+
+SCAN_LIMIT = 1000
+
+
+def _open(d: type[Dossier]) -> sa.ColumnElement[bool]:
+    return sa.and_(d.closing.is_(None), d.unit_code.is_not(None), d.paused.is_(False), d.due_at.is_not(None))
+
+
+def _past_due(rules: TimelinessRules, now: dt.datetime) -> sa.ColumnElement[bool]:
+    if rules.granularity is Granularity.DATE:
+        return Dossier.due_date < now.astimezone(LOCAL_TZ).date()
+    return Dossier.due_at < now
+
+
+def _claim(session: Session, condition: sa.ColumnElement[bool]) -> list[Dossier]:
+    query = sa.select(Dossier).where(condition).order_by(Dossier.due_at).limit(SCAN_LIMIT)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _payload(dossier: Dossier, rules: TimelinessRules, now: dt.datetime) -> dict[str, Any]:
+    procedure = rules.catalogue.get(dossier.procedure_code or "")
+    unit = rules.units.get(dossier.unit_code or "")
+    return {
+        "dossier_code": dossier.dossier_code,
+        "unit_code": dossier.unit_code,
+        "unit_name": unit.name if unit else None,
+        "procedure_code": dossier.procedure_code,
+        "procedure_name": procedure.name if procedure else None,
+        "field": procedure.field if procedure else None,
+        "channel": dossier.channel,
+        "received_at": dossier.received_at.isoformat() if dossier.received_at else None,
+        "due_at": dossier.due_at.isoformat() if dossier.due_at else None,
+        "new_due_at": dossier.new_due_at.isoformat() if dossier.new_due_at else None,
+        "applicant": dossier.applicant,  # personal data: needed for the apology letter
+        "detected_at": now.isoformat(),
+    }
+
+
+def scan_overdue(session: Session, rules: TimelinessRules, now: dt.datetime) -> int:
+    """Emit dossier_late for open dossiers past their due date that were never announced."""
+    claimed = _claim(session, sa.and_(_open(Dossier), _past_due(rules, now), Dossier.late_notified_at.is_(None)))
+    for dossier in claimed:
+        dossier.late_notified_at = now
+        enqueue(session, OutboxEvent, "dossier_late", _payload(dossier, rules, now))
+    return len(claimed)
+
+
+def scan_due_soon(session: Session, rules: TimelinessRules, now: dt.datetime, working_days: int) -> int:
+    """Emit dossier_due_soon once for open dossiers due within ``working_days`` working days."""
+    today = now.astimezone(LOCAL_TZ).date()
+    horizon = rules.calendar.add_working_days(today, working_days) if working_days > 0 else today
+    claimed = _claim(session, sa.and_(
+        _open(Dossier), sa.not_(_past_due(rules, now)), Dossier.due_date <= horizon,
+        Dossier.due_soon_notified_at.is_(None), Dossier.late_notified_at.is_(None),
+    ))
+    for dossier in claimed:
+        dossier.due_soon_notified_at = now
+        payload = _payload(dossier, rules, now)
+        payload.pop("applicant")  # the lead's digest needs no personal data
+        enqueue(session, OutboxEvent, "dossier_due_soon", payload)
+    return len(claimed)
+
+
+def count_overdue(session: Session, rules: TimelinessRules, now: dt.datetime) -> int:
+    return session.scalar(sa.select(sa.func.count()).where(_open(Dossier), _past_due(rules, now))) or 0
+
+
+def publish_timeliness(session: Session, rules: TimelinessRules, now: dt.datetime, limit: int = 500) -> int:
+    """Turn coalesced 'statistics changed' marks into timeliness_updated events (unit and its ancestors)."""
+    query = sa.select(StatsDirty).order_by(StatsDirty.period, StatsDirty.unit_code).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    marks = list(session.scalars(query))
+    if not marks:
+        return 0
+    by_period: dict[str, set[str]] = {}
+    for mark in marks:
+        codes = by_period.setdefault(mark.period, set())
+        if mark.unit_code in rules.units:
+            codes.add(mark.unit_code)
+            codes.update(rules.units.ancestors(mark.unit_code))
+        session.delete(mark)
+    published = 0
+    for label, codes in sorted(by_period.items()):
+        period = parse_period(label)
+        members = sorted({m for code in codes for m in rules.units.descendants(code)})
+        totals = rollup(rules.units, counts_by_unit(session, period, now, rules.granularity, members), codes)
+        as_of = as_of_for(period, now).date()
+        for code in sorted(codes):
+            unit = rules.units.get(code)
+            assert unit is not None
+            stats = build(code, unit.name, period, as_of, rules.granularity.value, totals[code])
+            enqueue(session, OutboxEvent, "timeliness_updated", {**stats.to_dict(), "unit_kind": unit.kind.value})
+            published += 1
+    return published

@@ -1,0 +1,212 @@
+"""One batch of inbound events → stored events, re-derived dossiers and dirty statistics, in one transaction.
+
+Idempotency is the event table's primary key: an event already stored is a duplicate and changes nothing.
+Concurrency (several workers, several replicas) is handled by locking the batch's dossier rows in a fixed
+order before anything is read, so two batches touching one dossier serialise instead of racing; the
+state is then re-derived from *all* of the dossier's stored events, so arrival order never matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.dossiers.lifecycle import DossierState, StoredEvent, TimelinessRules, derive
+from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
+from services.dossiers.periods import PeriodKind, period_containing
+from shared.batch_consumer import Rejection
+from shared.db import insert_ignore
+from shared.events import Event
+from shared.outbox import enqueue
+
+DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
+
+
+@dataclass
+class IngestReport:
+    rejections: dict[str, Rejection] = field(default_factory=dict)  # event_id -> why (this batch's events)
+    stored: int = 0
+    duplicates: int = 0
+    dossiers_changed: int = 0
+
+
+def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime) -> IngestReport:
+    report = IngestReport()
+    unique: dict[str, Event] = {}
+    for event in events:
+        unique.setdefault(str(event.event_id), event)
+    report.duplicates = len(events) - len(unique)
+    codes = sorted({e.dossier_code for e in unique.values()})
+    _lock_dossiers(session, codes, now)
+    new_ids = _store_events(session, list(unique.values()), now)
+    report.stored = len(new_ids)
+    report.duplicates += len(unique) - len(new_ids)
+    changed_codes = sorted({unique[i].dossier_code for i in new_ids})
+    if not changed_codes:
+        return report
+    stored = _load_events(session, changed_codes)
+    updates, dirty, rejected_rows = [], set(), []
+    for code in changed_codes:
+        derivation = derive(code, stored.get(code, []), rules)
+        updates.append(_row(derivation.state, now))
+        dirty.update(_periods_touched(derivation.state))
+        for rejected in derivation.rejected:
+            rejected_rows.append(rejected)
+    _record_rejections(session, rejected_rows, unique, new_ids, report, now)
+    session.execute(sa.update(Dossier), updates)
+    _mark_dirty(session, dirty, now)
+    report.dossiers_changed = len(updates)
+    return report
+
+
+def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None:
+    """Create missing rows, then lock all of them in code order (no deadlock between batches)."""
+    session.execute(
+        insert_ignore(session, Dossier.__table__),
+        [{"dossier_code": c, "status": "awaiting_receipt", "status_code": 1, "due_mismatch": False, "paused": False,
+          "supplement_rounds": 0, "first_seen_at": now, "updated_at": now} for c in codes],
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.select(Dossier.dossier_code).where(Dossier.dossier_code.in_(codes))
+            .order_by(Dossier.dossier_code).with_for_update()
+        ).all()
+
+
+def _store_events(session: Session, events: list[Event], now: dt.datetime) -> set[str]:
+    rows = [
+        {"event_id": str(e.event_id), "dossier_code": e.dossier_code, "event_type": e.event_type, "time": e.time,
+         "occurred_at": e.occurred_at, "payload": e.raw.get("payload", {}), "source": e.source, "stored_at": now}
+        for e in events
+    ]
+    stmt = insert_ignore(session, DossierEvent.__table__).returning(DossierEvent.__table__.c.event_id)
+    return {row[0] for row in session.execute(stmt, rows)}
+
+
+def _load_events(session: Session, codes: list[str]) -> dict[str, list[StoredEvent]]:
+    table = DossierEvent.__table__
+    result = session.execute(
+        sa.select(table.c.event_id, table.c.dossier_code, table.c.event_type, table.c.time, table.c.payload)
+        .where(table.c.dossier_code.in_(codes))
+    )
+    by_code: dict[str, list[StoredEvent]] = defaultdict(list)
+    for event_id, code, event_type, time, payload in result:
+        by_code[code].append(StoredEvent(event_id, event_type, time, payload))
+    return by_code
+
+
+def _row(state: DossierState, now: dt.datetime) -> dict[str, object]:
+    local = DossierState.local_date
+    return {
+        "dossier_code": state.dossier_code,
+        "status": state.status,
+        "status_code": state.status_code,
+        "unit_code": state.unit_code,
+        "procedure_code": state.procedure_code,
+        "channel": state.channel,
+        "received_at": state.received_at,
+        "received_date": local(state.received_at),
+        "processing_amount": state.processing_amount,
+        "time_unit": state.time_unit,
+        "due_at": state.due_at,
+        "due_date": local(state.due_at),
+        "onedoor_due_at": state.onedoor_due_at,
+        "due_mismatch": state.due_mismatch,
+        "paused": state.paused,
+        "supplement_rounds": state.supplement_rounds,
+        "closing": state.closing,
+        "closed_at": state.closed_at,
+        "closed_date": local(state.closed_at),
+        "finished_at": state.finished_at,
+        "returned_at": state.returned_at,
+        "outcome": state.outcome.value if state.outcome else None,
+        "on_time_766": state.on_time_766,
+        "late_reported_at": state.late_reported_at,
+        "new_due_at": state.new_due_at,
+        "applicant": state.applicant,
+        "updated_at": now,
+    }
+
+
+def _periods_touched(state: DossierState) -> set[tuple[str, str]]:
+    """The yearly periods whose figures this dossier feeds: its receipt's and its closing's."""
+    if state.unit_code is None:
+        return set()
+    dates = [d for d in (DossierState.local_date(state.received_at), DossierState.local_date(state.closed_at)) if d]
+    return {(state.unit_code, period_containing(d, PeriodKind.YEAR).label) for d in dates}
+
+
+def _record_rejections(session: Session, rejected: list, batch: dict[str, Event], new_ids: set[str],
+                       report: IngestReport, now: dt.datetime) -> None:
+    """Final refusals are dead-lettered once: this batch's through the consumer, older ones via the outbox."""
+    if not rejected:
+        return
+    table = DossierEvent.__table__
+    ids = [r.event_id for r in rejected]
+    already = {row[0] for row in session.execute(
+        sa.select(table.c.event_id).where(table.c.event_id.in_(ids), table.c.dead_lettered_at.is_not(None)))}
+    for r in rejected:
+        if r.event_id in already:
+            continue
+        session.execute(
+            sa.update(table).where(table.c.event_id == r.event_id)
+            .values(rejected_field=r.field, rejected_reason=r.reason[:1000], dead_lettered_at=now)
+        )
+        if r.event_id in new_ids:
+            report.rejections[r.event_id] = Rejection(field=r.field, reason=r.reason)
+        else:
+            _dead_letter_stored(session, r.event_id, r.field, r.reason, "rejected")
+
+
+def _dead_letter_stored(session: Session, event_id: str, field_path: str, reason: str, kind: str) -> None:
+    """Rebuild the original envelope from the stored row and queue it for the dead-letter relay."""
+    row = session.get(DossierEvent, event_id)
+    assert row is not None
+    body = {
+        "event_id": row.event_id, "event_type": row.event_type, "occurred_at": row.occurred_at.isoformat(),
+        "source": row.source, "schema_version": 1, "payload": row.payload,
+    }
+    enqueue(session, OutboxEvent, DEAD_LETTER_EVENT, {
+        "body": json.dumps(body, ensure_ascii=False), "routing_key": row.event_type,
+        "field": field_path, "reason": reason, "kind": kind,
+    })
+
+
+def _mark_dirty(session: Session, dirty: set[tuple[str, str]], now: dt.datetime) -> None:
+    if not dirty:
+        return
+    session.execute(
+        insert_ignore(session, StatsDirty.__table__),
+        [{"unit_code": unit, "period": period, "marked_at": now} for unit, period in sorted(dirty)],
+    )
+
+
+def dead_letter_orphans(session: Session, older_than: dt.datetime, now: dt.datetime, wait_seconds: int) -> int:
+    """Events of dossiers whose dossier.received never came: dead-letter them (they stay stored, so a late
+    receipt still completes the dossier and a replay is a harmless duplicate)."""
+    table = DossierEvent.__table__
+    orphans = session.scalars(
+        sa.select(Dossier.dossier_code)
+        .where(Dossier.status == "awaiting_receipt", Dossier.first_seen_at < older_than)
+        .limit(1000)
+    ).all()
+    count = 0
+    for code in orphans:
+        rows = session.execute(
+            sa.select(table.c.event_id, table.c.event_type)
+            .where(table.c.dossier_code == code, table.c.dead_lettered_at.is_(None))
+        ).all()
+        for event_id, _ in rows:
+            reason = f"no dossier.received for dossier {code} arrived within {wait_seconds} s"
+            session.execute(sa.update(table).where(table.c.event_id == event_id)
+                            .values(rejected_field="payload.dossier_code", rejected_reason=reason, dead_lettered_at=now))
+            _dead_letter_stored(session, event_id, "payload.dossier_code", reason, "orphan")
+            count += 1
+        session.execute(sa.update(Dossier).where(Dossier.dossier_code == code).values(status="orphaned", updated_at=now))
+    return count

@@ -1,0 +1,90 @@
+"""Tables of the dossiers service (its own schema; no other service reads them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime
+from shared.outbox import OutboxMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DossierEvent(Base):
+    """Every accepted inbound event; the primary key on event_id is what makes consumption idempotent."""
+
+    __tablename__ = "dossier_events"
+    event_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    dossier_code: Mapped[str] = mapped_column(sa.String(64), index=True)
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    payload: Mapped[Any] = mapped_column(sa.JSON)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Set when the derivation refuses the event for good; it stays stored so a redelivery is a duplicate.
+    rejected_field: Mapped[str | None] = mapped_column(sa.String(80))
+    rejected_reason: Mapped[str | None] = mapped_column(sa.String(1000))
+    dead_lettered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Dossier(Base):
+    """The derived state of one dossier (hồ sơ); recomputed from all its events whenever one arrives."""
+
+    __tablename__ = "dossiers"
+    dossier_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # MaHoSo
+    status: Mapped[str] = mapped_column(sa.String(20), default="awaiting_receipt")
+    status_code: Mapped[int] = mapped_column(sa.SmallInteger, default=1)  # TrangThaiHoSo
+    unit_code: Mapped[str | None] = mapped_column(sa.String(64))  # DonViXuLy
+    procedure_code: Mapped[str | None] = mapped_column(sa.String(64))  # MaTTHC
+    channel: Mapped[str | None] = mapped_column(sa.String(12))  # KenhThucHien
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayTiepNhan
+    received_date: Mapped[dt.date | None] = mapped_column(sa.Date)  # local date, for period queries
+    processing_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    time_unit: Mapped[str | None] = mapped_column(sa.String(16))
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # our due date
+    due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    onedoor_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayHenTra as sent
+    due_mismatch: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    supplement_rounds: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    closing: Mapped[str | None] = mapped_column(sa.String(12))  # finished | withdrawn | rejected
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayKetThucXuLy
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayTra
+    outcome: Mapped[str | None] = mapped_column(sa.String(10))  # early | on_time | late
+    on_time_766: Mapped[bool | None] = mapped_column(sa.Boolean)
+    late_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    new_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    applicant: Mapped[Any | None] = mapped_column(sa.JSON)  # personal data: only for the apology
+    late_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    due_soon_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.Index("ix_dossiers_unit_received", "unit_code", "received_date"),
+        sa.Index("ix_dossiers_open_due", "closing", "due_at"),
+        sa.Index("ix_dossiers_awaiting", "status", "first_seen_at"),
+    )
+
+
+class StatsDirty(Base):
+    """Units whose statistics changed since timeliness_updated was last published (coalesced)."""
+
+    __tablename__ = "stats_dirty"
+    unit_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxEvent(OutboxMixin, Base):
+    pass

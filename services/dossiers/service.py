@@ -1,0 +1,108 @@
+"""The dossiers (timeliness) service: entrypoints only; the rules live in the modules they import."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from services.dossiers import alerts, ingest, reads
+from services.dossiers.lifecycle import TimelinessRules
+from services.dossiers.models import OutboxEvent
+from services.dossiers.rules import rules_from_config
+from services.dossiers.schemas import DossierSchema, StatsSchema
+from shared.batch_consumer import batch_event_handler
+from shared.config import section
+from shared.db import DatabaseProvider
+from shared.deadletter import DeadLetterPublisher
+from shared.events import CATALOGUE
+from shared.metrics import dossiers_overdue, events_consumed
+from shared.ops import OpsEndpoints
+from shared.outbox import relay
+from shared.timers import configured_timer
+
+
+class Rules(DependencyProvider):
+    """Calendar, catalogue and unit tree, loaded once per container from configuration."""
+
+    def setup(self) -> None:
+        self.rules = rules_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> TimelinessRules:
+        return self.rules
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DossiersService(OpsEndpoints):
+    name = "dossiers"
+
+    config = Config()
+    db = DatabaseProvider()
+    rules = Rules()
+    dispatch = EventDispatcher()
+    dead_letters = DeadLetterPublisher()
+
+    @batch_event_handler(list(CATALOGUE))
+    def ingest(self, events: list) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            report = ingest.ingest_batch(session, events, self.rules, _now())
+        events_consumed.labels(self.name, "duplicate").inc(report.duplicates)
+        return report.rejections
+
+    @rpc(expected_exceptions=(reads.NotFound,))
+    def get_dossier(self, dossier_code: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return DossierSchema().dump(reads.dossier_view(session, dossier_code))
+
+    @rpc(expected_exceptions=(reads.NotFound, ValueError))
+    def period_stats(self, unit_code: str, period: str, include_children: bool = False) -> Any:
+        """Figures for ``unit_code`` (rolled up over its subtree) in ``period`` ("2023", "2023-H1", …)."""
+        with self.db.transaction() as session:
+            rows = reads.period_stats(session, self.rules, unit_code, period, _now(), include_children)
+        dumped = StatsSchema(many=True).dump([r.to_dict() for r in rows])
+        return dumped if include_children else dumped[0]
+
+    @rpc
+    def units(self) -> list[dict[str, Any]]:
+        """The unit tree this service counts against (other services keep no copy of the registry)."""
+        return [
+            {"code": u.code, "name": u.name, "kind": u.kind.value, "parent_code": u.parent_code,
+             "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+             "valid_to": u.valid_to.isoformat() if u.valid_to else None}
+            for u in self.rules.units
+        ]
+
+    @configured_timer("timeliness", "scan_interval_seconds")
+    def scan_deadlines(self) -> None:
+        cfg = section(self.config, "timeliness")
+        now = _now()
+        with self.db.transaction() as session:
+            alerts.scan_overdue(session, self.rules, now)
+            alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
+            dossiers_overdue.labels(self.name).set(alerts.count_overdue(session, self.rules, now))
+        wait = int(cfg["orphan_wait_seconds"])
+        with self.db.transaction() as session:
+            ingest.dead_letter_orphans(session, now - dt.timedelta(seconds=wait), now, wait)
+
+    @configured_timer("timeliness", "stats_publish_interval_seconds")
+    def publish_timeliness(self) -> None:
+        with self.db.transaction() as session:
+            alerts.publish_timeliness(session, self.rules, _now())
+
+    @configured_timer("outbox", "relay_interval_seconds")
+    def relay_outbox(self) -> None:
+        with self.db.transaction() as session:
+            relay(session, OutboxEvent, self._publish, self.name)
+
+    def _publish(self, event_type: str, payload: dict[str, Any]) -> None:
+        if event_type == ingest.DEAD_LETTER_EVENT:
+            self.dead_letters.publish(payload)
+        else:
+            self.dispatch(event_type, payload)

@@ -1,0 +1,119 @@
+"""Per-unit, per-period one-door statistics (DOMAIN.md "Reporting periods"), and their roll-up.
+
+The counts come from the database (stats_query.py); this module holds the arithmetic that turns them into
+the figures people read — the on-time rate, the Decision 766 progress rate and score — and sums a unit's
+own counts with those of every unit below it in the tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from services.dossiers.periods import Period
+from services.dossiers.progress766 import progress_rate, progress_score
+from services.dossiers.units import UnitTree
+from shared.rounding import percent
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Raw counts for one unit and period; every field adds up across units (so roll-up is a sum)."""
+
+    carried_over: int = 0  # tồn kỳ trước chuyển sang
+    received_new: int = 0  # tiếp nhận mới trong kỳ
+    finished_early: int = 0  # đã giải quyết trước hạn
+    finished_on_time: int = 0  # đã giải quyết đúng hạn
+    finished_late: int = 0  # đã giải quyết trễ hạn
+    unfinished_within: int = 0  # đang giải quyết trong hạn
+    unfinished_overdue: int = 0  # đang giải quyết quá hạn
+    withdrawn: int = 0  # công dân rút hồ sơ
+    returned: int = 0  # trả lại / không tiếp nhận (dossier.rejected)
+    on_time_766: int = 0  # Decision 766 numerator: finished early/on time + in progress within deadline
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)})
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    unit_code: str
+    unit_name: str
+    period: str
+    period_title: str
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+    granularity: str
+    counts: Counts
+
+    @property
+    def total(self) -> int:  # tổng số hồ sơ phải giải quyết
+        return self.counts.carried_over + self.counts.received_new
+
+    @property
+    def finished(self) -> int:
+        c = self.counts
+        return c.finished_early + c.finished_on_time + c.finished_late
+
+    @property
+    def unfinished(self) -> int:
+        return self.counts.unfinished_within + self.counts.unfinished_overdue
+
+    @property
+    def on_time_rate(self) -> Decimal:
+        """(early + on time) / finished, in %: the rate one-door reports print."""
+        return percent(self.counts.finished_early + self.counts.finished_on_time, self.finished)
+
+    @property
+    def progress_766_total(self) -> int:
+        """Decision 766 denominator: dossiers received or processed in the period, less withdrawn/returned."""
+        return self.total - self.counts.withdrawn - self.counts.returned
+
+    @property
+    def progress_766_rate(self) -> Decimal:
+        return progress_rate(self.counts.on_time_766, self.progress_766_total)
+
+    @property
+    def progress_766_score(self) -> Decimal:
+        return progress_score(self.counts.on_time_766, self.progress_766_total)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready figures (what RPC returns and reports print)."""
+        data: dict[str, Any] = {k: v for k, v in asdict(self).items() if k != "counts"}
+        data.update(asdict(self.counts))
+        data.update(
+            total=self.total,
+            finished=self.finished,
+            unfinished=self.unfinished,
+            on_time_rate=str(self.on_time_rate),
+            progress_766_total=self.progress_766_total,
+            progress_766_rate=str(self.progress_766_rate),
+            progress_766_score=str(self.progress_766_score),
+        )
+        for key in ("start", "end", "as_of"):
+            data[key] = data[key].isoformat()
+        return data
+
+
+def rollup(tree: UnitTree, own: Mapping[str, Counts], codes: Iterable[str] | None = None) -> dict[str, Counts]:
+    """Each requested unit's own counts plus all of its descendants' (unknown codes count for themselves)."""
+    result: dict[str, Counts] = {}
+    for code in codes if codes is not None else [u.code for u in tree]:
+        members = tree.descendants(code) if code in tree else [code]
+        total = Counts()
+        for member in members:
+            total = total + own.get(member, Counts())
+        result[code] = total
+    return result
+
+
+def build(unit_code: str, unit_name: str, period: Period, as_of: dt.date, granularity: str,
+          counts: Counts) -> PeriodStats:
+    return PeriodStats(
+        unit_code=unit_code, unit_name=unit_name, period=period.label, period_title=period.title_vi,
+        start=period.start, end=period.end, as_of=as_of, granularity=granularity, counts=counts,
+    )

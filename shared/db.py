@@ -1,0 +1,182 @@
+"""Database access for every service: one engine per service, its own schema (PostgreSQL) or file (SQLite).
+
+The dependency provider builds the engine and runs the service's Alembic migrations once in ``setup()``;
+each worker gets a small :class:`Database` handle whose ``transaction()`` is the unit of work. SQLite has a
+single writer and its calls never yield to eventlet, so its transactions are serialised by a green lock
+rather than left to fail with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from nameko.extensions import DependencyProvider
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import setting
+
+log = logging.getLogger(__name__)
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def service_url(config: Mapping[str, Any], service: str) -> str:
+    return str(setting(config, "DATABASE_URL")).replace("<service>", service)
+
+
+def service_schema(config: Mapping[str, Any], service: str) -> str:
+    return str(setting(config, "DATABASE_SCHEMA")).replace("<service>", service)
+
+
+def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> Engine:
+    """An engine whose connections see only this service's schema (PostgreSQL) or file (SQLite)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy 2.1 defaults to psycopg 3, which blocks the whole eventlet hub during each query.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    url = parsed.render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa_event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    if not schema:
+        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": f"-csearch_path={schema}"},
+    )
+
+
+def migrate(engine: Engine, service: str, revision: str = "head") -> None:
+    """Bring the service's tables to ``revision`` with its own Alembic scripts."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def insert_ignore(engine_or_session: Engine | Session, table: sa.Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the dialect in use: idempotent writes need it everywhere."""
+    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def upsert(bind_source: Engine | Session, table: sa.Table, keys: Sequence[str], update: Sequence[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update = excluded.update``: no read-modify-write."""
+    bind = bind_source.get_bind() if isinstance(bind_source, Session) else bind_source
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+
+
+class Database:
+    """What a worker sees: transactions, never the pool."""
+
+    def __init__(self, engine: Engine, lock: Any | None) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._lock = lock
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any exception."""
+        with self._lock or contextlib.nullcontext(), self._sessions() as session, session.begin():
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+
+def open_database(config: Mapping[str, Any], service: str, *, auto_migrate: bool | None = None) -> Database:
+    """Engine + migrations for ``service``; used by the dependency provider, the CLI and tests."""
+    url = service_url(config, service)
+    pool_size = int(setting(config, "DATABASE_POOL_SIZE"))
+    engine = make_engine(url, schema=service_schema(config, service), pool_size=pool_size)
+    if auto_migrate if auto_migrate is not None else _truthy(setting(config, "DATABASE_AUTO_MIGRATE")):
+        migrate(engine, service)
+    lock = _green_lock() if engine.dialect.name == "sqlite" else None
+    return Database(engine, lock)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _green_lock() -> Any:
+    """A lock that eventlet patches into a green one when the process is monkey-patched."""
+    return threading.RLock()
+
+
+class DatabaseProvider(DependencyProvider):
+    """nameko dependency: ``db = DatabaseProvider()`` gives each worker the service's :class:`Database`."""
+
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service
+        self.database: Database | None = None
+
+    def setup(self) -> None:
+        service = self.service or self.container.service_name
+        self.database = open_database(self.container.config, service)
+        log.info("database ready for %s (%s)", service, self.database.engine.url.render_as_string(hide_password=True))
+
+    def stop(self) -> None:
+        if self.database is not None:
+            self.database.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> Database:
+        assert self.database is not None
+        return self.database
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on PostgreSQL (timestamptz) and SQLite (text) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -1,0 +1,163 @@
+"""Dead-lettering: a message that can never succeed is parked with its reason, counted and replayable.
+
+Dead letters keep the original body byte for byte and, in headers, where it came from and why it was
+refused, so ``cchc dlq replay`` can send it back to its exchange once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kombu import Connection, Producer
+from nameko.extensions import DependencyProvider
+
+from shared.events import ONEDOOR_EXCHANGE
+from shared.messaging import dead_letter_exchange, dead_letter_queue, declare_topology
+from shared.metrics import dead_letters
+
+REASON = "x-cchc-reason"
+FIELD = "x-cchc-field"
+KIND = "x-cchc-kind"
+ORIGINAL_EXCHANGE = "x-cchc-original-exchange"
+ORIGINAL_ROUTING_KEY = "x-cchc-original-routing-key"
+DEAD_LETTERED_AT = "x-cchc-dead-lettered-at"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message to park: ``kind`` is invalid (schema), rejected (domain rule), failed (bug) or orphan."""
+
+    body: bytes
+    exchange: str
+    routing_key: str
+    reason: str
+    field: str = "_body"
+    kind: str = "invalid"
+
+
+def publish_dead_letters(producer: Producer, service: str, letters: list[DeadLetter]) -> None:
+    """Publish persistently to the service's dead-letter queue; the caller acks the originals afterwards."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for letter in letters:
+        producer.publish(
+            letter.body,
+            exchange=dead_letter_exchange,
+            routing_key=f"{service}.{letter.routing_key or 'unrouted'}",
+            delivery_mode=2,
+            content_type="application/json",
+            content_encoding="binary",
+            headers={
+                REASON: letter.reason[:1000],
+                FIELD: letter.field,
+                KIND: letter.kind,
+                ORIGINAL_EXCHANGE: letter.exchange,
+                ORIGINAL_ROUTING_KEY: letter.routing_key,
+                DEAD_LETTERED_AT: now,
+            },
+            declare=[dead_letter_queue(service)],
+            retry=True,
+        )
+        dead_letters.labels(service, letter.kind).inc()
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    body: bytes
+    reason: str
+    field: str
+    kind: str
+    original_exchange: str
+    original_routing_key: str
+    dead_lettered_at: str
+
+    @classmethod
+    def from_message(cls, message: Any) -> ParkedMessage:
+        headers = message.headers or {}
+        return cls(
+            body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),
+            reason=str(headers.get(REASON, "")),
+            field=str(headers.get(FIELD, "")),
+            kind=str(headers.get(KIND, "")),
+            original_exchange=str(headers.get(ORIGINAL_EXCHANGE, "")),
+            original_routing_key=str(headers.get(ORIGINAL_ROUTING_KEY, "")),
+            dead_lettered_at=str(headers.get(DEAD_LETTERED_AT, "")),
+        )
+
+
+def browse(connection: Connection, service: str, limit: int = 100) -> Iterator[ParkedMessage]:
+    """Read without removing: messages are fetched unacknowledged and return to the queue on close."""
+    declare_topology(connection, service)
+    with connection.channel() as channel:
+        queue = dead_letter_queue(service)(channel)
+        for _ in range(limit):
+            message = queue.get(no_ack=False, accept=None)
+            if message is None:
+                break
+            yield ParkedMessage.from_message(message)
+
+
+def replay(connection: Connection, service: str, limit: int | None = None) -> int:
+    """Send parked messages back to their original exchange and routing key; returns how many."""
+    declare_topology(connection, service)
+    replayed = 0
+    with connection.channel() as channel:
+        queue = dead_letter_queue(service)(channel)
+        producer = Producer(channel)
+        while limit is None or replayed < limit:
+            message = queue.get(no_ack=False, accept=None)
+            if message is None:
+                break
+            parked = ParkedMessage.from_message(message)
+            producer.publish(
+                parked.body,
+                exchange=parked.original_exchange,
+                routing_key=parked.original_routing_key,
+                delivery_mode=2,
+                content_type="application/json",
+                content_encoding="binary",
+                headers={"x-cchc-replayed-at": dt.datetime.now(dt.UTC).isoformat()},
+                retry=True,
+            )
+            message.ack()
+            replayed += 1
+    return replayed
+
+
+def count(connection: Connection, service: str) -> int:
+    declare_topology(connection, service)
+    with connection.channel() as channel:
+        _, message_count, _ = dead_letter_queue(service)(channel).queue_declare(passive=True)
+        return int(message_count)
+
+
+class DeadLetterPublisher(DependencyProvider):
+    """nameko dependency for dead letters found after the original was acked (orphans, late contradictions).
+
+    Those come out of the database through the outbox relay, as dicts: body, routing_key, field, reason, kind.
+    """
+
+    def setup(self) -> None:
+        from shared.messaging import connect
+
+        self.service = self.container.service_name
+        self.connection = connect(self.container.config)
+        self.lock = threading.Lock()
+
+    def stop(self) -> None:
+        self.connection.release()
+
+    def get_dependency(self, worker_ctx: Any) -> DeadLetterPublisher:
+        return self
+
+    def publish(self, letter: dict[str, Any]) -> None:
+        dead = DeadLetter(
+            body=str(letter["body"]).encode(), exchange=letter.get("exchange") or ONEDOOR_EXCHANGE,
+            routing_key=str(letter["routing_key"]), reason=str(letter["reason"]),
+            field=str(letter.get("field") or "_body"), kind=str(letter.get("kind") or "rejected"),
+        )
+        with self.lock:
+            publish_dead_letters(Producer(self.connection.default_channel), self.service, [dead])

@@ -1,0 +1,262 @@
+"""The event envelope and the catalogue of inbound one-door events.
+
+This module is the contract with one-door vendors: the same marshmallow schemas validate every message at
+the edge and generate the published JSON Schema / AsyncAPI document (``cchc contract``), so the two can
+never drift apart. A message that fails here is dead-lettered with the field and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+ONEDOOR_EXCHANGE = "onedoor.events"
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+
+
+class InvalidEvent(ValueError):
+    """A message that can never be processed; ``field`` names where it is wrong (dotted path)."""
+
+    def __init__(self, field_path: str, reason: str) -> None:
+        super().__init__(f"{field_path}: {reason}")
+        self.field = field_path
+        self.reason = reason
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO 8601 timestamp that must carry its UTC offset: a naive time is ambiguous across time zones."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
+        "invalid": "Not a valid ISO 8601 datetime.",
+        "invalid_awareness": "Must include a UTC offset (e.g. 2025-01-24T15:00:00+07:00).",
+    }
+
+
+def _code(max_length: int = 64) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"^\S(.*\S)?$", error="Must not be blank or padded.")],
+    )
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ApplicantSchema(StrictSchema):
+    """Chủ hồ sơ: personal data, kept only where a notification needs it."""
+
+    name = fields.String(validate=validate.Length(min=1, max=300))
+    kind = fields.String(validate=validate.OneOf(["citizen", "business"]))  # LoaiDoiTuong 1 / 2
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 .-]{8,20}$", error="Not a valid phone number."))
+    address = fields.String(validate=validate.Length(max=500))
+
+
+class DossierReceived(StrictSchema):
+    dossier_code = _code()  # MaHoSo
+    procedure_code = _code()  # MaTTHC
+    unit_code = _code()  # DonViXuLy
+    received_at = AwareDateTime(required=True)  # NgayTiepNhan
+    due_at = AwareDateTime()  # NgayHenTra as the one-door computed it
+    processing_time = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False), as_string=True)
+    processing_time_unit = fields.String(
+        validate=validate.OneOf(["working_days", "calendar_days", "working_hours", "none"])
+    )
+    channel = fields.String(validate=validate.OneOf(["in_person", "online", "post"]))  # KenhThucHien 1/2/3
+    field_code = fields.String(validate=validate.Length(max=64))  # MaLinhVuc
+    applicant = fields.Nested(ApplicantSchema)
+
+    @validates_schema
+    def _time_needs_unit(self, data: dict[str, Any], **_: Any) -> None:
+        if "processing_time" in data and "processing_time_unit" not in data:
+            raise ValidationError("Required when processing_time is given.", "processing_time_unit")
+
+
+class DossierSupplementRequested(StrictSchema):
+    dossier_code = _code()
+    requested_at = AwareDateTime(required=True)
+    reason = fields.String(validate=validate.Length(max=2000))
+
+
+class DossierSupplementReceived(StrictSchema):
+    dossier_code = _code()
+    supplied_at = AwareDateTime(required=True)
+
+
+class DossierResolved(StrictSchema):
+    dossier_code = _code()
+    resolved_at = AwareDateTime(required=True)  # NgayKetThucXuLy
+
+
+class DossierReturned(StrictSchema):
+    dossier_code = _code()
+    returned_at = AwareDateTime(required=True)  # NgayTra
+
+
+class DossierWithdrawn(StrictSchema):
+    dossier_code = _code()
+    withdrawn_at = AwareDateTime(required=True)
+    reason = fields.String(validate=validate.Length(max=2000))
+
+
+class DossierRejected(StrictSchema):
+    dossier_code = _code()
+    rejected_at = AwareDateTime(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DossierLate(StrictSchema):
+    dossier_code = _code()
+    detected_at = AwareDateTime(required=True)
+    reason = fields.String(validate=validate.Length(max=2000))
+    new_due_at = AwareDateTime()  # the new return date promised in the apology
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    schema: type[Schema]
+    time_field: str
+    description: str
+
+
+# The catalogue: routing key = event type. ``time_field`` is the business time that orders a dossier's events.
+CATALOGUE: dict[str, EventType] = {
+    e.name: e
+    for e in (
+        EventType("dossier.received", DossierReceived, "received_at", "Tiếp nhận hồ sơ: the clock starts."),
+        EventType(
+            "dossier.supplement_requested",
+            DossierSupplementRequested,
+            "requested_at",
+            "Yêu cầu bổ sung hồ sơ: the clock pauses.",
+        ),
+        EventType(
+            "dossier.supplement_received",
+            DossierSupplementReceived,
+            "supplied_at",
+            "Nhận hồ sơ bổ sung đầy đủ: the clock resumes (or restarts, by policy).",
+        ),
+        EventType("dossier.resolved", DossierResolved, "resolved_at", "Kết thúc xử lý (trạng thái 9)."),
+        EventType("dossier.returned", DossierReturned, "returned_at", "Trả kết quả (trạng thái 10)."),
+        EventType("dossier.withdrawn", DossierWithdrawn, "withdrawn_at", "Công dân rút hồ sơ (trạng thái 7)."),
+        EventType(
+            "dossier.rejected",
+            DossierRejected,
+            "rejected_at",
+            "Không tiếp nhận / trả lại hồ sơ (trạng thái 3 hoặc 8).",
+        ),
+        EventType("dossier.late", DossierLate, "detected_at", "Hồ sơ quá hạn, optionally with a new return date."),
+    )
+}
+
+
+class EnvelopeSchema(StrictSchema):
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True, validate=validate.OneOf(sorted(CATALOGUE)))
+    occurred_at = AwareDateTime(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    schema_version = fields.Integer(
+        required=True, strict=True, validate=validate.OneOf(SUPPORTED_SCHEMA_VERSIONS)
+    )
+    payload = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A validated inbound event; ``payload`` holds deserialised values (aware datetimes, Decimals)."""
+
+    event_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+    source: str
+    schema_version: int
+    payload: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def time(self) -> datetime:
+        """The business time of the step (received_at, resolved_at, …)."""
+        return self.payload[CATALOGUE[self.event_type].time_field]
+
+    @property
+    def dossier_code(self) -> str:
+        return self.payload["dossier_code"]
+
+
+def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
+    """Flatten marshmallow's nested error dict into the first (dotted field, reason)."""
+    if isinstance(messages, dict):
+        key = sorted(messages, key=str)[0]
+        path = f"{prefix}.{key}" if prefix else str(key)
+        return _first_error(messages[key], path)
+    if isinstance(messages, list) and messages:
+        return _first_error(messages[0], prefix)
+    return prefix or "_schema", str(messages)
+
+
+def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = None) -> Event:
+    """Decode and validate one message; raise :class:`InvalidEvent` naming the first bad field."""
+    if isinstance(body, bytes | str):
+        if max_bytes is not None and len(body) > max_bytes:
+            raise InvalidEvent("_body", f"message of {len(body)} bytes exceeds the {max_bytes}-byte limit")
+        try:
+            raw = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidEvent("_body", f"not valid UTF-8 JSON ({exc})") from exc
+    else:
+        raw = body
+    if not isinstance(raw, dict):
+        raise InvalidEvent("_body", "must be a JSON object")
+    try:
+        envelope = EnvelopeSchema().load(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(*_first_error(exc.messages)) from exc
+    event_type = CATALOGUE[envelope["event_type"]]
+    try:
+        payload = event_type.schema().load(envelope["payload"])
+    except ValidationError as exc:
+        raise InvalidEvent(*_first_error(exc.messages, "payload")) from exc
+    return Event(
+        event_id=envelope["event_id"],
+        event_type=envelope["event_type"],
+        occurred_at=envelope["occurred_at"],
+        source=envelope["source"],
+        schema_version=envelope["schema_version"],
+        payload=payload,
+        raw=raw,
+    )
+
+
+def make_envelope(
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    occurred_at: datetime,
+    source: str = "cchc",
+    event_id: uuid.UUID | str | None = None,
+) -> dict[str, Any]:
+    """Build a JSON-ready envelope (what a one-door system sends); datetimes become ISO 8601 strings."""
+
+    def _jsonable(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: _jsonable(v) for k, v in value.items()}
+        return str(value) if not isinstance(value, str | int | float | bool | type(None)) else value
+
+    return {
+        "event_id": str(event_id or uuid.uuid4()),
+        "event_type": event_type,
+        "occurred_at": occurred_at.isoformat(),
+        "source": source,
+        "schema_version": 1,
+        "payload": _jsonable(payload),
+    }
