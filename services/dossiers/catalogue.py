@@ -179,7 +179,7 @@ class Catalogue:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalogue:
-        """Read and validate a catalogue CSV (UTF-8, BOM tolerated); the packaged file when ``path`` is None."""
+        """Read and validate a catalogue CSV (UTF-8, BOM tolerated); the packaged one if ``path`` is None."""
         path = DEFAULT_PATH if path is None else Path(path)
         procedures: list[Procedure] = []
         first_row: dict[str, int] = {}

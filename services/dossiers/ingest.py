@@ -210,3 +210,12 @@ def dead_letter_orphans(session: Session, older_than: dt.datetime, now: dt.datet
             count += 1
         session.execute(sa.update(Dossier).where(Dossier.dossier_code == code).values(status="orphaned", updated_at=now))
     return count
+
+
+def progress(session: Session) -> dict[str, int]:
+    table = DossierEvent.__table__
+    events, refused = session.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((table.c.dead_lettered_at.is_not(None), 1), else_=0)), 0),
+    )).one()
+    dossiers = session.scalar(sa.select(sa.func.count()).select_from(Dossier)) or 0
+    return {"events_stored": int(events), "events_refused": int(refused), "dossiers": int(dossiers)}

@@ -37,7 +37,9 @@ _START_DAY = 15
 
 _ROMAN_QUARTERS = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
-_EXPECTED_FORMS = "'YYYY' (year), 'YYYY-H1' or 'YYYY-H2' (half-year), 'YYYY-Q1'…'YYYY-Q4' (quarter), 'YYYY-MM' (month)"
+_EXPECTED_FORMS = (
+    "'YYYY' (year), 'YYYY-H1' or 'YYYY-H2' (half-year), 'YYYY-Q1'…'YYYY-Q4' (quarter), 'YYYY-MM' (month)"
+)
 
 _LABEL_RE = re.compile(r"(?P<year>\d{4})(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|(?P<month>\d{1,2})))?")
 
@@ -143,7 +145,9 @@ def parse_period(label: str) -> Period:
     are typed by people; the returned period always carries the canonical label.
     """
     if not isinstance(label, str):
-        raise PeriodError(f"period label must be a string, got {type(label).__name__}; expected {_EXPECTED_FORMS}")
+        raise PeriodError(
+            f"period label must be a string, got {type(label).__name__}; expected {_EXPECTED_FORMS}"
+        )
     match = _LABEL_RE.fullmatch(label.strip().upper())
     if match is None:
         raise PeriodError(f"unrecognised period label {label!r}; expected {_EXPECTED_FORMS}")

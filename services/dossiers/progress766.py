@@ -54,7 +54,7 @@ def progress_rate(on_time: int, total: int) -> Decimal:
 
 
 def progress_score(on_time: int, total: int, max_points: Decimal = MAX_POINTS) -> Decimal:
-    """Points earned for timeliness: ``max_points × on_time / total``, half up to 2 decimals (0 when total is 0).
+    """Timeliness points: ``max_points × on_time / total``, half up to 2 decimals (0 when total is 0).
 
     Computed from the exact ratio, never from the rounded rate, so the score does not inherit the rate's
     rounding: 29 of 32 gives 18.13 (20 × 0.90625 = 18.125, a tie rounded up). ``max_points`` is a parameter

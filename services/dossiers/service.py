@@ -70,6 +70,12 @@ class DossiersService(OpsEndpoints):
         return dumped if include_children else dumped[0]
 
     @rpc
+    def ingest_progress(self) -> dict[str, int]:
+        """How much has been committed: tools wait on this instead of sleeping."""
+        with self.db.transaction() as session:
+            return ingest.progress(session)
+
+    @rpc
     def units(self) -> list[dict[str, Any]]:
         """The unit tree this service counts against (other services keep no copy of the registry)."""
         return [

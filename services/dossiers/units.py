@@ -77,7 +77,9 @@ class Unit:
         if not self.code:
             raise ValueError("a unit needs a code")
         if self.valid_from is not None and self.valid_to is not None and self.valid_from > self.valid_to:
-            raise ValueError(f"unit {self.code}: valid_from {self.valid_from} is after valid_to {self.valid_to}")
+            raise ValueError(
+                f"unit {self.code}: valid_from {self.valid_from} is after valid_to {self.valid_to}"
+            )
 
     def is_valid_on(self, d: date) -> bool:
         """Whether the unit existed on day ``d``."""
@@ -131,12 +133,12 @@ class UnitTree:
 
     @classmethod
     def for_province(cls, province_code: int, extra_files: Sequence[Path] = ()) -> UnitTree:
-        """The units of one province: root, today's communes and wards, and the units of ``extra_files``.
+        """The units of one province: root, today's communes and wards, and its unit files.
 
-        ``extra_files`` are unit YAML files, read in order; which ones to use is configuration (a
-        deployment can replace the packaged ones without a release), so nothing is read implicitly:
-        pass ``packaged_unit_files(province_code)`` for the files shipped with the code. A file written
-        for another province is an error.
+        The packaged unit files of the province (:func:`packaged_unit_files`; for Phú Thọ its departments
+        and its pre-2025 districts) are always read. ``extra_files`` are read after them, for a deployment
+        to add units without a release; a unit already defined (e.g. by passing a packaged file again) is a
+        duplicate and refused, as is a file written for another province.
         """
         try:
             province = Province.from_code(ProvinceCode(province_code))
@@ -162,6 +164,10 @@ class UnitTree:
             )
             for ward in Ward.iter_by_province(province.code)
         )
+        for path in sorted(DATA_DIR.glob("*.yaml")):  # what packaged_unit_files() finds, each read once
+            file_province, file_units = _read_unit_file(path)
+            if file_province == province_code:
+                units.extend(file_units)
         for path in extra_files:
             file_province, file_units = _read_unit_file(Path(path))
             if file_province != province_code:
@@ -185,7 +191,7 @@ class UnitTree:
         return unit
 
     def children(self, code: str) -> list[Unit]:
-        """The units whose parent is ``code``; KeyError for an unknown code, so a typo is not 'no children'."""
+        """Units whose parent is ``code``; KeyError for an unknown code, so a typo is not 'no children'."""
         return [self._units[child] for child in self._children[self._require(code)]]
 
     def descendants(self, code: str, include_self: bool = True) -> list[str]:
@@ -213,7 +219,7 @@ class UnitTree:
         return code
 
     def __contains__(self, code: object) -> bool:
-        return code in self._units
+        return isinstance(code, str) and code in self._units
 
     def __iter__(self) -> Iterator[Unit]:
         return iter(self._units.values())
@@ -232,7 +238,7 @@ def packaged_unit_files(province_code: int) -> list[Path]:
 
 
 def _root_name(province_name: str) -> str:
-    """'UBND tỉnh Phú Thọ'; the package names cities 'Thành phố Hà Nội', which becomes 'UBND thành phố Hà Nội'."""
+    """'UBND tỉnh Phú Thọ'; a city the package names 'Thành phố Hà Nội' becomes 'UBND thành phố Hà Nội'."""
     city_prefix = "Thành phố "
     if province_name.startswith(city_prefix):
         return f"UBND thành phố {province_name.removeprefix(city_prefix)}"
@@ -288,7 +294,9 @@ def _read_unit_file(path: Path) -> tuple[int, list[Unit]]:
         code = fields.get("code")
         if not isinstance(code, str) or not code.strip():
             # An unquoted 07900 is read by YAML as a number and would lose its leading zero.
-            raise UnitDataError(f"{where}: code must be a non-empty string (quote codes that look like numbers)")
+            raise UnitDataError(
+                f"{where}: code must be a non-empty string (quote codes that look like numbers)"
+            )
         where = f"{path}, unit {code!r}"
         name = fields.get("name")
         if not isinstance(name, str) or not name.strip():

@@ -58,7 +58,7 @@ def test_packaged_catalogue_covers_the_cases_the_deadline_rules_need(catalogue: 
 
 
 def test_every_packaged_procedure_gives_a_processing_time(catalogue: Catalogue) -> None:
-    """What the catalogue accepts, the deadline rules must accept too (the lifecycle builds one per dossier)."""
+    """What the catalogue accepts, the deadline rules must accept (the lifecycle builds one per dossier)."""
     assert {unit.value for unit in TimeUnit} == TIME_UNITS
     for procedure in catalogue:
         amount = procedure.processing_amount if procedure.has_deadline else Decimal(0)

@@ -11,7 +11,8 @@ from services.dossiers.progress766 import MAX_POINTS, progress_rate, progress_sc
 from shared.rounding import percent, round_half_up
 
 # The handbook folder sits beside the repo as ../shared.
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
+HANDBOOK = Path(__file__).resolve().parents[2].parent / "shared"
+DATA = HANDBOOK / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
 
 
 def _rows() -> list[dict[str, str]]:
@@ -42,7 +43,8 @@ def test_rate_and_score_reproduce_the_published_figures(row: dict[str, str]) -> 
 def test_children_sum_to_the_province_row() -> None:
     received = sum(int(row["totalReceived"]) for row in CHILDREN)
     on_time = sum(int(row["totalOnTime"]) for row in CHILDREN)
-    assert (received, on_time) == (int(PARENT["totalReceived"]), int(PARENT["totalOnTime"])) == (184513, 144625)
+    published = (int(PARENT["totalReceived"]), int(PARENT["totalOnTime"]))
+    assert (received, on_time) == published == (184513, 144625)
     # The province's own figures come from the sums, not from averaging the children's rates.
     assert progress_rate(on_time, received) == Decimal(PARENT["ratio_pct"]) == Decimal("78.38")
     assert progress_score(on_time, received) == Decimal(PARENT["score"]) == Decimal("15.68")
@@ -54,7 +56,10 @@ def test_every_child_row_is_consistent(row: dict[str, str]) -> None:
 
 
 def test_29_of_32_rounds_half_up() -> None:
-    """Sở Tư pháp: 29/32 = 90.625% → published 90.63 and 18.13 (20 × 0.90625 = 18.125); half-even gives .62/.12."""
+    """Sở Tư pháp: 29/32 = 90.625% → published 90.63 and 18.13 (20 × 0.90625 = 18.125).
+
+    Rounding half to even (Python's default) would give 90.62 and 18.12.
+    """
     tu_phap = next(row for row in ROWS if row["departmentCode"] == "H44.19")
     assert (tu_phap["totalOnTime"], tu_phap["totalReceived"]) == ("29", "32")
     assert progress_rate(29, 32) == Decimal("90.63")

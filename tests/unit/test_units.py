@@ -17,12 +17,13 @@ from services.dossiers.units import (
     packaged_unit_files,
 )
 
-DATA_766 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
+HANDBOOK = Path(__file__).resolve().parents[2].parent / "shared"
+DATA_766 = HANDBOOK / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
 
 
 @pytest.fixture(scope="module")
 def tree() -> UnitTree:
-    return UnitTree.for_province(25, packaged_unit_files(25))
+    return UnitTree.for_province(25)
 
 
 def unit(code: str, parent: str | None = None, kind: UnitKind = UnitKind.DEPARTMENT) -> Unit:
@@ -38,7 +39,8 @@ def kinds(tree: UnitTree) -> dict[UnitKind, int]:
 
 def test_phu_tho_has_root_communes_departments_and_districts(tree: UnitTree) -> None:
     counts = kinds(tree)
-    assert counts == {UnitKind.PROVINCE: 1, UnitKind.COMMUNE: 148, UnitKind.DEPARTMENT: 15, UnitKind.DISTRICT: 13}
+    assert counts == {UnitKind.PROVINCE: 1, UnitKind.COMMUNE: 148, UnitKind.DEPARTMENT: 15,
+                      UnitKind.DISTRICT: 13}
     assert len(tree) == 1 + 148 + 15 + 13
     root = tree.get("P25")
     assert root == Unit("P25", "UBND tỉnh Phú Thọ", UnitKind.PROVINCE, None, None, None)
@@ -54,10 +56,13 @@ def test_communes_come_from_vietnam_provinces(tree: UnitTree) -> None:
 def test_departments_carry_portal_codes(tree: UnitTree) -> None:
     cong_thuong = tree.get("H44.07")
     assert cong_thuong is not None
-    assert (cong_thuong.name, cong_thuong.kind, cong_thuong.parent_code) == ("Sở Công Thương", UnitKind.DEPARTMENT, "P25")
+    assert cong_thuong.name == "Sở Công Thương"
+    assert (cong_thuong.kind, cong_thuong.parent_code) == (UnitKind.DEPARTMENT, "P25")
     assert cong_thuong.valid_from == date(2025, 7, 1) and cong_thuong.valid_to is None
     names = {member.name for member in tree if member.kind is UnitKind.DEPARTMENT}
-    assert {"Văn phòng UBND tỉnh", "Sở Nội vụ", "Sở Tư pháp", "Thanh tra tỉnh", "Sở Nông nghiệp và Môi trường"} <= names
+    expected = {"Văn phòng UBND tỉnh", "Sở Nội vụ", "Sở Tư pháp", "Thanh tra tỉnh",
+                "Sở Nông nghiệp và Môi trường"}
+    assert expected <= names
 
 
 def test_every_department_of_the_766_file_is_in_the_tree(tree: UnitTree) -> None:
@@ -118,12 +123,12 @@ def test_communes_and_departments_resolve_only_after_the_reform(tree: UnitTree) 
 
 
 def test_duplicate_codes_are_rejected() -> None:
-    with pytest.raises(ValueError, match="H44.07"):
+    with pytest.raises(ValueError, match=r"H44\.07"):
         UnitTree([unit("P25", kind=UnitKind.PROVINCE), unit("H44.07", "P25"), unit("H44.07", "P25")])
 
 
 def test_unknown_parent_is_rejected() -> None:
-    with pytest.raises(ValueError, match=r"H44.07.*P99"):
+    with pytest.raises(ValueError, match=r"H44\.07.*P99"):
         UnitTree([unit("P25", kind=UnitKind.PROVINCE), unit("H44.07", "P99")])
 
 
@@ -133,7 +138,8 @@ def test_parent_loop_is_rejected() -> None:
 
 
 def test_validity_dates() -> None:
-    district = Unit("D227", "Thành phố Việt Trì", UnitKind.DISTRICT, None, date(1962, 6, 4), date(2025, 6, 30))
+    district = Unit("D227", "Thành phố Việt Trì", UnitKind.DISTRICT, None, date(1962, 6, 4),
+                    date(2025, 6, 30))
     assert district.is_valid_on(date(1962, 6, 4)) and district.is_valid_on(date(2025, 6, 30))
     assert not district.is_valid_on(date(1962, 6, 3)) and not district.is_valid_on(date(2025, 7, 1))
     with pytest.raises(ValueError):
@@ -147,23 +153,27 @@ def test_extra_files_add_units(tmp_path: Path) -> None:
         "units:\n"
         "  - {code: H44.99, name: Trung tâm Phục vụ hành chính công, kind: department, parent: P25,"
         " valid_from: 2025-07-01}\n"
-        "  - {code: '07900.1', name: Bộ phận một cửa, kind: department, parent: '07900', valid_from: '2025-07-01'}\n",
+        "  - {code: '07900.1', name: Bộ phận một cửa, kind: department, parent: '07900',"
+        " valid_from: '2025-07-01'}\n",
         encoding="utf-8",
     )
-    tree = UnitTree.for_province(25, extra_files=[*packaged_unit_files(25), extra])
+    tree = UnitTree.for_province(25, extra_files=[extra])
     assert tree.ancestors("07900.1") == ["07900", "P25"]
     assert tree.resolve("H44.99", date(2025, 7, 1)) is not None
+
+
+ONE_UNIT = "province_code: 25\nunits:\n  - "
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ("province_code: 26\nunits: []\n", "province 26"),
-        ("province_code: 25\nunits:\n  - {code: 00634, name: X, kind: commune, parent: P25}\n", "string"),
-        ("province_code: 25\nunits:\n  - {code: H44.98, name: X, kind: ward, parent: P25}\n", "kind"),
-        ("province_code: 25\nunits:\n  - {code: H44.98, name: X, kind: department, parent: P25, typo: 1}\n", "typo"),
-        ("province_code: 25\nunits:\n  - {code: H44.98, name: X, kind: department, valid_to: soon}\n", "valid_to"),
-        ("province_code: 25\nunits:\n  - {code: H44.07, name: Again, kind: department, parent: P25}\n", "H44.07"),
+        (f"{ONE_UNIT}{{code: 00634, name: X, kind: commune, parent: P25}}\n", "string"),
+        (f"{ONE_UNIT}{{code: H44.98, name: X, kind: ward, parent: P25}}\n", "kind"),
+        (f"{ONE_UNIT}{{code: H44.98, name: X, kind: department, parent: P25, typo: 1}}\n", "typo"),
+        (f"{ONE_UNIT}{{code: H44.98, name: X, kind: department, valid_to: soon}}\n", "valid_to"),
+        (f"{ONE_UNIT}{{code: H44.07, name: Again, kind: department, parent: P25}}\n", r"H44\.07"),
         ("- just a list\n", "mapping"),
     ],
 )
@@ -171,7 +181,7 @@ def test_bad_extra_files_are_refused(tmp_path: Path, body: str, message: str) ->
     extra = tmp_path / "bad.yaml"
     extra.write_text(body, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
-        UnitTree.for_province(25, extra_files=[*packaged_unit_files(25), extra])
+        UnitTree.for_province(25, extra_files=[extra])
 
 
 def test_unknown_province_is_refused() -> None:
@@ -180,16 +190,19 @@ def test_unknown_province_is_refused() -> None:
 
 
 def test_packaged_unit_files() -> None:
-    assert [path.name for path in packaged_unit_files(25)] == ["legacy_districts.yaml", "phu_tho_departments.yaml"]
+    names = [path.name for path in packaged_unit_files(25)]
+    assert names == ["legacy_districts.yaml", "phu_tho_departments.yaml"]
     assert packaged_unit_files(1) == []
 
 
-def test_without_unit_files_only_root_and_communes() -> None:
-    """Nothing is read implicitly: which unit files apply is configuration."""
-    bare = UnitTree.for_province(25)
-    assert kinds(bare) == {UnitKind.PROVINCE: 1, UnitKind.COMMUNE: 148, UnitKind.DEPARTMENT: 0,
-                           UnitKind.DISTRICT: 0}
+def test_packaged_files_are_not_given_twice() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        UnitTree.for_province(25, extra_files=packaged_unit_files(25))
+
+
+def test_a_province_without_unit_files_has_root_and_communes() -> None:
     hanoi = UnitTree.for_province(1)
+    assert kinds(hanoi)[UnitKind.DEPARTMENT] == kinds(hanoi)[UnitKind.DISTRICT] == 0
     assert hanoi.get("P01").name == "UBND thành phố Hà Nội"  # type: ignore[union-attr]
     assert kinds(hanoi)[UnitKind.COMMUNE] == sum(1 for _ in Ward.iter_by_province(ProvinceCode.P_01))
 

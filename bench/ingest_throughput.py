@@ -1,0 +1,634 @@
+"""Persisted ingest throughput of the dossiers service against a raw-consumer baseline, on RabbitMQ + PostgreSQL.
+
+Prints figures, asserts nothing (ARCHITECTURE.md, "Throughput": baselines drift ±15% between runs, so the
+baseline is measured in the same run — before and after the service trials — and the ratio is what counts).
+
+One run:
+1. generates a seeded one-door stream of >= --events messages (``cchc.traffic.generate``, 20% duplicates);
+2. baseline: a raw pika consumer (prefetch 100, one ``basic_ack`` per message, no database) drains the
+   whole stream pre-published into its own fresh queue; the "ceiling" (prefetch 1,500, ``multiple`` ack every
+   500) is printed beside it for reference;
+3. for each ingest setting: starts ``python -m nameko run services.dossiers.service`` as separate
+   process(es) on a fresh PostgreSQL schema, waits for ``/ready``, publishes the stream with the project's
+   publisher and measures messages/s from the start of publishing until every distinct event is committed
+   (``dossier_events`` row count polled with a deadline); also the moment every message was acked
+   (the service's own ``cchc_events_consumed_total``), peak memory (VmHWM) and CPU of each process;
+4. checks every trial: distinct events, dossiers, refused events, dead letters, and the per-unit final
+   states against the generator's ground truth (``GeneratedTraffic.expected``);
+5. cleans up: SIGTERM (then wait) each service, drops the schema, deletes the queues.
+
+Run: .venv/bin/python bench/ingest_throughput.py [--events 100000] [--quick]
+Needs RabbitMQ on 127.0.0.1:5672 (guest/guest) and PostgreSQL on 127.0.0.1:5432 (user postgres, trust).
+Uses the default vhost and the service's real queue name ``dossiers.ingest``: do not run two at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import pika  # noqa: E402
+import psycopg2  # noqa: E402
+import yaml  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, generate  # noqa: E402
+from services.dossiers.periods import PeriodKind, period_containing  # noqa: E402
+from services.dossiers.rules import rules_from_config  # noqa: E402
+from shared.calendar import LOCAL_TZ  # noqa: E402
+from shared.config import load_config  # noqa: E402
+from shared.events import CATALOGUE, ONEDOOR_EXCHANGE  # noqa: E402
+from shared.publisher import PikaPublisher, publisher_for  # noqa: E402
+
+AMQP_URI = "pyamqp://guest:guest@127.0.0.1:5672/"
+PIKA_PARAMS = pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F")
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+INGEST_QUEUE = "dossiers.ingest"
+DEAD_LETTER_QUEUE = "cchc.dead-letter.dossiers"
+FIXED_NOW = dt.datetime(2026, 11, 20, 16, 0, tzinfo=LOCAL_TZ)  # same stream every run, if in the past
+POLL = 0.05
+READY_TIMEOUT = 90.0
+# ``services.dossiers.service`` alone makes ``nameko run`` pick up the imported OpsEndpoints mixin too (it has
+# @http entrypoints) and stop with "Service class must define a `name` attribute": name the class.
+SERVICE_PATH = "services.dossiers.service:DossiersService"
+STOP_TIMEOUT = 60.0
+
+T = TypeVar("T")
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+def wait_until(probe: Callable[[], T], timeout: float, what: str, interval: float = POLL,
+               alive: Callable[[], None] | None = None) -> T:
+    """Poll ``probe`` until truthy; raise with the last value at the deadline (never sleep-and-hope)."""
+    deadline = time.monotonic() + timeout
+    value: Any = None
+    while True:
+        value = probe()
+        if value:
+            return value
+        if alive is not None:
+            alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; last value {value!r}")
+        time.sleep(interval)
+
+
+def proc_status(pid: int, key: str) -> int | None:
+    """A ``kB`` field of /proc/<pid>/status (VmHWM = peak resident set), in kB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Traffic
+# ------------------------------------------------------------------------------------------------------------
+
+
+def make_traffic(target: int, seed: int) -> tuple[GeneratedTraffic, TrafficSpec]:
+    """The generator's stream with at least ``target`` messages (duplicates included)."""
+    rules = rules_from_config(load_config())
+    real_now = dt.datetime.now(LOCAL_TZ)
+    now = FIXED_NOW if FIXED_NOW <= real_now else real_now.replace(minute=0, second=0, microsecond=0)
+    period = period_containing(now.date(), PeriodKind.HALF_YEAR)
+
+    def run(dossiers: int) -> tuple[GeneratedTraffic, TrafficSpec]:
+        spec = TrafficSpec(start=period.start, end=now.date(), now=now, dossiers=dossiers, seed=seed)
+        return generate(spec, rules.units, rules.catalogue, rules.calendar), spec
+
+    probe, _ = run(3000)
+    per_dossier = len(probe.messages) / probe.dossiers
+    dossiers = math.ceil(target / per_dossier * 1.01)
+    while True:
+        traffic, spec = run(dossiers)
+        if len(traffic.messages) >= target:
+            return traffic, spec
+        dossiers = math.ceil(dossiers * target / len(traffic.messages) * 1.01)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Broker helpers
+# ------------------------------------------------------------------------------------------------------------
+
+
+class Broker:
+    """One blocking pika connection for housekeeping: declare, count, purge, delete."""
+
+    def __init__(self) -> None:
+        self.connection = pika.BlockingConnection(PIKA_PARAMS)
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(ONEDOOR_EXCHANGE, exchange_type="topic", durable=True)
+
+    def _channel(self) -> Any:
+        if not self.connection.is_open:
+            self.connection = pika.BlockingConnection(PIKA_PARAMS)
+        if not self.channel.is_open:
+            self.channel = self.connection.channel()
+        return self.channel
+
+    def counts(self, queue: str) -> tuple[int, int] | None:
+        """(ready messages, consumers) of ``queue``, or None if it does not exist."""
+        try:
+            ok = self._channel().queue_declare(queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            return None
+        return ok.method.message_count, ok.method.consumer_count
+
+    def delete(self, queue: str) -> None:
+        self._channel().queue_delete(queue)
+
+    def declare_ingest_queue(self) -> None:
+        """The queue exactly as the batch consumer declares it (durable, one binding per event type)."""
+        channel = self._channel()
+        channel.queue_declare(INGEST_QUEUE, durable=True)
+        for key in CATALOGUE:
+            channel.queue_bind(INGEST_QUEUE, ONEDOOR_EXCHANGE, key)
+
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+
+def publish(messages: list[dict[str, Any]], exchange: str | None = None) -> tuple[int, float]:
+    """Confirmed, persistent publishing through the project's publisher; returns (sent, seconds)."""
+    if exchange is None:
+        publisher = publisher_for({"AMQP_URI": AMQP_URI})
+    else:
+        publisher = PikaPublisher(AMQP_URI, exchange=exchange)
+    started = time.perf_counter()
+    try:
+        sent = publisher.publish_many(messages)
+    finally:
+        publisher.close()
+    return sent, time.perf_counter() - started
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Baseline
+# ------------------------------------------------------------------------------------------------------------
+
+
+def raw_consume(queue: str, total: int, prefetch: int, ack_every: int) -> float:
+    """Drain ``total`` messages; ack each one (``ack_every`` 1) or every n-th with ``multiple``. Seconds."""
+    connection = pika.BlockingConnection(PIKA_PARAMS)
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=prefetch)
+    seen = 0
+
+    def on_message(ch: Any, method: Any, _properties: Any, _body: bytes) -> None:
+        nonlocal seen
+        seen += 1
+        if ack_every == 1:
+            ch.basic_ack(method.delivery_tag)
+        elif seen % ack_every == 0 or seen == total:
+            ch.basic_ack(method.delivery_tag, multiple=True)
+        if seen >= total:
+            ch.stop_consuming()
+
+    channel.basic_consume(queue, on_message)
+    started = time.perf_counter()
+    channel.start_consuming()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def baseline(broker: Broker, messages: list[dict[str, Any]], prefetch: int = 100, ack_every: int = 1) -> float:
+    """Pre-publish the stream into a fresh queue of its own, then drain it raw: messages/s."""
+    tag = uuid.uuid4().hex[:8]
+    exchange, queue = f"bench.baseline.{tag}", f"bench.baseline.{tag}"
+    channel = broker._channel()
+    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+    channel.queue_declare(queue, durable=True)
+    channel.queue_bind(queue, exchange, "#")
+    try:
+        sent, _ = publish(messages, exchange=exchange)
+        wait_until(lambda: (broker.counts(queue) or (0, 0))[0] >= sent, 30, f"{sent} messages in {queue}")
+        return sent / raw_consume(queue, sent, prefetch, ack_every)
+    finally:
+        broker.delete(queue)
+        broker._channel().exchange_delete(exchange)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The service under test
+# ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    batch_size: int = 500
+    in_flight: int = 2
+    pool: int = 5
+    processes: int = 1
+    mode: str = "live"  # live: publish while the service consumes; drain: pre-published, then start it
+
+    @property
+    def label(self) -> str:
+        text = f"b{self.batch_size}x{self.in_flight} pool{self.pool}"
+        if self.processes > 1:
+            text += f" ×{self.processes}proc"
+        return text + (" drain" if self.mode == "drain" else "")
+
+
+@dataclass
+class Result:
+    setting: Setting
+    messages: int = 0
+    seconds: float = 0.0  # start (publishing, or first take for drain) -> all distinct events committed
+    acked_seconds: float | None = None  # start -> every message acked (service's own counter)
+    publish_seconds: float = 0.0
+    startup_seconds: float = 0.0
+    peak_kb: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    events_stored: int = 0
+    events_refused: int = 0
+    dossiers: int = 0
+    dead_letters: int = 0
+    mismatches: list[tuple[str, str, int, int]] = field(default_factory=list)
+    batches: float = 0.0
+    batch_mean_ms: float = 0.0
+    retries: float = 0.0
+    log_problems: list[str] = field(default_factory=list)
+    exit_codes: list[int | None] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+class ServiceProcess:
+    def __init__(self, schema: str, setting: Setting, workdir: Path, index: int) -> None:
+        self.port = free_port()
+        self.log_path = workdir / f"{schema}-{index}.log"
+        config = {
+            "AMQP_URI": AMQP_URI,
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
+            "serializer": "json",
+            "max_workers": 10,
+            "HEARTBEAT": 60,
+            "DATABASE_URL": DATABASE_URL,
+            "DATABASE_SCHEMA": schema,
+            "DATABASE_AUTO_MIGRATE": "true",
+            "DATABASE_POOL_SIZE": setting.pool,
+            "ingest": {"batch_size": setting.batch_size, "batches_in_flight": setting.in_flight, "max_wait_ms": 50},
+            "timeliness": {"scan_interval_seconds": 3600, "stats_publish_interval_seconds": 3600},
+            "outbox": {"relay_interval_seconds": 3600},
+        }
+        config_path = workdir / f"{schema}-{index}.yaml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        env = dict(os.environ, AMQP_URI=AMQP_URI, DATABASE_URL=DATABASE_URL, DATABASE_SCHEMA=schema,
+                   WEB_SERVER_ADDRESS=f"127.0.0.1:{self.port}", DATABASE_POOL_SIZE=str(setting.pool),
+                   INGEST_BATCH_SIZE=str(setting.batch_size), INGEST_BATCHES_IN_FLIGHT=str(setting.in_flight),
+                   DEADLINE_SCAN_INTERVAL="3600", PYTHONUNBUFFERED="1")
+        self.log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", str(config_path), SERVICE_PATH],
+            cwd=REPO, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
+        )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"service process exited with {self.process.returncode}:\n{self.tail()}")
+
+    def tail(self, lines: int = 25) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url("/ready"), timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as response:
+            text = response.read().decode()
+        values = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                values[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return values
+
+    def acked(self) -> int:
+        """Messages this process acknowledged (processed + dead-lettered: counted when the batch is acked)."""
+        return int(sum(v for (name, labels), v in self.metrics().items()
+                       if name == "cchc_events_consumed_total" and dict(labels).get("outcome") != "duplicate"))
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log(f"  ! pid {self.process.pid} ignored SIGTERM for {STOP_TIMEOUT:.0f} s: SIGKILL")
+                self.process.kill()
+                self.process.wait()
+        self.log_file.close()
+        return self.process.returncode
+
+    def log_problems(self) -> list[str]:
+        problems = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if any(word in line for word in ("Traceback", "ERROR", "WARNING", "Error:", "CRITICAL")):
+                problems.append(line.strip()[:200])
+        return problems
+
+
+class Database:
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self.connection = psycopg2.connect(PG_DSN)
+        self.connection.autocommit = True
+
+    def scalar(self, sql: str) -> Any:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+
+    def stored(self) -> int:
+        return int(self.scalar(f'SELECT count(*) FROM "{self.schema}".dossier_events'))
+
+    def drop(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+        self.connection.close()
+
+
+def compare_truth(db: Database, expected: dict[str, Counter[str]]) -> list[tuple[str, str, int, int]]:
+    """(unit, state, expected, stored) for every per-unit final-state count that differs."""
+    stored: dict[str, Counter[str]] = {}
+    for unit, closing, outcome, count in db.rows(
+        f'SELECT unit_code, closing, outcome, count(*) FROM "{db.schema}".dossiers GROUP BY 1, 2, 3'
+    ):
+        if closing == "finished":
+            state = f"finished_{outcome}"
+        elif closing in ("withdrawn", "rejected"):
+            state = closing
+        elif closing is None:
+            state = "unfinished"
+        else:
+            state = f"closing={closing}"
+        stored.setdefault(unit or "<no unit>", Counter())[state] += count
+    mismatches = []
+    for unit in sorted(set(expected) | set(stored)):
+        want, got = expected.get(unit, Counter()), stored.get(unit, Counter())
+        for state in sorted(set(FINAL_STATES) | set(want) | set(got)):
+            if want.get(state, 0) != got.get(state, 0):
+                mismatches.append((unit, state, want.get(state, 0), got.get(state, 0)))
+    return mismatches
+
+
+def run_trial(broker: Broker, traffic: GeneratedTraffic, setting: Setting, workdir: Path, run_id: str,
+              index: int) -> Result:
+    result = Result(setting)
+    total, distinct = len(traffic.messages), traffic.distinct_events
+    schema = f"bench_{run_id}_{index}"
+    services: list[ServiceProcess] = []
+    db: Database | None = None
+    before = broker.counts(INGEST_QUEUE)
+    if before is not None and before[1]:
+        raise RuntimeError(f"{INGEST_QUEUE} already has {before[1]} consumer(s): another dossiers service runs")
+    broker.delete(INGEST_QUEUE)  # nothing from an earlier run leaks in
+    dead_before = (broker.counts(DEAD_LETTER_QUEUE) or (0, 0))[0]
+    try:
+        if setting.mode == "drain":
+            broker.declare_ingest_queue()
+            result.messages, result.publish_seconds = publish(traffic.messages)
+            wait_until(lambda: (broker.counts(INGEST_QUEUE) or (0, 0))[0] >= total, 30, "the pre-published stream")
+        launched = time.perf_counter()
+        for i in range(setting.processes):  # one at a time: concurrent start-ups would race on the migrations
+            service = ServiceProcess(schema, setting, workdir, i)
+            services.append(service)
+            if setting.mode == "drain" and i == 0:
+                # the start is when the first process takes its prefetch off the queue
+                wait_until(lambda: (broker.counts(INGEST_QUEUE) or (total, 0))[0] < total, READY_TIMEOUT,
+                           "the service to start consuming", interval=0.005, alive=service.alive)
+                started = time.perf_counter()
+            wait_until(service.ready, READY_TIMEOUT, f"/ready of {service.url('')}", alive=service.alive)
+        result.startup_seconds = time.perf_counter() - launched
+        db = Database(schema)
+        if setting.mode == "live":
+            started = time.perf_counter()
+            result.messages, result.publish_seconds = publish(traffic.messages)
+
+        def all_alive() -> None:
+            for s in services:
+                s.alive()
+
+        deadline = max(180.0, total / 400)
+        wait_until(lambda: db.stored() >= distinct, deadline, f"{distinct:,} distinct events committed",
+                   alive=all_alive)
+        result.seconds = time.perf_counter() - started
+        try:
+            wait_until(lambda: sum(s.acked() for s in services) >= total, 60, f"{total:,} messages acked",
+                       interval=0.1, alive=all_alive)
+            result.acked_seconds = time.perf_counter() - started
+        except TimeoutError as exc:
+            result.error = str(exc)
+        metrics = [s.metrics() for s in services]
+        result.batches = sum(m.get(("cchc_batch_duration_seconds_count", (("service", "dossiers"),)), 0) for m in metrics)
+        batch_sum = sum(m.get(("cchc_batch_duration_seconds_sum", (("service", "dossiers"),)), 0) for m in metrics)
+        result.batch_mean_ms = batch_sum / result.batches * 1000 if result.batches else 0.0
+        result.retries = sum(m.get(("cchc_batch_retries_total", (("service", "dossiers"),)), 0) for m in metrics)
+        result.peak_kb = [proc_status(s.process.pid, "VmHWM") or 0 for s in services]
+        result.cpu_seconds = [proc_cpu_seconds(s.process.pid) or 0.0 for s in services]
+        result.events_stored = db.stored()
+        result.events_refused = int(db.scalar(
+            f'SELECT count(*) FROM "{schema}".dossier_events WHERE dead_lettered_at IS NOT NULL'))
+        result.dossiers = int(db.scalar(f'SELECT count(*) FROM "{schema}".dossiers'))
+        result.mismatches = compare_truth(db, traffic.expected)
+    except Exception as exc:  # report and go on with the next setting
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        for service in services:
+            result.exit_codes.append(service.stop())
+            result.log_problems.extend(service.log_problems())
+        result.dead_letters = (broker.counts(DEAD_LETTER_QUEUE) or (0, 0))[0] - dead_before
+        broker.delete(INGEST_QUEUE)
+        if db is None:
+            db = Database(schema)
+        db.drop()
+    return result
+
+
+def describe(result: Result, traffic: GeneratedTraffic, base: float) -> None:
+    s = result.setting
+    if result.error and not result.seconds:
+        log(f"  {s.label}: FAILED — {result.error}")
+        for line in result.log_problems[:8]:
+            log(f"    log: {line}")
+        return
+    acked = f"{result.acked_seconds:.2f} s" if result.acked_seconds else "n/a"
+    log(f"  {s.label}: {result.rate:,.0f} msg/s ({traffic.distinct_events / result.seconds:,.0f} distinct events/s), "
+        f"ratio {result.rate / base:.2f}; committed in {result.seconds:.2f} s, all acked {acked}, "
+        f"publish {result.publish_seconds:.2f} s, start-up {result.startup_seconds:.1f} s")
+    log(f"    {result.batches:,.0f} batches, mean {result.batch_mean_ms:.0f} ms, retries {result.retries:.0f}; "
+        f"peak RSS {', '.join(f'{kb / 1024:.0f} MiB' for kb in result.peak_kb)}; "
+        f"CPU {', '.join(f'{c:.1f} s' for c in result.cpu_seconds)}; exit {result.exit_codes}")
+    ok = (result.events_stored == traffic.distinct_events and result.dossiers == traffic.dossiers
+          and not result.mismatches)
+    log(f"    stored {result.events_stored:,}/{traffic.distinct_events:,} distinct events, "
+        f"{result.dossiers:,}/{traffic.dossiers:,} dossiers, {result.events_refused} refused, "
+        f"{result.dead_letters} dead letters, truth mismatches {len(result.mismatches)} -> "
+        f"{'EXACT' if ok else 'NOT EXACT'}")
+    for unit, state, want, got in result.mismatches[:20]:
+        log(f"    mismatch: unit {unit} {state}: expected {want}, stored {got}")
+    if result.error:
+        log(f"    ! {result.error}")
+    if result.log_problems:
+        log(f"    service log: {len(result.log_problems)} warning/error line(s), first: {result.log_problems[0]}")
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def parse_grid(text: str) -> list[tuple[int, int]]:
+    return [(int(b), int(f)) for b, f in (item.split("x") for item in text.split(","))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=100_000, help="messages to publish (duplicates included)")
+    parser.add_argument("--seed", type=int, default=766)
+    parser.add_argument("--grid", default="250x2,250x3,500x2,500x3,1000x2,1000x3",
+                        help="ingest settings batch_size x batches_in_flight, comma-separated")
+    parser.add_argument("--pools", default="2,10", help="DATABASE_POOL_SIZE values tried on the best setting")
+    parser.add_argument("--quick", action="store_true", help="only the default setting, 2 processes and drain")
+    parser.add_argument("--no-two", action="store_true", help="skip the two-process variant")
+    args = parser.parse_args()
+
+    run_id = uuid.uuid4().hex[:8]
+    log(f"ingest throughput bench {run_id}: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    began = time.perf_counter()
+    traffic, spec = make_traffic(args.events, args.seed)
+    total = len(traffic.messages)
+    log(f"traffic: {traffic.dossiers:,} dossiers, {total:,} messages, {traffic.distinct_events:,} distinct "
+        f"({total - traffic.distinct_events:,} duplicates), {spec.start} .. {spec.now:%Y-%m-%d %H:%M}, "
+        f"seed {spec.seed}; generated in {time.perf_counter() - began:.1f} s")
+
+    broker = Broker()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="cchc-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            base_before = baseline(broker, traffic.messages)
+            log(f"baseline (raw pika, prefetch 100, ack each): {base_before:,.0f} msg/s")
+            ceiling = baseline(broker, traffic.messages, prefetch=1500, ack_every=500)
+            log(f"ceiling (raw pika, prefetch 1500, multiple ack every 500): {ceiling:,.0f} msg/s")
+
+            index = 0
+
+            def trial(setting: Setting) -> Result:
+                nonlocal index
+                index += 1
+                result = run_trial(broker, traffic, setting, workdir, run_id, index)
+                results.append(result)
+                describe(result, traffic, base_before)
+                return result
+
+            grid = [(500, 2)] if args.quick else parse_grid(args.grid)
+            log("service, one process, publishing while it consumes:")
+            for batch, in_flight in grid:
+                trial(Setting(batch, in_flight))
+            done = [r for r in results if r.seconds and not r.mismatches]
+            best = max(done, key=lambda r: r.rate).setting if done else Setting()
+            if not args.quick:
+                for pool in (int(p) for p in args.pools.split(",") if p):
+                    if pool != best.pool:
+                        trial(Setting(best.batch_size, best.in_flight, pool))
+            if not args.no_two:
+                log("service, two processes (competing consumers on one queue):")
+                trial(Setting(best.batch_size, best.in_flight, best.pool, processes=2))
+            log("service, one process, draining the pre-published stream (same conditions as the baseline):")
+            trial(Setting(best.batch_size, best.in_flight, best.pool, mode="drain"))
+
+            base_after = baseline(broker, traffic.messages)
+            log(f"baseline again: {base_after:,.0f} msg/s")
+        finally:
+            for queue in (INGEST_QUEUE,):
+                try:
+                    broker.delete(queue)
+                except Exception as exc:  # cleanup reports, never hides the real error
+                    log(f"! could not delete {queue}: {exc!r}")
+            broker.close()
+
+    base = (base_before + base_after) / 2
+    bench_peak = proc_status(os.getpid(), "VmHWM") or 0
+    log("")
+    log(f"== summary: {total:,} messages ({traffic.distinct_events:,} distinct, {traffic.dossiers:,} dossiers); "
+        f"baseline {base_before:,.0f} / {base_after:,.0f} msg/s (ratios vs their mean {base:,.0f}) ==")
+    log(f"{'path':<34}{'msg/s':>9}{'ratio':>7}{'commit s':>9}{'acked s':>9}{'peak MiB':>14}{'CPU s':>12}  result")
+    log(f"{'baseline raw pika, prefetch 100':<34}{base:>9,.0f}{1.0:>7.2f}")
+    log(f"{'ceiling raw pika, pf 1500, ack/500':<34}{ceiling:>9,.0f}{ceiling / base:>7.2f}")
+    for r in results:
+        exact = (r.events_stored == traffic.distinct_events and r.dossiers == traffic.dossiers
+                 and not r.mismatches and not r.error)
+        status = "exact" if exact else ("FAILED" if not r.seconds else f"NOT EXACT {r.error or ''}"[:40])
+        acked = f"{r.acked_seconds:.2f}" if r.acked_seconds else "-"
+        peaks = "/".join(f"{kb / 1024:.0f}" for kb in r.peak_kb) or "-"
+        cpu = "/".join(f"{c:.1f}" for c in r.cpu_seconds) or "-"
+        log(f"{'dossiers ' + r.setting.label:<34}{r.rate:>9,.0f}{r.rate / base:>7.2f}{r.seconds:>9.2f}{acked:>9}"
+            f"{peaks:>14}{cpu:>12}  {status}")
+    live = [r for r in results if r.seconds and r.setting.mode == "live" and r.setting.processes == 1]
+    if live:
+        top = max(live, key=lambda r: r.rate)
+        log(f"best one-process setting: {top.setting.label} at {top.rate:,.0f} msg/s, ratio {top.rate / base:.2f} "
+            f"(target >= 0.35)")
+    log(f"bench process peak RSS (VmHWM): {bench_peak / 1024:.0f} MiB; whole run {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The ``cchc`` command line: demo, run a service, publish and replay events, dead letters, the contract."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SERVICES = ("dossiers",)
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    from shared.config import load_config
+
+    return load_config(args.config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import eventlet
+
+    eventlet.monkey_patch()
+    from rich.console import Console
+
+    from cchc.demo import DemoOptions, run_demo
+
+    now = dt.datetime.fromisoformat(args.now) if args.now else None
+    console = Console() if sys.stdout.isatty() else Console(width=170)
+    result = run_demo(_config(args), DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now), console)
+    return 0 if result["complete"] else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Replace this process with ``nameko run`` so it is PID 1 in a container and gets SIGTERM."""
+    from shared.config import DEFAULTS_PATH
+
+    config = args.config or os.environ.get("CCHC_CONFIG") or str(DEFAULTS_PATH)
+    argv = ["nameko", "run", "--config", config, f"services.{args.service}.service"]
+    os.execvp(sys.executable, [sys.executable, "-m", *argv])
+    return 0  # unreachable
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from shared.events import InvalidEvent, make_envelope, parse_event
+    from shared.publisher import publisher_for
+
+    if args.file:
+        message = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    else:
+        payload = json.loads(args.payload)
+        occurred = dt.datetime.now(dt.UTC).astimezone()
+        message = make_envelope(args.type, payload, occurred_at=occurred, source=args.source)
+    try:
+        parse_event(message)
+    except InvalidEvent as exc:
+        print(f"refused before sending: {exc}", file=sys.stderr)
+        if not args.force:
+            return 2
+    publisher = publisher_for(_config(args))
+    publisher.publish_many([message])
+    publisher.close()
+    print(json.dumps({"published": message["event_id"], "event_type": message["event_type"]}))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from shared.publisher import publisher_for
+
+    lines = [line for line in Path(args.file).read_bytes().splitlines() if line.strip()]
+    console = Console(stderr=True)
+    publisher = publisher_for(_config(args))
+    started = time.monotonic()
+    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task("replay", total=len(lines))
+        sent = publisher.publish_many(lines, progress=lambda n: bar.advance(task, n))
+    publisher.close()
+    elapsed = max(time.monotonic() - started, 1e-9)
+    console.print(f"sent {sent:,} messages from {args.file} in {elapsed:.1f} s ({sent / elapsed:,.0f}/s), "
+                  "all confirmed by the broker")
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from shared import deadletter
+    from shared.messaging import connect
+
+    with connect(_config(args)) as connection:
+        if args.action == "list":
+            for parked in deadletter.browse(connection, args.service, limit=args.limit):
+                print(json.dumps({
+                    "reason": parked.reason, "field": parked.field, "kind": parked.kind,
+                    "routing_key": parked.original_routing_key, "dead_lettered_at": parked.dead_lettered_at,
+                    "body": parked.body.decode("utf-8", "replace")[:500],
+                }, ensure_ascii=False))
+        elif args.action == "count":
+            print(deadletter.count(connection, args.service))
+        else:
+            print(f"replayed {deadletter.replay(connection, args.service, limit=args.limit)} message(s)")
+    return 0
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from shared.contract import write_contract
+
+    for path in write_contract(Path(args.out)):
+        print(path)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="cchc", description="CCHC: one-door timeliness, PAR Index, documents.")
+    top.add_argument("--config", default=os.environ.get("CCHC_CONFIG"),
+                     help="YAML configuration (default: built-in defaults, env vars applied)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate a half-year of one-door traffic, replay it, print statistics")
+    demo.add_argument("--dossiers", type=int, default=6000)
+    demo.add_argument("--seed", type=int, default=766)
+    demo.add_argument("--now", help="pretend the current time is this ISO 8601 instant (with offset)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run one service (nameko run)")
+    run.add_argument("service", choices=SERVICES)
+    run.set_defaults(func=cmd_run)
+
+    publish = sub.add_parser("publish", help="send one event as the one-door software would")
+    publish.add_argument("--file", help="a complete envelope as JSON")
+    publish.add_argument("--type", help="event type, e.g. dossier.received (with --payload)")
+    publish.add_argument("--payload", help="the payload as JSON (an envelope is built around it)")
+    publish.add_argument("--source", default="cchc-cli")
+    publish.add_argument("--force", action="store_true", help="send even if it fails validation (testing)")
+    publish.set_defaults(func=cmd_publish)
+
+    replay = sub.add_parser("replay", help="send every envelope of a JSON Lines file")
+    replay.add_argument("file")
+    replay.set_defaults(func=cmd_replay)
+
+    dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
+    dlq.add_argument("action", choices=("list", "count", "replay"))
+    dlq.add_argument("--service", default="dossiers", choices=SERVICES)
+    dlq.add_argument("--limit", type=int, default=100)
+    dlq.set_defaults(func=cmd_dlq)
+
+    contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI)")
+    contract.add_argument("--out", default="docs/contract")
+    contract.set_defaults(func=cmd_contract)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "publish" and not args.file and not (args.type and args.payload):
+        parser().error("publish needs --file, or --type with --payload")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Helpers for tests: wait on a condition with a deadline (never sleep-and-hope), fresh isolated resources."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+T = TypeVar("T")
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+RABBIT = "pyamqp://guest:guest@127.0.0.1:5672"
+
+
+def wait_until(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
+               message: str = "condition") -> T:
+    """Poll ``probe`` until it returns something truthy; fail loudly with the last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    value: Any = None
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value: {value!r}")
+
+
+@contextlib.contextmanager
+def rabbit_vhost() -> Iterator[str]:
+    """A throw-away RabbitMQ vhost: exchanges and queues of one test never leak into another."""
+    name = f"cchc_test_{uuid.uuid4().hex[:10]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+    try:
+        yield f"{RABBIT}/{name}"
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
+
+
+@contextlib.contextmanager
+def pg_schema_prefix() -> Iterator[str]:
+    """A unique schema name template (``<service>`` kept) dropped afterwards, with everything in it."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    try:
+        yield f"{prefix}_<service>"
+    finally:
+        engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg2://"))
+        with engine.begin() as conn:
+            schemas = conn.execute(sa.text(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": f"{prefix}_%"}).scalars().all()
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
