@@ -155,40 +155,59 @@ def make_traffic(target: int, seed: int) -> tuple[GeneratedTraffic, TrafficSpec]
 
 
 class Broker:
-    """One blocking pika connection for housekeeping: declare, count, purge, delete."""
+    """Housekeeping over one blocking pika connection (declare, count, delete), reopened when it dropped:
+    a BlockingConnection left idle during a trial sends no heartbeats of its own."""
 
     def __init__(self) -> None:
-        self.connection = pika.BlockingConnection(PIKA_PARAMS)
-        self.channel = self.connection.channel()
-        self.channel.exchange_declare(ONEDOOR_EXCHANGE, exchange_type="topic", durable=True)
+        self.connection: Any = None
+        self.channel: Any = None
+        self._call(lambda ch: ch.exchange_declare(ONEDOOR_EXCHANGE, exchange_type="topic", durable=True))
 
-    def _channel(self) -> Any:
-        if not self.connection.is_open:
-            self.connection = pika.BlockingConnection(PIKA_PARAMS)
-        if not self.channel.is_open:
-            self.channel = self.connection.channel()
-        return self.channel
+    def _call(self, operation: Callable[[Any], T]) -> T:
+        for attempt in (1, 2):
+            try:
+                if self.connection is None or not self.connection.is_open:
+                    self.connection = pika.BlockingConnection(PIKA_PARAMS)
+                    self.channel = None
+                if self.channel is None or not self.channel.is_open:
+                    self.channel = self.connection.channel()
+                self.connection.process_data_events(0)  # heartbeats, and notice a dropped connection
+                return operation(self.channel)
+            except (pika.exceptions.AMQPConnectionError, pika.exceptions.StreamLostError,
+                    pika.exceptions.ChannelWrongStateError, pika.exceptions.ConnectionWrongStateError):
+                self.connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def counts(self, queue: str) -> tuple[int, int] | None:
         """(ready messages, consumers) of ``queue``, or None if it does not exist."""
         try:
-            ok = self._channel().queue_declare(queue, passive=True)
+            ok = self._call(lambda ch: ch.queue_declare(queue, passive=True))
         except pika.exceptions.ChannelClosedByBroker:
-            return None
+            return None  # 404: the channel is closed; the next call opens another
         return ok.method.message_count, ok.method.consumer_count
 
     def delete(self, queue: str) -> None:
-        self._channel().queue_delete(queue)
+        self._call(lambda ch: ch.queue_delete(queue))
+
+    def declare(self, queue: str, exchange: str, keys: list[str]) -> None:
+        def run(ch: Any) -> None:
+            ch.exchange_declare(exchange, exchange_type="topic", durable=True)
+            ch.queue_declare(queue, durable=True)
+            for key in keys:
+                ch.queue_bind(queue, exchange, key)
+        self._call(run)
+
+    def delete_exchange(self, exchange: str) -> None:
+        self._call(lambda ch: ch.exchange_delete(exchange))
 
     def declare_ingest_queue(self) -> None:
         """The queue exactly as the batch consumer declares it (durable, one binding per event type)."""
-        channel = self._channel()
-        channel.queue_declare(INGEST_QUEUE, durable=True)
-        for key in CATALOGUE:
-            channel.queue_bind(INGEST_QUEUE, ONEDOOR_EXCHANGE, key)
+        self.declare(INGEST_QUEUE, ONEDOOR_EXCHANGE, list(CATALOGUE))
 
     def close(self) -> None:
-        if self.connection.is_open:
+        if self.connection is not None and self.connection.is_open:
             self.connection.close()
 
 
@@ -240,17 +259,14 @@ def baseline(broker: Broker, messages: list[dict[str, Any]], prefetch: int = 100
     """Pre-publish the stream into a fresh queue of its own, then drain it raw: messages/s."""
     tag = uuid.uuid4().hex[:8]
     exchange, queue = f"bench.baseline.{tag}", f"bench.baseline.{tag}"
-    channel = broker._channel()
-    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-    channel.queue_declare(queue, durable=True)
-    channel.queue_bind(queue, exchange, "#")
+    broker.declare(queue, exchange, ["#"])
     try:
         sent, _ = publish(messages, exchange=exchange)
         wait_until(lambda: (broker.counts(queue) or (0, 0))[0] >= sent, 30, f"{sent} messages in {queue}")
         return sent / raw_consume(queue, sent, prefetch, ack_every)
     finally:
         broker.delete(queue)
-        broker._channel().exchange_delete(exchange)
+        broker.delete_exchange(exchange)
 
 
 # ------------------------------------------------------------------------------------------------------------

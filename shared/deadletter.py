@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,16 +87,23 @@ class ParkedMessage:
         )
 
 
-def browse(connection: Connection, service: str, limit: int = 100) -> Iterator[ParkedMessage]:
-    """Read without removing: messages are fetched unacknowledged and return to the queue on close."""
+def browse(connection: Connection, service: str, limit: int = 100) -> list[ParkedMessage]:
+    """Read without removing: fetch unacknowledged, then requeue every one (not every transport restores
+    unacked messages when a channel closes, so they are put back explicitly)."""
     declare_topology(connection, service)
+    fetched = []
     with connection.channel() as channel:
         queue = dead_letter_queue(service)(channel)
-        for _ in range(limit):
-            message = queue.get(no_ack=False, accept=None)
-            if message is None:
-                break
-            yield ParkedMessage.from_message(message)
+        try:
+            for _ in range(limit):
+                message = queue.get(no_ack=False, accept=None)
+                if message is None:
+                    break
+                fetched.append(message)
+            return [ParkedMessage.from_message(m) for m in fetched]
+        finally:
+            for message in fetched:
+                message.requeue()
 
 
 def replay(connection: Connection, service: str, limit: int | None = None) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import pika
+import pika.exceptions
 import pika.spec
 from kombu import Connection, Producer
 from pika.adapters.select_connection import IOLoop, SelectConnection
@@ -42,35 +43,64 @@ def _encode(message: dict[str, Any] | bytes) -> tuple[bytes, str]:
 class PublishError(RuntimeError):
     """RabbitMQ did not take responsibility for every message of a ``publish_many`` call.
 
-    ``confirmed`` messages were acknowledged by the broker before the failure (they are safe);
-    ``published`` were handed to the connection. The ``published - confirmed`` others may or may not have
-    been routed: republishing them (one-door events carry an ``event_id``) is the safe recovery.
+    Of the ``published`` messages handed to the connection, ``confirmed`` were acknowledged by the broker
+    (they are safe), ``rejected`` were nacked or returned unroutable (they are not) and ``unconfirmed`` got
+    no answer before the channel or connection went away (they may or may not have been routed).
+    Republishing all but the confirmed ones is the safe recovery (events carry an ``event_id``).
     """
 
-    def __init__(self, reason: str, *, confirmed: int = 0, published: int = 0) -> None:
-        super().__init__(f"{reason}; {confirmed} of {published} published message(s) were confirmed before it")
+    def __init__(self, reason: str, *, published: int = 0, confirmed: int = 0, rejected: int = 0) -> None:
         self.reason = reason
-        self.confirmed = confirmed
         self.published = published
+        self.confirmed = confirmed
+        self.rejected = rejected
+        if not published:
+            outcome = "nothing was published"
+        else:
+            outcome = f"{confirmed} of {published} published message(s) were confirmed"
+            if rejected:
+                outcome += f", {rejected} rejected"
+            if self.unconfirmed:
+                outcome += f", {self.unconfirmed} left unconfirmed"
+        super().__init__(f"{reason}; {outcome}")
+
+    @property
+    def unconfirmed(self) -> int:
+        return self.published - self.confirmed - self.rejected
 
 
 def _noop() -> None:
     pass
 
 
+def _describe_close(exc: BaseException) -> str:
+    if isinstance(exc, pika.exceptions.ChannelClosedByBroker):
+        return f"RabbitMQ closed the channel ({exc.reply_code} {exc.reply_text})"
+    if isinstance(exc, pika.exceptions.ConnectionClosedByBroker):
+        return f"RabbitMQ closed the connection ({exc.reply_code} {exc.reply_text})"
+    if isinstance(exc, pika.exceptions.ChannelClosedByClient | pika.exceptions.ConnectionClosedByClient):
+        return f"the publisher's channel or connection was closed ({exc!r})"
+    return f"connection to RabbitMQ lost ({exc!r})"
+
+
 class PikaPublisher:
     """Confirmed, persistent publishing to ``onedoor.events`` (routing key = event type).
 
-    Pipelined publisher confirms: up to ``window`` messages are in flight unconfirmed; the broker's
-    ``Basic.Ack`` (single or ``multiple``) frees the window. ``publish_many`` returns only after every
-    message was confirmed and raises :class:`PublishError` on a nack, a closed channel (e.g. 404: no such
-    exchange), a lost connection, a returned message (only with ``mandatory=True``) or no confirm for
-    ``confirm_timeout`` seconds (e.g. a broker resource alarm blocking publishers).
+    Pipelined publisher confirms: up to ``window`` messages are in flight unconfirmed, and the broker's
+    ``Basic.Ack`` (single or ``multiple``) frees the window. ``publish_many`` returns only once every message
+    was confirmed. It raises :class:`PublishError` when the broker nacks a message, or returns one as
+    unroutable (only with ``mandatory=True``; by default an unbound routing key is silently dropped by
+    the broker, as for any topic exchange): publishing stops, the confirms still in flight are awaited, and
+    the error gives the final tally. It raises at once when the channel is closed (e.g. 404: the exchange
+    is gone), the connection is lost, or no confirm arrives for ``confirm_timeout`` seconds (e.g. a broker
+    memory or disk alarm blocking publishers). The next ``publish_many`` reopens what was lost.
 
-    Drives pika's ``SelectConnection`` I/O loop in the calling thread (no background thread), one
-    ``poll()`` at a time: under ``eventlet.monkey_patch()`` pika picks its ``select.select`` poller, which
-    is green, so other greenthreads keep running while this one waits for confirms; in a plain process it
-    uses epoll. Not thread-safe: use one publisher per thread / greenthread.
+    pika's ``SelectConnection`` I/O loop is driven in the calling thread, one ``poll()`` at a time, with no
+    background thread: in a plain process pika picks epoll; after ``eventlet.monkey_patch()`` the patched
+    ``select`` module has no epoll/poll, so pika falls back to its ``select.select`` poller, which is green,
+    and other greenthreads keep running while this one waits. Not thread-safe: one publisher per thread or
+    greenthread. Between calls nothing reads the socket, so heartbeats go unanswered; a connection the
+    broker dropped meanwhile is noticed and reopened at the start of the next call.
     """
 
     PROGRESS_EVERY = 500  # report confirmed messages to ``progress`` in steps of about this many
@@ -95,21 +125,32 @@ class PikaPublisher:
         self.properties = pika.BasicProperties(content_type="application/json", delivery_mode=2)
         self.connection: SelectConnection | None = None
         self.channel: Channel | None = None
-        self._failure: PublishError | None = None
-        self._cause: BaseException | None = None
-        # delivery tag -> routing key of every published, not yet confirmed message (insertion = tag order)
+        # delivery tag -> routing key of each published, not yet confirmed message (insertion = tag order)
         self._pending: OrderedDict[int, str] = OrderedDict()
         self._next_tag = 0
-        self._confirmed = 0
-        self._published = 0
-        self._ensure_open()
+        self._reset()
+        try:
+            self._ensure_open()
+        except BaseException:
+            self._drop_connection()
+            raise
+
+    def _reset(self) -> None:
+        self._problem: str | None = None  # what went wrong first; what follows is its consequence
+        self._cause: BaseException | None = None
+        self._fatal = False  # the channel or connection is gone: no confirm will come any more
+        self._published = self._acked = self._nacked = self._returned = 0
+
+    @property
+    def _confirmed(self) -> int:
+        return self._acked - self._returned  # a returned message is acked too, after its Basic.Return
 
     # -- the I/O loop -------------------------------------------------------------------------------
 
     def _pump(self, *, wait: bool = True) -> None:
         """One turn of pika's I/O loop: flush writes, read frames, run their callbacks and due timers.
 
-        With ``wait`` it blocks (at most pika's 5 s poll cap or the next timer) until something happens."""
+        With ``wait`` it blocks until something happens (at most until pika's next timer or 5 s)."""
         assert self.connection is not None
         ioloop = self.connection.ioloop
         if not wait:
@@ -117,37 +158,42 @@ class PikaPublisher:
         ioloop.poll()
         ioloop.process_timeouts()
 
-    def _fail(self, reason: str, cause: BaseException | None = None) -> None:
-        if self._failure is None:  # the first failure is the cause; what follows is its consequence
-            self._failure = PublishError(reason, confirmed=self._confirmed, published=self._published)
-            self._cause = cause
+    def _fail(self, problem: str, cause: BaseException | None = None, *, fatal: bool = True) -> None:
+        if self._problem is None:
+            self._problem, self._cause = problem, cause
+        self._fatal = self._fatal or fatal
 
-    def _raise_failure(self) -> None:
-        failure, cause = self._failure, self._cause
-        assert failure is not None
-        raise failure from cause
+    def _raise(self) -> None:
+        assert self._problem is not None
+        raise PublishError(
+            self._problem,
+            published=self._published,
+            confirmed=self._confirmed,
+            rejected=self._nacked + self._returned,
+        ) from self._cause
 
     def _wait_for(self, done: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + self.confirm_timeout
         while not done():
-            if self._failure is not None:
-                self._raise_failure()
-            if time.monotonic() > deadline:
+            if self._problem is None and time.monotonic() > deadline:
                 self._fail(f"RabbitMQ did not answer within {self.confirm_timeout:g} s while {what}")
-                self._raise_failure()
+            if self._problem is not None:
+                self._raise()
             self._pump()
 
     # -- connection and channel ---------------------------------------------------------------------
 
     def _ensure_open(self) -> None:
         """Open (or reopen after a failure or an idle drop) the connection, the channel and confirm mode."""
+        self._reset()
         if self.connection is not None and self.connection.is_open:
             self._pump(wait=False)  # notice a connection the broker dropped while we were idle
+            self._reset()
         if self.connection is None or not self.connection.is_open:
             self._drop_connection()
-            self._failure = self._cause = None
+            self._reset()
             opened: list[bool] = []
-            # We drive the loop with poll() instead of start(), so activate it ourselves (as pika's
+            # We drive the loop with poll() instead of start(), so activate the poller ourselves (as pika's
             # BlockingConnection does): an inactive EPollPoller/PollPoller has no poll object yet.
             ioloop = IOLoop()
             ioloop.activate_poller()
@@ -155,22 +201,20 @@ class PikaPublisher:
                 self.parameters,
                 custom_ioloop=ioloop,
                 on_open_callback=lambda _conn: opened.append(True),
-                on_open_error_callback=lambda _conn, exc: self._fail(f"cannot connect to RabbitMQ ({exc!r})", exc),
+                on_open_error_callback=lambda _conn, exc: self._fail(f"cannot connect to RabbitMQ ({exc})", exc),
                 on_close_callback=self._on_connection_closed,
             )
             self._wait_for(lambda: bool(opened), "connecting")
         if self.channel is None or not self.channel.is_open:
-            self._failure = self._cause = None
             self._open_channel()
 
     def _open_channel(self) -> None:
         assert self.connection is not None
         ready: list[str] = []
-        self.channel = self.connection.channel(on_open_callback=lambda _ch: ready.append("open"))
-        self._wait_for(lambda: "open" in ready, "opening a channel")
-        channel = self.channel
+        self.channel = channel = self.connection.channel(on_open_callback=lambda _ch: ready.append("open"))
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
+        self._wait_for(lambda: "open" in ready, "opening a channel")
         channel.exchange_declare(
             self.exchange, exchange_type="topic", durable=True, callback=lambda _frame: ready.append("exchange")
         )
@@ -181,40 +225,42 @@ class PikaPublisher:
         self._next_tag = 0  # delivery tags count from 1 on each channel in confirm mode
 
     def _on_connection_closed(self, _connection: Any, exc: BaseException) -> None:
-        self._fail(f"connection to RabbitMQ lost ({exc!r})", exc)
+        self._fail(_describe_close(exc), exc)
 
     def _on_channel_closed(self, channel: Channel, exc: BaseException) -> None:
-        if channel is self.channel:
-            self._fail(f"RabbitMQ closed the channel ({exc!r})", exc)
+        if channel is self.channel:  # not one we dropped ourselves
+            self._fail(_describe_close(exc), exc)
 
     def _on_return(self, _channel: Any, method: Any, _properties: Any, _body: bytes) -> None:
+        self._returned += 1
         self._fail(
-            f"RabbitMQ returned a message as unroutable ({method.reply_code} {method.reply_text}, "
-            f"exchange {method.exchange!r}, routing key {method.routing_key!r})"
+            f"RabbitMQ returned message(s) as unroutable (the first: {method.reply_code} {method.reply_text}, "
+            f"exchange {method.exchange!r}, routing key {method.routing_key!r})",
+            fatal=False,
         )
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
         tag, pending = method.delivery_tag, self._pending
-        settled, first_key = 0, None
+        settled, first = 0, None
         if method.multiple:
-            while pending:
-                first = next(iter(pending))
-                if first > tag:
-                    break
-                _, key = pending.popitem(last=False)
-                first_key = key if first_key is None else first_key
+            while pending and next(iter(pending)) <= tag:
+                item = pending.popitem(last=False)
+                first = first or item
                 settled += 1
         elif tag in pending:
-            first_key = pending.pop(tag)
+            first = (tag, pending.pop(tag))
             settled = 1
         if not settled:
-            return  # a confirm left over from an earlier call that was interrupted
+            return  # left over from an earlier call that an exception interrupted
         if isinstance(method, pika.spec.Basic.Ack):
-            self._confirmed += settled
+            self._acked += settled
         else:
+            self._nacked += settled
+            assert first is not None
             self._fail(
-                f"RabbitMQ nacked {settled} message(s) up to delivery tag {tag} (first routing key {first_key!r})"
+                f"RabbitMQ nacked message(s) (the first: delivery tag {first[0]}, routing key {first[1]!r})",
+                fatal=False,
             )
 
     # -- publishing ---------------------------------------------------------------------------------
@@ -224,20 +270,18 @@ class PikaPublisher:
 
         ``progress`` gets the number of newly *confirmed* messages, in steps of about ``PROGRESS_EVERY``.
         Raises :class:`PublishError` (see the class docstring); an exception from ``messages`` or ``progress``
-        propagates as is, its in-flight messages left unconfirmed."""
+        propagates as is, leaving the messages then in flight unconfirmed."""
         self._ensure_open()
         assert self.channel is not None
         channel, pending, window = self.channel, self._pending, self.window
         exchange, properties, mandatory = self.exchange, self.properties, self.mandatory
         pending.clear()
-        self._failure = self._cause = None  # e.g. the nack that ended the previous call
-        self._confirmed = self._published = 0
-        reported = 0
         source = iter(messages)
         exhausted = False
-        last_progress, last_confirmed = time.monotonic(), 0
+        reported = 0
+        last_answer, answers = time.monotonic(), 0
         while True:
-            while not exhausted and len(pending) < window and self._failure is None:
+            while not exhausted and len(pending) < window and self._problem is None:
                 try:
                     message = next(source)
                 except StopIteration:
@@ -249,21 +293,21 @@ class PikaPublisher:
                 pending[self._next_tag] = routing_key
                 self._published += 1
                 if not self._published % self.FLUSH_EVERY:
-                    self._pump(wait=False)  # get them onto the wire (and read acks) while we keep encoding
-            if self._failure is None and pending:
+                    self._pump(wait=False)  # get them onto the wire (and read confirms) while we keep encoding
+            if pending and not self._fatal:
                 self._pump()
             unreported = self._confirmed - reported
-            if progress and unreported and (unreported >= self.PROGRESS_EVERY or not pending or self._failure):
+            if progress and unreported > 0 and (unreported >= self.PROGRESS_EVERY or not pending or self._problem):
                 progress(unreported)
-                reported = self._confirmed
-            if self._failure is not None:
-                self._raise_failure()
+                reported += unreported
+            if self._fatal or (self._problem is not None and not pending):
+                self._raise()
             if exhausted and not pending:
                 return self._published
             now = time.monotonic()
-            if self._confirmed != last_confirmed:
-                last_progress, last_confirmed = now, self._confirmed
-            elif now - last_progress > self.confirm_timeout:
+            if self._acked + self._nacked != answers:
+                last_answer, answers = now, self._acked + self._nacked
+            elif now - last_answer > self.confirm_timeout:
                 self._fail(
                     f"no publisher confirm from RabbitMQ for {self.confirm_timeout:g} s "
                     "(is the broker blocking publishers on a memory or disk alarm?)"
@@ -273,17 +317,18 @@ class PikaPublisher:
         connection, self.connection, self.channel = self.connection, None, None
         if connection is None:
             return
-        if connection.is_open:
-            closed: list[bool] = []
-            connection.add_on_close_callback(lambda _conn, _exc: closed.append(True))
-            connection.close()
+        try:
+            if not (connection.is_closed or connection.is_closing):
+                connection.close()  # also aborts a connection still opening
             deadline = time.monotonic() + 5
-            while not closed and time.monotonic() < deadline:
+            while not connection.is_closed and time.monotonic() < deadline:
                 connection.ioloop.poll()
                 connection.ioloop.process_timeouts()
-        connection.ioloop.close()
+        finally:
+            connection.ioloop.close()
 
     def close(self) -> None:
+        """Close the connection (idempotent); a later ``publish_many`` would open a new one."""
         self._drop_connection()
 
 

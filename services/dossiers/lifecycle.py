@@ -272,21 +272,25 @@ def _settle_deadline(state: DossierState, rounds: list[SupplementRound], rules: 
     assert procedure is not None
     unit = TimeUnit(state.time_unit or "none")
     amount = state.processing_amount if unit is not TimeUnit.NONE else None
+    processing_time = ProcessingTime(amount=amount or Decimal(0), unit=unit)
     deadline = compute_deadline(
-        state.received_at,
-        ProcessingTime(amount=amount or Decimal(0), unit=unit),
-        rules.calendar,
-        cutoff=procedure.cutoff,
-        rounds=rounds,
-        policy=rules.policy,
+        state.received_at, processing_time, rules.calendar, cutoff=procedure.cutoff, rounds=rounds, policy=rules.policy
     )
     state.due_at = deadline.due_at
     state.paused = deadline.paused and state.closing is None
-    if state.onedoor_due_at is not None and state.due_at is not None:
-        if rules.granularity is Granularity.DATE:
-            state.due_mismatch = state.local_date(state.onedoor_due_at) != state.local_date(state.due_at)
+    if state.onedoor_due_at is not None:
+        # The one-door's NgayHenTra is fixed at receipt: compare it with our due date at receipt, not after
+        # supplement rounds moved it.
+        at_receipt = (
+            compute_deadline(state.received_at, processing_time, rules.calendar, cutoff=procedure.cutoff).due_at
+            if rounds else state.due_at
+        )
+        if at_receipt is None:
+            state.due_mismatch = True
+        elif rules.granularity is Granularity.DATE:
+            state.due_mismatch = state.local_date(state.onedoor_due_at) != state.local_date(at_receipt)
         else:
-            state.due_mismatch = abs((state.onedoor_due_at - state.due_at).total_seconds()) >= 60
+            state.due_mismatch = abs((state.onedoor_due_at - at_receipt).total_seconds()) >= 60
     if state.closing == "finished":
         assert state.finished_at is not None
         state.outcome = classify_finished(state.finished_at, state.due_at, rules.granularity)

@@ -19,7 +19,6 @@ from shared.batch_consumer import batch_event_handler
 from shared.config import section
 from shared.db import DatabaseProvider
 from shared.deadletter import DeadLetterPublisher
-from shared.events import CATALOGUE
 from shared.metrics import dossiers_overdue, events_consumed
 from shared.ops import OpsEndpoints
 from shared.outbox import relay
@@ -49,7 +48,9 @@ class DossiersService(OpsEndpoints):
     dispatch = EventDispatcher()
     dead_letters = DeadLetterPublisher()
 
-    @batch_event_handler(list(CATALOGUE))
+    # Bound to "#": a message with an unknown or missing event type must reach us to be dead-lettered with
+    # its reason; bound to the known types only, the exchange would drop it silently.
+    @batch_event_handler(["#"])
     def ingest(self, events: list) -> dict[str, Any]:
         with self.db.transaction() as session:
             report = ingest.ingest_batch(session, events, self.rules, _now())
