@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pika.exceptions
@@ -73,6 +74,15 @@ def _noop() -> None:
     pass
 
 
+def _pika_parameters(amqp_uri: str) -> pika.URLParameters:
+    """pika's parameters for a kombu-style URI: ``pyamqp://`` scheme, and ``//`` for the vhost ``/`` (which
+    pika would read as the empty vhost; it spells it ``/%2F``)."""
+    parts = urlsplit(amqp_uri)
+    scheme = {"pyamqp": "amqp", "librabbitmq": "amqp"}.get(parts.scheme, parts.scheme)
+    path = "/%2F" if parts.path == "//" else parts.path
+    return pika.URLParameters(urlunsplit(parts._replace(scheme=scheme, path=path)))
+
+
 def _describe_close(exc: BaseException) -> str:
     if isinstance(exc, pika.exceptions.ChannelClosedByBroker):
         return f"RabbitMQ closed the channel ({exc.reply_code} {exc.reply_text})"
@@ -121,7 +131,7 @@ class PikaPublisher:
         self.window = window
         self.mandatory = mandatory
         self.confirm_timeout = confirm_timeout
-        self.parameters = pika.URLParameters(amqp_uri.replace("pyamqp://", "amqp://"))
+        self.parameters = _pika_parameters(amqp_uri)
         self.properties = pika.BasicProperties(content_type="application/json", delivery_mode=2)
         self.connection: SelectConnection | None = None
         self.channel: Channel | None = None

@@ -1,12 +1,12 @@
 """Root fixtures. eventlet must patch before anything imports socket/threading, or container tests hang."""
 
-import eventlet
-
-eventlet.monkey_patch()
-
-import warnings  # noqa: E402
+import warnings
 
 warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 

@@ -140,7 +140,7 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 def derive(dossier_code: str, events: Iterable[StoredEvent], rules: TimelinessRules) -> Derivation:
     """The dossier's state from all its events; deterministic for any permutation of ``events``."""
-    ordered = sorted(events, key=sort_key)
+    ordered = sorted({e.event_id: e for e in events}.values(), key=sort_key)  # a re-sent event counts once
     state = DossierState(dossier_code=dossier_code)
     result = Derivation(state=state)
     receipt = _accept_receipt(ordered, rules, result)

@@ -93,6 +93,17 @@ def test_publish_many_returns_once_all_20000_are_confirmed() -> None:
         publisher.close()  # idempotent
 
 
+def test_kombu_style_uri_reaches_the_default_vhost() -> None:
+    # kombu reads "//" as the vhost "/", pika as the empty vhost: the publisher must agree with kombu.
+    with route() as r:
+        publisher = PikaPublisher("pyamqp://guest:guest@127.0.0.1:5672//", exchange=r.exchange)
+        try:
+            assert publisher.publish_many(messages(3)) == 3
+            assert r.depth() == 3
+        finally:
+            publisher.close()
+
+
 def test_publishing_to_an_exchange_that_no_longer_exists_raises() -> None:
     with route() as r:
         publisher = PikaPublisher(AMQP_URI, exchange=r.exchange, confirm_timeout=10)
