@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import os
 import signal
@@ -132,7 +131,7 @@ def make_traffic(target: int, seed: int) -> tuple[GeneratedTraffic, TrafficSpec]
     """The generator's stream with at least ``target`` messages (duplicates included)."""
     rules = rules_from_config(load_config())
     real_now = dt.datetime.now(LOCAL_TZ)
-    now = FIXED_NOW if FIXED_NOW <= real_now else real_now.replace(minute=0, second=0, microsecond=0)
+    now = FIXED_NOW if real_now >= FIXED_NOW else real_now.replace(minute=0, second=0, microsecond=0)
     period = period_containing(now.date(), PeriodKind.HALF_YEAR)
 
     def run(dossiers: int) -> tuple[GeneratedTraffic, TrafficSpec]:

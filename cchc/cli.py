@@ -77,14 +77,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     publisher = publisher_for(_config(args))
     started = time.monotonic()
-    with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
         task = bar.add_task("replay", total=len(lines))
         sent = publisher.publish_many(lines, progress=lambda n: bar.advance(task, n))
     publisher.close()
     elapsed = max(time.monotonic() - started, 1e-9)
-    console.print(f"sent {sent:,} messages from {args.file} in {elapsed:.1f} s ({sent / elapsed:,.0f}/s), "
-                  "all confirmed by the broker")
+    console.print(
+        f"sent {sent:,} messages from {args.file} in {elapsed:.1f} s ({sent / elapsed:,.0f}/s), "
+        "all confirmed by the broker"
+    )
     return 0
 
 
@@ -95,11 +98,19 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     with connect(_config(args)) as connection:
         if args.action == "list":
             for parked in deadletter.browse(connection, args.service, limit=args.limit):
-                print(json.dumps({
-                    "reason": parked.reason, "field": parked.field, "kind": parked.kind,
-                    "routing_key": parked.original_routing_key, "dead_lettered_at": parked.dead_lettered_at,
-                    "body": parked.body.decode("utf-8", "replace")[:500],
-                }, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {
+                            "reason": parked.reason,
+                            "field": parked.field,
+                            "kind": parked.kind,
+                            "routing_key": parked.original_routing_key,
+                            "dead_lettered_at": parked.dead_lettered_at,
+                            "body": parked.body.decode("utf-8", "replace")[:500],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
         elif args.action == "count":
             print(deadletter.count(connection, args.service))
         else:
@@ -117,8 +128,11 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="cchc", description="CCHC: one-door timeliness, PAR Index, documents.")
-    top.add_argument("--config", default=os.environ.get("CCHC_CONFIG"),
-                     help="YAML configuration (default: built-in defaults, env vars applied)")
+    top.add_argument(
+        "--config",
+        default=os.environ.get("CCHC_CONFIG"),
+        help="YAML configuration (default: built-in defaults, env vars applied)",
+    )
     sub = top.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="generate a half-year of one-door traffic, replay it, print statistics")

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from cchc.runner import rpc_proxy, running
 from cchc.traffic import TrafficSpec, generate
-from services.dossiers.periods import period_containing, PeriodKind
+from services.dossiers.periods import PeriodKind, period_containing
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
 from shared.calendar import LOCAL_TZ
@@ -41,18 +41,51 @@ def malformed_messages(count: int) -> list[bytes]:
     """A few messages a careless integration would send: each must be dead-lettered with its reason."""
     samples: list[bytes] = [
         b"{not json",
-        json.dumps({"event_id": str(uuid.uuid4()), "event_type": "dossier.received", "occurred_at": "2026-07-01T08:00:00",
-                    "source": "demo", "schema_version": 1, "payload": {}}).encode(),
-        json.dumps({"event_id": str(uuid.uuid4()), "event_type": "dossier.teleported",
-                    "occurred_at": "2026-07-01T08:00:00+07:00", "source": "demo", "schema_version": 1,
-                    "payload": {}}).encode(),
-        json.dumps({"event_id": str(uuid.uuid4()), "event_type": "dossier.resolved",
-                    "occurred_at": "2026-07-01T08:00:00+07:00", "source": "demo", "schema_version": 9,
-                    "payload": {"dossier_code": "X", "resolved_at": "2026-07-01T08:00:00+07:00"}}).encode(),
-        json.dumps({"event_id": str(uuid.uuid4()), "event_type": "dossier.received",
-                    "occurred_at": "2026-07-01T08:00:00+07:00", "source": "demo", "schema_version": 1,
-                    "payload": {"dossier_code": "DEMO-BAD-UNIT", "procedure_code": "1.001193.H44",
-                                "unit_code": "NO-SUCH-UNIT", "received_at": "2026-07-01T08:00:00+07:00"}}).encode(),
+        json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "dossier.received",
+                "occurred_at": "2026-07-01T08:00:00",
+                "source": "demo",
+                "schema_version": 1,
+                "payload": {},
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "dossier.teleported",
+                "occurred_at": "2026-07-01T08:00:00+07:00",
+                "source": "demo",
+                "schema_version": 1,
+                "payload": {},
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "dossier.resolved",
+                "occurred_at": "2026-07-01T08:00:00+07:00",
+                "source": "demo",
+                "schema_version": 9,
+                "payload": {"dossier_code": "X", "resolved_at": "2026-07-01T08:00:00+07:00"},
+            }
+        ).encode(),
+        json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "dossier.received",
+                "occurred_at": "2026-07-01T08:00:00+07:00",
+                "source": "demo",
+                "schema_version": 1,
+                "payload": {
+                    "dossier_code": "DEMO-BAD-UNIT",
+                    "procedure_code": "1.001193.H44",
+                    "unit_code": "NO-SUCH-UNIT",
+                    "received_at": "2026-07-01T08:00:00+07:00",
+                },
+            }
+        ).encode(),
     ]
     return (samples * (count // len(samples) + 1))[:count]
 
@@ -70,19 +103,28 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
     now = options.now or dt.datetime.now(LOCAL_TZ)
     period = period_containing(now.astimezone(LOCAL_TZ).date(), PeriodKind.HALF_YEAR)
     rules = rules_from_config(config)
-    spec = TrafficSpec(start=period.start, end=now.astimezone(LOCAL_TZ).date(), now=now,
-                       dossiers=options.dossiers, seed=options.seed)
+    spec = TrafficSpec(
+        start=period.start, end=now.astimezone(LOCAL_TZ).date(), now=now, dossiers=options.dossiers, seed=options.seed
+    )
     console.print(f"[bold]Sinh dữ liệu[/]: {options.dossiers:,} hồ sơ, {period.title_vi}, đến {now:%d/%m/%Y %H:%M}")
     traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
     bad = malformed_messages(options.malformed)
     messages: list[Any] = list(traffic.messages) + bad
-    console.print(f"  {len(traffic.messages):,} thông điệp ({traffic.distinct_events:,} sự kiện khác nhau, "
-                  f"{len(traffic.messages) - traffic.distinct_events:,} bản trùng) + {len(bad)} thông điệp lỗi")
+    console.print(
+        f"  {len(traffic.messages):,} thông điệp ({traffic.distinct_events:,} sự kiện khác nhau, "
+        f"{len(traffic.messages) - traffic.distinct_events:,} bản trùng) + {len(bad)} thông điệp lỗi"
+    )
     with running(SERVICES, config):
         publisher = publisher_for(dict(config))
         started = time.monotonic()
-        with Progress(TextColumn("Gửi sự kiện"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("Gửi sự kiện"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("publish", total=len(messages))
             publisher.publish_many(messages, progress=lambda n: bar.advance(task, n))
         publisher.close()
@@ -91,11 +133,14 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             done = wait_for(lambda: rpc.dossiers.ingest_progress()["events_stored"] >= expected, timeout=600)
             elapsed = time.monotonic() - started
             progress = rpc.dossiers.ingest_progress()
-            rows = rpc.dossiers.period_stats(rules.units.get("P25").code if "P25" in rules.units else "", period.label,
-                                             include_children=True)
-    console.print(f"  Đã ghi {progress['events_stored']:,} sự kiện, {progress['dossiers']:,} hồ sơ trong "
-                  f"{elapsed:.1f} s ({len(messages) / elapsed:,.0f} thông điệp/s)"
-                  + ("" if done else " [red](chưa xử lý xong khi hết thời gian chờ)[/]"))
+            rows = rpc.dossiers.period_stats(
+                rules.units.get("P25").code if "P25" in rules.units else "", period.label, include_children=True
+            )
+    console.print(
+        f"  Đã ghi {progress['events_stored']:,} sự kiện, {progress['dossiers']:,} hồ sơ trong "
+        f"{elapsed:.1f} s ({len(messages) / elapsed:,.0f} thông điệp/s)"
+        + ("" if done else " [red](chưa xử lý xong khi hết thời gian chờ)[/]")
+    )
     print_stats_table(console, rows)
     return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected}
 
@@ -105,18 +150,49 @@ def print_stats_table(console: Console, rows: list[dict[str, Any]]) -> None:
         return
     first = rows[0]
     gran = "so sánh theo ngày" if first["granularity"] == "date" else "so sánh theo phút"
-    table = Table(title=f"Tình hình giải quyết hồ sơ — {first['period_title']} (số liệu đến {first['as_of']}, {gran})",
-                  show_lines=False, header_style="bold")
-    for heading in ("Đơn vị", "Tồn", "Mới", "Tổng", "Trước hạn", "Đúng hạn", "Trễ hạn", "Trong hạn", "Quá hạn",
-                    "Rút", "Trả lại", "Đúng hạn %", "766 %", "766 điểm"):
+    table = Table(
+        title=f"Tình hình giải quyết hồ sơ — {first['period_title']} (số liệu đến {first['as_of']}, {gran})",
+        show_lines=False,
+        header_style="bold",
+    )
+    for heading in (
+        "Đơn vị",
+        "Tồn",
+        "Mới",
+        "Tổng",
+        "Trước hạn",
+        "Đúng hạn",
+        "Trễ hạn",
+        "Trong hạn",
+        "Quá hạn",
+        "Rút",
+        "Trả lại",
+        "Đúng hạn %",
+        "766 %",
+        "766 điểm",
+    ):
         table.add_column(heading, justify="left" if heading == "Đơn vị" else "right")
     for index, row in enumerate(rows):
         table.add_row(
             ("[bold]" if index == 0 else "") + row["unit_name"],
-            *(f"{row[k]:,}" for k in ("carried_over", "received_new", "total", "finished_early", "finished_on_time",
-                                      "finished_late", "unfinished_within", "unfinished_overdue", "withdrawn",
-                                      "returned")),
-            row["on_time_rate"], row["progress_766_rate"], row["progress_766_score"],
+            *(
+                f"{row[k]:,}"
+                for k in (
+                    "carried_over",
+                    "received_new",
+                    "total",
+                    "finished_early",
+                    "finished_on_time",
+                    "finished_late",
+                    "unfinished_within",
+                    "unfinished_overdue",
+                    "withdrawn",
+                    "returned",
+                )
+            ),
+            row["on_time_rate"],
+            row["progress_766_rate"],
+            row["progress_766_score"],
             end_section=index == 0,
         )
     console.print(table)

@@ -26,13 +26,15 @@ def container_config(config: Mapping[str, Any], index: int, http_base_port: int 
 
 
 @contextlib.contextmanager
-def running(service_classes: Sequence[type], config: Mapping[str, Any],
-            http_base_port: int | None = 8101) -> Iterator[list[ServiceContainer]]:
+def running(
+    service_classes: Sequence[type], config: Mapping[str, Any], http_base_port: int | None = 8101
+) -> Iterator[list[ServiceContainer]]:
     """Start the services, yield their containers, stop them gracefully on exit (kill if stopping fails)."""
     if is_memory_uri(amqp_uri(config)):
         install_memory_transport_shims()
-    containers = [ServiceContainer(cls, container_config(config, i, http_base_port))
-                  for i, cls in enumerate(service_classes)]
+    containers = [
+        ServiceContainer(cls, container_config(config, i, http_base_port)) for i, cls in enumerate(service_classes)
+    ]
     started: list[ServiceContainer] = []
     try:
         for container in containers:

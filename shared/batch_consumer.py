@@ -16,6 +16,7 @@ The promises this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -114,6 +115,14 @@ class BatchEventHandler(Entrypoint):
         self._thread: Any = None
 
     def start(self) -> None:
+        # Declare the queue and its bindings before start() returns: a message published right after the
+        # service reports started must already have a queue to land in.
+        try:
+            with connect(self.container.config) as connection:
+                connection.ensure_connection(max_retries=3)
+                self._declare(connection)
+        except Exception as exc:  # the consume loop declares again once the broker is back
+            log.warning("could not declare %s at start-up (%r); will retry", self.queue.name, exc)
         self._thread = self.container.spawn_managed_thread(self._run, identifier=f"batch-consumer:{self.method_name}")
 
     def stop(self) -> None:
@@ -138,8 +147,12 @@ class BatchEventHandler(Entrypoint):
                 except Exception as exc:  # broker gone: unacked deliveries return to the queue by themselves
                     if self._stopping:
                         break
-                    log.warning("batch consumer %s lost its connection (%r); reconnecting in %.1fs",
-                                self.method_name, exc, delay)
+                    log.warning(
+                        "batch consumer %s lost its connection (%r); reconnecting in %.1fs",
+                        self.method_name,
+                        exc,
+                        delay,
+                    )
                     eventlet.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)
         finally:
@@ -164,8 +177,12 @@ class BatchEventHandler(Entrypoint):
             channel.basic_qos(0, self.batch_size * (self.in_flight_limit + 1), False)
             producer = Producer(connection.default_channel)
             multiple_ack = connection.transport.driver_type == "amqp"
-            consumer = Consumer(channel, queues=[Queue(self.queue.name, durable=True, no_declare=True)],
-                                on_message=pending.append, accept=None)
+            consumer = Consumer(
+                channel,
+                queues=[Queue(self.queue.name, durable=True, no_declare=True)],
+                on_message=pending.append,
+                accept=None,
+            )
             consumer.consume()
             oldest = 0.0
             consuming = True
@@ -183,7 +200,7 @@ class BatchEventHandler(Entrypoint):
                 full = len(pending) >= self.batch_size
                 waited = bool(pending) and time.monotonic() - oldest >= self.max_wait
                 if (full or waited) and running < self.in_flight_limit:
-                    taken, pending[:] = pending[: self.batch_size], pending[self.batch_size:]
+                    taken, pending[:] = pending[: self.batch_size], pending[self.batch_size :]
                     oldest = 0.0
                     batch = self._prepare(taken)
                     batches.append(batch)
@@ -191,10 +208,8 @@ class BatchEventHandler(Entrypoint):
                 self._retry_due(batches)
                 self._settle(batches, producer, multiple_ack)
                 if consuming:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         connection.drain_events(timeout=0.005 if pending or batches else 0.2)
-                    except TimeoutError:
-                        pass
                     connection.heartbeat_check()
                 else:
                     eventlet.sleep(0.005)
@@ -212,8 +227,14 @@ class BatchEventHandler(Entrypoint):
     def _letter(self, message: Any, reason: str, field_name: str, kind: str) -> DeadLetter:
         info = message.delivery_info or {}
         body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-        return DeadLetter(body=body, exchange=info.get("exchange") or self.exchange_name,
-                          routing_key=info.get("routing_key") or "", reason=reason, field=field_name, kind=kind)
+        return DeadLetter(
+            body=body,
+            exchange=info.get("exchange") or self.exchange_name,
+            routing_key=info.get("routing_key") or "",
+            reason=reason,
+            field=field_name,
+            kind=kind,
+        )
 
     def _dispatch(self, batch: _Batch) -> None:
         if not batch.items:
@@ -223,12 +244,15 @@ class BatchEventHandler(Entrypoint):
         batch.attempts += 1
         started = time.monotonic()
         self.container.spawn_worker(
-            self, (batch.events,), {},
+            self,
+            (batch.events,),
+            {},
             handle_result=partial(self._handle_result, batch, started),
         )
 
-    def _handle_result(self, batch: _Batch, started: float, worker_ctx: Any, result: Any,
-                       exc_info: Any) -> tuple[Any, Any]:
+    def _handle_result(
+        self, batch: _Batch, started: float, worker_ctx: Any, result: Any, exc_info: Any
+    ) -> tuple[Any, Any]:
         batch.running = False
         batch_seconds.labels(self.service).observe(time.monotonic() - started)
         if exc_info is not None:

@@ -161,9 +161,12 @@ class DeadLetterPublisher(DependencyProvider):
 
     def publish(self, letter: dict[str, Any]) -> None:
         dead = DeadLetter(
-            body=str(letter["body"]).encode(), exchange=letter.get("exchange") or ONEDOOR_EXCHANGE,
-            routing_key=str(letter["routing_key"]), reason=str(letter["reason"]),
-            field=str(letter.get("field") or "_body"), kind=str(letter.get("kind") or "rejected"),
+            body=str(letter["body"]).encode(),
+            exchange=letter.get("exchange") or ONEDOOR_EXCHANGE,
+            routing_key=str(letter["routing_key"]),
+            reason=str(letter["reason"]),
+            field=str(letter.get("field") or "_body"),
+            kind=str(letter.get("kind") or "rejected"),
         )
         with self.lock:
             publish_dead_letters(Producer(self.connection.default_channel), self.service, [dead])

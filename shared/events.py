@@ -37,10 +37,14 @@ class AwareDateTime(fields.AwareDateTime):
     }
 
 
-def _code(max_length: int = 64) -> fields.String:
+def _code(description: str, max_length: int = 64) -> fields.String:
     return fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"^\S(.*\S)?$", error="Must not be blank or padded.")],
+        metadata={"description": description},
+        validate=[
+            validate.Length(min=1, max=max_length),
+            validate.Regexp(r"^\S(.*\S)?$", error="Must not be blank or padded."),
+        ],
     )
 
 
@@ -53,24 +57,34 @@ class ApplicantSchema(StrictSchema):
     """Chủ hồ sơ: personal data, kept only where a notification needs it."""
 
     name = fields.String(validate=validate.Length(min=1, max=300))
-    kind = fields.String(validate=validate.OneOf(["citizen", "business"]))  # LoaiDoiTuong 1 / 2
+    kind = fields.String(
+        validate=validate.OneOf(["citizen", "business"]),
+        metadata={"description": "LoaiDoiTuong: 1 citizen, 2 business."},
+    )
     email = fields.Email(validate=validate.Length(max=254))
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 .-]{8,20}$", error="Not a valid phone number."))
     address = fields.String(validate=validate.Length(max=500))
 
 
 class DossierReceived(StrictSchema):
-    dossier_code = _code()  # MaHoSo
-    procedure_code = _code()  # MaTTHC
-    unit_code = _code()  # DonViXuLy
-    received_at = AwareDateTime(required=True)  # NgayTiepNhan
-    due_at = AwareDateTime()  # NgayHenTra as the one-door computed it
+    dossier_code = _code("MaHoSo: the dossier code in the one-door system.")
+    procedure_code = _code("MaTTHC: national procedure code, e.g. 1.001193.H44.")
+    unit_code = _code("DonViXuLy: handling unit code (commune ward code, department or legacy district code).")
+    received_at = AwareDateTime(required=True, metadata={"description": "NgayTiepNhan: when the dossier was received."})
+    due_at = AwareDateTime(
+        metadata={
+            "description": "NgayHenTra: the due date the one-door system computed (kept; differences are flagged)."
+        }
+    )
     processing_time = fields.Decimal(validate=validate.Range(min=0, min_inclusive=False), as_string=True)
     processing_time_unit = fields.String(
         validate=validate.OneOf(["working_days", "calendar_days", "working_hours", "none"])
     )
-    channel = fields.String(validate=validate.OneOf(["in_person", "online", "post"]))  # KenhThucHien 1/2/3
-    field_code = fields.String(validate=validate.Length(max=64))  # MaLinhVuc
+    channel = fields.String(
+        validate=validate.OneOf(["in_person", "online", "post"]),
+        metadata={"description": "KenhThucHien: 1 in person, 2 online, 3 by post."},
+    )
+    field_code = fields.String(validate=validate.Length(max=64), metadata={"description": "MaLinhVuc: field code."})
     applicant = fields.Nested(ApplicantSchema)
 
     @validates_schema
@@ -80,43 +94,43 @@ class DossierReceived(StrictSchema):
 
 
 class DossierSupplementRequested(StrictSchema):
-    dossier_code = _code()
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
     requested_at = AwareDateTime(required=True)
     reason = fields.String(validate=validate.Length(max=2000))
 
 
 class DossierSupplementReceived(StrictSchema):
-    dossier_code = _code()
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
     supplied_at = AwareDateTime(required=True)
 
 
 class DossierResolved(StrictSchema):
-    dossier_code = _code()
-    resolved_at = AwareDateTime(required=True)  # NgayKetThucXuLy
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    resolved_at = AwareDateTime(required=True, metadata={"description": "NgayKetThucXuLy: processing finished."})
 
 
 class DossierReturned(StrictSchema):
-    dossier_code = _code()
-    returned_at = AwareDateTime(required=True)  # NgayTra
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    returned_at = AwareDateTime(required=True, metadata={"description": "NgayTra: result returned to the applicant."})
 
 
 class DossierWithdrawn(StrictSchema):
-    dossier_code = _code()
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
     withdrawn_at = AwareDateTime(required=True)
     reason = fields.String(validate=validate.Length(max=2000))
 
 
 class DossierRejected(StrictSchema):
-    dossier_code = _code()
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
     rejected_at = AwareDateTime(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class DossierLate(StrictSchema):
-    dossier_code = _code()
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
     detected_at = AwareDateTime(required=True)
     reason = fields.String(validate=validate.Length(max=2000))
-    new_due_at = AwareDateTime()  # the new return date promised in the apology
+    new_due_at = AwareDateTime(metadata={"description": "The new return date promised in the apology letter."})
 
 
 @dataclass(frozen=True)
@@ -163,9 +177,7 @@ class EnvelopeSchema(StrictSchema):
     event_type = fields.String(required=True, validate=validate.OneOf(sorted(CATALOGUE)))
     occurred_at = AwareDateTime(required=True)
     source = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    schema_version = fields.Integer(
-        required=True, strict=True, validate=validate.OneOf(SUPPORTED_SCHEMA_VERSIONS)
-    )
+    schema_version = fields.Integer(required=True, strict=True, validate=validate.OneOf(SUPPORTED_SCHEMA_VERSIONS))
     payload = fields.Dict(required=True)
 
 

@@ -25,7 +25,9 @@ def backend_config(request, tmp_path):
 
         memory.Transport.global_state.clear()  # the in-process broker is global to the process
         memory.Channel.queues.clear()
-        yield lambda **over: load_config(AMQP_URI="memory://", DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db", **over)
+        yield lambda **over: load_config(
+            AMQP_URI="memory://", DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db", **over
+        )
     else:
         request.applymarker(pytest.mark.integration)
         with rabbit_vhost() as uri, pg_schema_prefix() as schema:

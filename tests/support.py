@@ -17,8 +17,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 RABBIT = "pyamqp://guest:guest@127.0.0.1:5672"
 
 
-def wait_until(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
-               message: str = "condition") -> T:
+def wait_until(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, message: str = "condition") -> T:
     """Poll ``probe`` until it returns something truthy; fail loudly with the last value at the deadline."""
     deadline = time.monotonic() + timeout
     value: Any = None
@@ -35,8 +34,9 @@ def rabbit_vhost() -> Iterator[str]:
     """A throw-away RabbitMQ vhost: exchanges and queues of one test never leak into another."""
     name = f"cchc_test_{uuid.uuid4().hex[:10]}"
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"], check=True, capture_output=True
+    )
     try:
         yield f"{RABBIT}/{name}"
     finally:
@@ -52,8 +52,11 @@ def pg_schema_prefix() -> Iterator[str]:
     finally:
         engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg2://"))
         with engine.begin() as conn:
-            schemas = conn.execute(sa.text(
-                "SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": f"{prefix}_%"}).scalars().all()
+            schemas = (
+                conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": f"{prefix}_%"})
+                .scalars()
+                .all()
+            )
             for schema in schemas:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()

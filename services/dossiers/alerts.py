@@ -73,10 +73,16 @@ def scan_due_soon(session: Session, rules: TimelinessRules, now: dt.datetime, wo
     """Emit dossier_due_soon once for open dossiers due within ``working_days`` working days."""
     today = now.astimezone(LOCAL_TZ).date()
     horizon = rules.calendar.add_working_days(today, working_days) if working_days > 0 else today
-    claimed = _claim(session, sa.and_(
-        _open(Dossier), sa.not_(_past_due(rules, now)), Dossier.due_date <= horizon,
-        Dossier.due_soon_notified_at.is_(None), Dossier.late_notified_at.is_(None),
-    ))
+    claimed = _claim(
+        session,
+        sa.and_(
+            _open(Dossier),
+            sa.not_(_past_due(rules, now)),
+            Dossier.due_date <= horizon,
+            Dossier.due_soon_notified_at.is_(None),
+            Dossier.late_notified_at.is_(None),
+        ),
+    )
     for dossier in claimed:
         dossier.due_soon_notified_at = now
         payload = _payload(dossier, rules, now)

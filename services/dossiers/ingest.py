@@ -69,20 +69,41 @@ def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None
     """Create missing rows, then lock all of them in code order (no deadlock between batches)."""
     session.execute(
         insert_ignore(session, Dossier.__table__),
-        [{"dossier_code": c, "status": "awaiting_receipt", "status_code": 1, "due_mismatch": False, "paused": False,
-          "supplement_rounds": 0, "first_seen_at": now, "updated_at": now} for c in codes],
+        [
+            {
+                "dossier_code": c,
+                "status": "awaiting_receipt",
+                "status_code": 1,
+                "due_mismatch": False,
+                "paused": False,
+                "supplement_rounds": 0,
+                "first_seen_at": now,
+                "updated_at": now,
+            }
+            for c in codes
+        ],
     )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            sa.select(Dossier.dossier_code).where(Dossier.dossier_code.in_(codes))
-            .order_by(Dossier.dossier_code).with_for_update()
+            sa.select(Dossier.dossier_code)
+            .where(Dossier.dossier_code.in_(codes))
+            .order_by(Dossier.dossier_code)
+            .with_for_update()
         ).all()
 
 
 def _store_events(session: Session, events: list[Event], now: dt.datetime) -> set[str]:
     rows = [
-        {"event_id": str(e.event_id), "dossier_code": e.dossier_code, "event_type": e.event_type, "time": e.time,
-         "occurred_at": e.occurred_at, "payload": e.raw.get("payload", {}), "source": e.source, "stored_at": now}
+        {
+            "event_id": str(e.event_id),
+            "dossier_code": e.dossier_code,
+            "event_type": e.event_type,
+            "time": e.time,
+            "occurred_at": e.occurred_at,
+            "payload": e.raw.get("payload", {}),
+            "source": e.source,
+            "stored_at": now,
+        }
         for e in events
     ]
     stmt = insert_ignore(session, DossierEvent.__table__).returning(DossierEvent.__table__.c.event_id)
@@ -92,8 +113,9 @@ def _store_events(session: Session, events: list[Event], now: dt.datetime) -> se
 def _load_events(session: Session, codes: list[str]) -> dict[str, list[StoredEvent]]:
     table = DossierEvent.__table__
     result = session.execute(
-        sa.select(table.c.event_id, table.c.dossier_code, table.c.event_type, table.c.time, table.c.payload)
-        .where(table.c.dossier_code.in_(codes))
+        sa.select(table.c.event_id, table.c.dossier_code, table.c.event_type, table.c.time, table.c.payload).where(
+            table.c.dossier_code.in_(codes)
+        )
     )
     by_code: dict[str, list[StoredEvent]] = defaultdict(list)
     for event_id, code, event_type, time, payload in result:
@@ -142,20 +164,26 @@ def _periods_touched(state: DossierState) -> set[tuple[str, str]]:
     return {(state.unit_code, period_containing(d, PeriodKind.YEAR).label) for d in dates}
 
 
-def _record_rejections(session: Session, rejected: list, batch: dict[str, Event], new_ids: set[str],
-                       report: IngestReport, now: dt.datetime) -> None:
+def _record_rejections(
+    session: Session, rejected: list, batch: dict[str, Event], new_ids: set[str], report: IngestReport, now: dt.datetime
+) -> None:
     """Final refusals are dead-lettered once: this batch's through the consumer, older ones via the outbox."""
     if not rejected:
         return
     table = DossierEvent.__table__
     ids = [r.event_id for r in rejected]
-    already = {row[0] for row in session.execute(
-        sa.select(table.c.event_id).where(table.c.event_id.in_(ids), table.c.dead_lettered_at.is_not(None)))}
+    already = {
+        row[0]
+        for row in session.execute(
+            sa.select(table.c.event_id).where(table.c.event_id.in_(ids), table.c.dead_lettered_at.is_not(None))
+        )
+    }
     for r in rejected:
         if r.event_id in already:
             continue
         session.execute(
-            sa.update(table).where(table.c.event_id == r.event_id)
+            sa.update(table)
+            .where(table.c.event_id == r.event_id)
             .values(rejected_field=r.field, rejected_reason=r.reason[:1000], dead_lettered_at=now)
         )
         if r.event_id in new_ids:
@@ -169,13 +197,25 @@ def _dead_letter_stored(session: Session, event_id: str, field_path: str, reason
     row = session.get(DossierEvent, event_id)
     assert row is not None
     body = {
-        "event_id": row.event_id, "event_type": row.event_type, "occurred_at": row.occurred_at.isoformat(),
-        "source": row.source, "schema_version": 1, "payload": row.payload,
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "occurred_at": row.occurred_at.isoformat(),
+        "source": row.source,
+        "schema_version": 1,
+        "payload": row.payload,
     }
-    enqueue(session, OutboxEvent, DEAD_LETTER_EVENT, {
-        "body": json.dumps(body, ensure_ascii=False), "routing_key": row.event_type,
-        "field": field_path, "reason": reason, "kind": kind,
-    })
+    enqueue(
+        session,
+        OutboxEvent,
+        DEAD_LETTER_EVENT,
+        {
+            "body": json.dumps(body, ensure_ascii=False),
+            "routing_key": row.event_type,
+            "field": field_path,
+            "reason": reason,
+            "kind": kind,
+        },
+    )
 
 
 def _mark_dirty(session: Session, dirty: set[tuple[str, str]], now: dt.datetime) -> None:
@@ -199,23 +239,32 @@ def dead_letter_orphans(session: Session, older_than: dt.datetime, now: dt.datet
     count = 0
     for code in orphans:
         rows = session.execute(
-            sa.select(table.c.event_id, table.c.event_type)
-            .where(table.c.dossier_code == code, table.c.dead_lettered_at.is_(None))
+            sa.select(table.c.event_id, table.c.event_type).where(
+                table.c.dossier_code == code, table.c.dead_lettered_at.is_(None)
+            )
         ).all()
         for event_id, _ in rows:
             reason = f"no dossier.received for dossier {code} arrived within {wait_seconds} s"
-            session.execute(sa.update(table).where(table.c.event_id == event_id)
-                            .values(rejected_field="payload.dossier_code", rejected_reason=reason, dead_lettered_at=now))
+            session.execute(
+                sa.update(table)
+                .where(table.c.event_id == event_id)
+                .values(rejected_field="payload.dossier_code", rejected_reason=reason, dead_lettered_at=now)
+            )
             _dead_letter_stored(session, event_id, "payload.dossier_code", reason, "orphan")
             count += 1
-        session.execute(sa.update(Dossier).where(Dossier.dossier_code == code).values(status="orphaned", updated_at=now))
+        session.execute(
+            sa.update(Dossier).where(Dossier.dossier_code == code).values(status="orphaned", updated_at=now)
+        )
     return count
 
 
 def progress(session: Session) -> dict[str, int]:
     table = DossierEvent.__table__
-    events, refused = session.execute(sa.select(
-        sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((table.c.dead_lettered_at.is_not(None), 1), else_=0)), 0),
-    )).one()
+    events, refused = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((table.c.dead_lettered_at.is_not(None), 1), else_=0)), 0),
+        )
+    ).one()
     dossiers = session.scalar(sa.select(sa.func.count()).select_from(Dossier)) or 0
     return {"events_stored": int(events), "events_refused": int(refused), "dossiers": int(dossiers)}

@@ -154,9 +154,13 @@ def derive(dossier_code: str, events: Iterable[StoredEvent], rules: TimelinessRu
             continue
         time_field = f"payload.{CATALOGUE[event.event_type].time_field}"
         if event.time < received_at:
-            result.rejected.append(RejectedEvent(
-                event.event_id, time_field,
-                f"{event.time.isoformat()} is before the dossier was received ({received_at.isoformat()})"))
+            result.rejected.append(
+                RejectedEvent(
+                    event.event_id,
+                    time_field,
+                    f"{event.time.isoformat()} is before the dossier was received ({received_at.isoformat()})",
+                )
+            )
             continue
         problem = _apply(state, event, rounds)
         if problem is None:
@@ -178,23 +182,35 @@ def _accept_receipt(ordered: list[StoredEvent], rules: TimelinessRules, result: 
         if event.event_type != "dossier.received":
             continue
         if receipt is not None:
-            result.rejected.append(RejectedEvent(
-                event.event_id, "payload.dossier_code",
-                f"dossier {state.dossier_code} was already received by event {receipt.event_id}"))
+            result.rejected.append(
+                RejectedEvent(
+                    event.event_id,
+                    "payload.dossier_code",
+                    f"dossier {state.dossier_code} was already received by event {receipt.event_id}",
+                )
+            )
             continue
         payload = event.payload
         procedure = rules.catalogue.get(str(payload["procedure_code"]))
         if procedure is None:
-            result.rejected.append(RejectedEvent(
-                event.event_id, "payload.procedure_code",
-                f"unknown procedure {payload['procedure_code']!r} (not in the procedure catalogue)"))
+            result.rejected.append(
+                RejectedEvent(
+                    event.event_id,
+                    "payload.procedure_code",
+                    f"unknown procedure {payload['procedure_code']!r} (not in the procedure catalogue)",
+                )
+            )
             continue
         received_at = event.time
         unit = rules.units.resolve(str(payload["unit_code"]), received_at.astimezone(LOCAL_TZ).date())
         if unit is None:
-            result.rejected.append(RejectedEvent(
-                event.event_id, "payload.unit_code",
-                f"unknown unit {payload['unit_code']!r} on {received_at.astimezone(LOCAL_TZ).date().isoformat()}"))
+            result.rejected.append(
+                RejectedEvent(
+                    event.event_id,
+                    "payload.unit_code",
+                    f"unknown unit {payload['unit_code']!r} on {received_at.astimezone(LOCAL_TZ).date().isoformat()}",
+                )
+            )
             continue
         receipt = event
         state.status = "in_progress"
@@ -283,7 +299,8 @@ def _settle_deadline(state: DossierState, rounds: list[SupplementRound], rules: 
         # supplement rounds moved it.
         at_receipt = (
             compute_deadline(state.received_at, processing_time, rules.calendar, cutoff=procedure.cutoff).due_at
-            if rounds else state.due_at
+            if rounds
+            else state.due_at
         )
         if at_receipt is None:
             state.due_mismatch = True

@@ -26,8 +26,14 @@ def dossier_view(session: Session, code: str) -> dict[str, Any]:
     return {"dossier": dossier, "events": events}
 
 
-def period_stats(session: Session, rules: TimelinessRules, unit_code: str, period_label: str, now: dt.datetime,
-                 include_children: bool = False) -> list[PeriodStats]:
+def period_stats(
+    session: Session,
+    rules: TimelinessRules,
+    unit_code: str,
+    period_label: str,
+    now: dt.datetime,
+    include_children: bool = False,
+) -> list[PeriodStats]:
     """The unit's figures (its own dossiers plus everything below it), optionally each child's too."""
     period = parse_period(period_label)
     unit = rules.units.get(unit_code)

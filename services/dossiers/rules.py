@@ -14,6 +14,7 @@ from services.dossiers.units import UnitTree
 from shared.calendar import WorkingCalendar
 from shared.config import section
 
+
 def rules_from_config(config: Mapping[str, Any]) -> TimelinessRules:
     province = section(config, "province")
     timeliness = section(config, "timeliness")

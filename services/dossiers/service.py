@@ -80,9 +80,14 @@ class DossiersService(OpsEndpoints):
     def units(self) -> list[dict[str, Any]]:
         """The unit tree this service counts against (other services keep no copy of the registry)."""
         return [
-            {"code": u.code, "name": u.name, "kind": u.kind.value, "parent_code": u.parent_code,
-             "valid_from": u.valid_from.isoformat() if u.valid_from else None,
-             "valid_to": u.valid_to.isoformat() if u.valid_to else None}
+            {
+                "code": u.code,
+                "name": u.name,
+                "kind": u.kind.value,
+                "parent_code": u.parent_code,
+                "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+                "valid_to": u.valid_to.isoformat() if u.valid_to else None,
+            }
             for u in self.rules.units
         ]
 

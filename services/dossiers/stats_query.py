@@ -29,18 +29,16 @@ def as_of_for(period: Period, now: dt.datetime) -> dt.datetime:
     return min(end_of_period, now.astimezone(LOCAL_TZ))
 
 
-def counts_by_unit(session: Session, period: Period, now: dt.datetime, granularity: Granularity,
-                   unit_codes: list[str] | None = None) -> dict[str, Counts]:
+def counts_by_unit(
+    session: Session, period: Period, now: dt.datetime, granularity: Granularity, unit_codes: list[str] | None = None
+) -> dict[str, Counts]:
     d = Dossier
     start, end = period.start, period.end
     as_of = as_of_for(period, now)
     closed_in_period = sa.and_(d.closed_date.is_not(None), d.closed_date <= end)
     finished = sa.and_(closed_in_period, d.closing == "finished")
     open_at_end = sa.or_(d.closed_date.is_(None), d.closed_date > end)
-    if granularity is Granularity.DATE:
-        past_due = d.due_date < as_of.date()
-    else:
-        past_due = d.due_at < as_of
+    past_due = d.due_date < as_of.date() if granularity is Granularity.DATE else d.due_at < as_of
     overdue = sa.and_(open_at_end, d.paused.is_(False), d.due_at.is_not(None), past_due)
     within = sa.and_(open_at_end, sa.not_(sa.and_(d.paused.is_(False), d.due_at.is_not(None), past_due)))
     query = (
@@ -55,8 +53,7 @@ def counts_by_unit(session: Session, period: Period, now: dt.datetime, granulari
             _count(overdue),
             _count(sa.and_(closed_in_period, d.closing == "withdrawn")),
             _count(sa.and_(closed_in_period, d.closing == "rejected")),
-            _count(sa.or_(sa.and_(finished, d.on_time_766.is_(True)),
-                          sa.and_(within, d.supplement_rounds <= 1))),
+            _count(sa.or_(sa.and_(finished, d.on_time_766.is_(True)), sa.and_(within, d.supplement_rounds <= 1))),
         )
         .where(
             d.unit_code.is_not(None),
@@ -67,7 +64,4 @@ def counts_by_unit(session: Session, period: Period, now: dt.datetime, granulari
     )
     if unit_codes is not None:
         query = query.where(d.unit_code.in_(unit_codes))
-    return {
-        row[0]: Counts(*(int(v) for v in row[1:]))
-        for row in session.execute(query)
-    }
+    return {row[0]: Counts(*(int(v) for v in row[1:])) for row in session.execute(query)}

@@ -24,9 +24,22 @@ pytestmark = pytest.mark.integration
 
 PERIOD = parse_period("2026-H1")
 NOW = dt.datetime(2026, 6, 10, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
-SNAPSHOT_COLUMNS = ("dossier_code", "status", "unit_code", "procedure_code", "received_at", "due_at", "paused",
-                    "supplement_rounds", "closing", "closed_at", "outcome", "on_time_766", "due_mismatch",
-                    "new_due_at")
+SNAPSHOT_COLUMNS = (
+    "dossier_code",
+    "status",
+    "unit_code",
+    "procedure_code",
+    "received_at",
+    "due_at",
+    "paused",
+    "supplement_rounds",
+    "closing",
+    "closed_at",
+    "outcome",
+    "on_time_766",
+    "due_mismatch",
+    "new_due_at",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +52,9 @@ def traffic():
 def replay_through(consumers: int, traffic, batch_size: int) -> tuple[list[dict], list[tuple], int]:
     with rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:
         config = load_config(
-            AMQP_URI=amqp_uri, DATABASE_URL=PG_URL, DATABASE_SCHEMA=schema,
+            AMQP_URI=amqp_uri,
+            DATABASE_URL=PG_URL,
+            DATABASE_SCHEMA=schema,
             ingest={"batch_size": batch_size, "batches_in_flight": 2},
             timeliness={"scan_interval_seconds": 3600, "stats_publish_interval_seconds": 3600},
         )
@@ -48,13 +63,17 @@ def replay_through(consumers: int, traffic, batch_size: int) -> tuple[list[dict]
             publisher.publish_many(traffic.messages)
             publisher.close()
             database = open_database(config, "dossiers", auto_migrate=False)
-            wait_until(lambda: _stored(database) == traffic.distinct_events, timeout=120,
-                       message=f"{traffic.distinct_events} distinct events committed")
+            wait_until(
+                lambda: _stored(database) == traffic.distinct_events,
+                timeout=120,
+                message=f"{traffic.distinct_events} distinct events committed",
+            )
             with rpc_proxy(config) as rpc:
                 rows = rpc.dossiers.period_stats("P25", PERIOD.label, include_children=True)
             with database.engine.connect() as conn:
-                snapshot = conn.execute(sa.text(
-                    f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM dossiers ORDER BY dossier_code")).all()
+                snapshot = conn.execute(
+                    sa.text(f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM dossiers ORDER BY dossier_code")
+                ).all()
             database.engine.dispose()
         with connect(config) as connection:
             dead = deadletter.count(connection, "dossiers")
@@ -82,8 +101,19 @@ def test_one_and_three_consumers_agree_with_each_other_and_the_truth(traffic):
     province = by_unit.pop("P25")
     for unit_code, row in by_unit.items():
         truth = traffic.expected.get(unit_code, {})
-        assert (row["finished_early"], row["finished_on_time"], row["finished_late"], row["withdrawn"],
-                row["returned"], row["unfinished"]) == (
-            truth.get("finished_early", 0), truth.get("finished_on_time", 0), truth.get("finished_late", 0),
-            truth.get("withdrawn", 0), truth.get("rejected", 0), truth.get("unfinished", 0)), unit_code
+        assert (
+            row["finished_early"],
+            row["finished_on_time"],
+            row["finished_late"],
+            row["withdrawn"],
+            row["returned"],
+            row["unfinished"],
+        ) == (
+            truth.get("finished_early", 0),
+            truth.get("finished_on_time", 0),
+            truth.get("finished_late", 0),
+            truth.get("withdrawn", 0),
+            truth.get("rejected", 0),
+            truth.get("unfinished", 0),
+        ), unit_code
     assert province["total"] == traffic.dossiers == sum(r["total"] for r in by_unit.values())

@@ -63,8 +63,9 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_good_ones_still_count(b
     ]
     with running([DossiersService], config):
         publish(config, [good[0], bad[0], bad[1], good[1], bad[2], bad[3], bad[4], good[2], bad[5], bad[6]])
-        letters = wait_until(lambda: (lambda p: p if len(p) >= len(bad) else None)(parked(config)), timeout=30,
-                             message="7 dead letters")
+        letters = wait_until(
+            lambda: (lambda p: p if len(p) >= len(bad) else None)(parked(config)), timeout=30, message="7 dead letters"
+        )
         with rpc_proxy(config) as rpc:
             ok1 = rpc.dossiers.get_dossier("OK-1")["dossier"]
             ok2 = rpc.dossiers.get_dossier("OK-2")["dossier"]
@@ -98,8 +99,11 @@ def test_orphan_events_are_dead_lettered_then_a_replay_after_the_receipt_is_harm
 
         publish(config, [received("LATE-RECEIPT", at)])
         with rpc_proxy(config) as rpc:
-            wait_until(lambda: rpc.dossiers.get_dossier("LATE-RECEIPT")["dossier"]["closing"] == "finished",
-                       timeout=30, message="the dossier completed by its late receipt")
+            wait_until(
+                lambda: rpc.dossiers.get_dossier("LATE-RECEIPT")["dossier"]["closing"] == "finished",
+                timeout=30,
+                message="the dossier completed by its late receipt",
+            )
             with connect(config) as connection:
                 assert deadletter.replay(connection, "dossiers") == 1
             wait_until(lambda: not parked(config), timeout=10, message="the replayed message consumed")
@@ -125,23 +129,33 @@ class LateListener:
 
 def test_overdue_and_due_soon_are_announced_exactly_once(backend_config):
     # 5-working-day procedure received now: due within 10 working days, so "due soon" but not overdue
-    config = backend_config(timeliness={"scan_interval_seconds": 0.1, "due_soon_working_days": 10},
-                            outbox={"relay_interval_seconds": 0.1})
+    config = backend_config(
+        timeliness={"scan_interval_seconds": 0.1, "due_soon_working_days": 10}, outbox={"relay_interval_seconds": 0.1}
+    )
     LateListener.seen = []
     now = dt.datetime.now(TZ)
     with running([DossiersService, LateListener], config):
-        publish(config, [
-            received("OVERDUE-1", now - dt.timedelta(days=30), applicant={"name": "Nguyễn Văn An", "email": "an@example.vn"}),
-            received("OVERDUE-1", now - dt.timedelta(days=30)),  # same dossier re-sent with a new event id
-            received("SOON-1", now),
-        ])
-        wait_until(lambda: {s[0] for s in LateListener.seen} >= {"late", "due_soon"}, timeout=30,
-                   message="both announcements")
+        publish(
+            config,
+            [
+                received(
+                    "OVERDUE-1",
+                    now - dt.timedelta(days=30),
+                    applicant={"name": "Nguyễn Văn An", "email": "an@example.vn"},
+                ),
+                received("OVERDUE-1", now - dt.timedelta(days=30)),  # same dossier re-sent with a new event id
+                received("SOON-1", now),
+            ],
+        )
+        wait_until(
+            lambda: {s[0] for s in LateListener.seen} >= {"late", "due_soon"}, timeout=30, message="both announcements"
+        )
         # Later scans must not announce again: each new overdue dossier proves one more full scan ran.
         for n in (2, 3, 4):
             publish(config, [received(f"OVERDUE-{n}", now - dt.timedelta(days=30))])
-            wait_until(lambda n=n: ("late", f"OVERDUE-{n}") in LateListener.seen, timeout=30,
-                       message=f"OVERDUE-{n} announced")
+            wait_until(
+                lambda n=n: ("late", f"OVERDUE-{n}") in LateListener.seen, timeout=30, message=f"OVERDUE-{n} announced"
+            )
     assert LateListener.seen.count(("late", "OVERDUE-1")) == 1
     assert LateListener.seen.count(("due_soon", "SOON-1")) == 1
     assert ("late", "SOON-1") not in LateListener.seen
@@ -151,9 +165,11 @@ def test_overdue_and_due_soon_are_announced_exactly_once(backend_config):
 def test_unknown_dossier_and_bad_period_are_clear_errors(backend_config):
     config = backend_config()
     with running([DossiersService], config), rpc_proxy(config) as rpc:
-        for call, expected in ((lambda: rpc.dossiers.get_dossier(str(uuid.uuid4())), "dossier_code"),
-                               (lambda: rpc.dossiers.period_stats("P25", "2026-13"), "2026-13"),
-                               (lambda: rpc.dossiers.period_stats("NOPE", "2026"), "unit_code")):
+        for call, expected in (
+            (lambda: rpc.dossiers.get_dossier(str(uuid.uuid4())), "dossier_code"),
+            (lambda: rpc.dossiers.period_stats("P25", "2026-13"), "2026-13"),
+            (lambda: rpc.dossiers.period_stats("NOPE", "2026"), "unit_code"),
+        ):
             try:
                 call()
             except Exception as exc:  # nameko RemoteError carries the remote message

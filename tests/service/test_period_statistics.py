@@ -42,10 +42,16 @@ def at(day: str, hour: int = 9) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=TZ)
 
 
-def life(code: str, received: dt.datetime, step: str | None = None, when: dt.datetime | None = None,
-         unit: str = DISTRICT) -> list:
-    events = [make_envelope("dossier.received", {"dossier_code": code, "procedure_code": PROCEDURE,
-                                                 "unit_code": unit, "received_at": received}, occurred_at=received)]
+def life(
+    code: str, received: dt.datetime, step: str | None = None, when: dt.datetime | None = None, unit: str = DISTRICT
+) -> list:
+    events = [
+        make_envelope(
+            "dossier.received",
+            {"dossier_code": code, "procedure_code": PROCEDURE, "unit_code": unit, "received_at": received},
+            occurred_at=received,
+        )
+    ]
     if step:
         field = {"resolved": "resolved_at", "withdrawn": "withdrawn_at", "rejected": "rejected_at"}[step]
         payload = {"dossier_code": code, field: when}
@@ -59,7 +65,7 @@ def ingest_all(database, envelopes: list, batch: int = 2000) -> None:
     events = [parse_event(e) for e in envelopes]
     for start in range(0, len(events), batch):
         with database.transaction() as session:
-            report = ingest_batch(session, events[start:start + batch], RULES, NOW)
+            report = ingest_batch(session, events[start : start + batch], RULES, NOW)
             assert not report.rejections
 
 
@@ -115,6 +121,7 @@ def test_period_boundaries_15th_to_14th(database):
     )
     ingest_all(database, envelopes)
     with database.transaction() as session:
+
         def get(label):
             return period_stats(session, RULES, DISTRICT, label, NOW)[0].counts
 

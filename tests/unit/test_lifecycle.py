@@ -22,10 +22,16 @@ PROCEDURE = "1.000894.H44"  # 5 working days
 
 
 def ev(kind: str, at: dt.datetime, **payload) -> StoredEvent:
-    time_field = {"dossier.received": "received_at", "dossier.supplement_requested": "requested_at",
-                  "dossier.supplement_received": "supplied_at", "dossier.resolved": "resolved_at",
-                  "dossier.returned": "returned_at", "dossier.withdrawn": "withdrawn_at",
-                  "dossier.rejected": "rejected_at", "dossier.late": "detected_at"}[kind]
+    time_field = {
+        "dossier.received": "received_at",
+        "dossier.supplement_requested": "requested_at",
+        "dossier.supplement_received": "supplied_at",
+        "dossier.resolved": "resolved_at",
+        "dossier.returned": "returned_at",
+        "dossier.withdrawn": "withdrawn_at",
+        "dossier.rejected": "rejected_at",
+        "dossier.late": "detected_at",
+    }[kind]
     body = {"dossier_code": "D", time_field: at.isoformat(), **payload}
     return StoredEvent(str(uuid.uuid4()), kind, at.astimezone(dt.UTC), body)
 
@@ -61,26 +67,34 @@ def test_supplement_restart_and_extend():
 def test_open_supplement_pauses_and_two_rounds_make_766_late():
     paused = derive("D", [receipt(MON), ev("dossier.supplement_requested", MON + dt.timedelta(hours=2))], RULES)
     assert paused.state.paused and paused.state.status == "paused"
-    two_rounds = derive("D", [
-        receipt(MON),
-        ev("dossier.supplement_requested", MON + dt.timedelta(hours=1)),
-        ev("dossier.supplement_received", MON + dt.timedelta(hours=2)),
-        ev("dossier.supplement_requested", MON + dt.timedelta(hours=3)),
-        ev("dossier.supplement_received", MON + dt.timedelta(hours=4)),
-        ev("dossier.resolved", MON + dt.timedelta(days=1)),
-    ], RULES).state
+    two_rounds = derive(
+        "D",
+        [
+            receipt(MON),
+            ev("dossier.supplement_requested", MON + dt.timedelta(hours=1)),
+            ev("dossier.supplement_received", MON + dt.timedelta(hours=2)),
+            ev("dossier.supplement_requested", MON + dt.timedelta(hours=3)),
+            ev("dossier.supplement_received", MON + dt.timedelta(hours=4)),
+            ev("dossier.resolved", MON + dt.timedelta(days=1)),
+        ],
+        RULES,
+    ).state
     assert two_rounds.outcome is Outcome.EARLY
     assert two_rounds.on_time_766 is False  # Decision 766: more than one supplement request counts as late
 
 
 def test_contradictions_are_refused_and_missing_halves_wait():
-    result = derive("D", [
-        receipt(MON),
-        ev("dossier.resolved", MON - dt.timedelta(days=1)),  # before the receipt: refused for good
-        ev("dossier.supplement_received", MON + dt.timedelta(hours=1)),  # its request may still come: pending
-        ev("dossier.withdrawn", MON + dt.timedelta(days=1)),
-        ev("dossier.resolved", MON + dt.timedelta(days=2)),  # after withdrawal: refused
-    ], RULES)
+    result = derive(
+        "D",
+        [
+            receipt(MON),
+            ev("dossier.resolved", MON - dt.timedelta(days=1)),  # before the receipt: refused for good
+            ev("dossier.supplement_received", MON + dt.timedelta(hours=1)),  # its request may still come: pending
+            ev("dossier.withdrawn", MON + dt.timedelta(days=1)),
+            ev("dossier.resolved", MON + dt.timedelta(days=2)),  # after withdrawal: refused
+        ],
+        RULES,
+    )
     assert [r.field for r in result.rejected] == ["payload.resolved_at", "payload.resolved_at"]
     assert "before the dossier was received" in result.rejected[0].reason
     assert "already withdrawn" in result.rejected[1].reason
@@ -107,11 +121,15 @@ def test_onedoor_due_date_is_kept_and_a_difference_flagged():
 
 
 def test_late_event_keeps_the_original_due_date():
-    late = derive("D", [
-        receipt(MON),
-        ev("dossier.late", dt.datetime(2026, 7, 14, 8, tzinfo=TZ), new_due_at="2026-07-20T16:00:00+07:00"),
-        ev("dossier.resolved", dt.datetime(2026, 7, 20, 15, tzinfo=TZ)),
-    ], RULES).state
+    late = derive(
+        "D",
+        [
+            receipt(MON),
+            ev("dossier.late", dt.datetime(2026, 7, 14, 8, tzinfo=TZ), new_due_at="2026-07-20T16:00:00+07:00"),
+            ev("dossier.resolved", dt.datetime(2026, 7, 20, 15, tzinfo=TZ)),
+        ],
+        RULES,
+    ).state
     assert late.due_at.astimezone(TZ) == dt.datetime(2026, 7, 13, 9, tzinfo=TZ)  # not moved by the apology
     assert late.outcome is Outcome.LATE and late.new_due_at.astimezone(TZ).day == 20
 

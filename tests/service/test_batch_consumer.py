@@ -1,0 +1,81 @@
+"""The batch entrypoint's promises, on both backends: transient failures are retried (never acked, never
+dead-lettered), a poison message is isolated and dead-lettered alone, and the rest are processed once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy.exc
+
+from cchc.runner import running
+from shared import deadletter
+from shared.batch_consumer import batch_event_handler
+from shared.events import make_envelope
+from shared.messaging import connect
+from shared.metrics import batch_retries
+from shared.publisher import publisher_for
+from tests.support import wait_until
+
+TZ = dt.timezone(dt.timedelta(hours=7))
+
+
+class Recorder:
+    """A service whose handler fails on purpose: ``failures`` transient errors first, and always on POISON."""
+
+    name = "recorder"
+    processed: list[str] = []  # noqa: RUF012
+    failures = 0
+
+    @batch_event_handler(["#"], queue_name="recorder.ingest")
+    def take(self, events):
+        if Recorder.failures > 0:
+            Recorder.failures -= 1
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+        if any(e.dossier_code == "POISON" for e in events):
+            raise ValueError("cannot handle POISON")
+        Recorder.processed.extend(e.dossier_code for e in events)
+        return {}
+
+
+def resolved(code: str) -> dict:
+    at = dt.datetime(2026, 7, 6, 9, tzinfo=TZ)
+    return make_envelope("dossier.resolved", {"dossier_code": code, "resolved_at": at}, occurred_at=at)
+
+
+def publish(config, messages) -> None:
+    publisher = publisher_for(config)
+    publisher.publish_many(messages)
+    publisher.close()
+
+
+def test_transient_failures_are_retried_with_backoff_until_they_succeed(backend_config):
+    config = backend_config(ingest={"batch_size": 50, "max_wait_ms": 20})
+    Recorder.processed, Recorder.failures = [], 3
+    retries_before = batch_retries.labels("recorder")._value.get()
+    with running([Recorder], config):
+        publish(config, [resolved(f"D{i}") for i in range(20)])
+        wait_until(lambda: len(Recorder.processed) >= 20, timeout=30, message="20 events processed")
+        with connect(config) as connection:
+            dead = deadletter.count(connection, "recorder")
+    assert sorted(Recorder.processed) == sorted(f"D{i}" for i in range(20))  # each once, none lost
+    assert dead == 0
+    assert batch_retries.labels("recorder")._value.get() - retries_before >= 3
+
+
+def test_a_poison_message_is_isolated_and_dead_lettered_alone(backend_config):
+    config = backend_config(ingest={"batch_size": 64, "max_wait_ms": 200})
+    Recorder.processed, Recorder.failures = [], 0
+    codes = [f"D{i}" for i in range(40)]
+    messages = [resolved(c) for c in codes]
+    messages.insert(17, resolved("POISON"))
+    with running([Recorder], config):
+        publish(config, messages)
+        wait_until(lambda: len(Recorder.processed) >= 40, timeout=30, message="the 40 good events")
+        with connect(config) as connection:
+            letters = wait_until(
+                lambda: deadletter.browse(connection, "recorder"), timeout=10, message="the poison dead letter"
+            )
+    assert sorted(Recorder.processed) == sorted(codes)
+    assert len(letters) == 1
+    assert letters[0].kind == "failed" and "cannot handle POISON" in letters[0].reason
+    assert b"POISON" in letters[0].body
