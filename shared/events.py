@@ -203,14 +203,14 @@ class Event:
         return self.payload["dossier_code"]
 
 
-def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
+def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
     """Flatten marshmallow's nested error dict into the first (dotted field, reason)."""
     if isinstance(messages, dict):
         key = sorted(messages, key=str)[0]
         path = f"{prefix}.{key}" if prefix else str(key)
-        return _first_error(messages[key], path)
+        return first_error(messages[key], path)
     if isinstance(messages, list) and messages:
-        return _first_error(messages[0], prefix)
+        return first_error(messages[0], prefix)
     return prefix or "_schema", str(messages)
 
 
@@ -230,12 +230,12 @@ def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = N
     try:
         envelope = EnvelopeSchema().load(raw)
     except ValidationError as exc:
-        raise InvalidEvent(*_first_error(exc.messages)) from exc
+        raise InvalidEvent(*first_error(exc.messages)) from exc
     event_type = CATALOGUE[envelope["event_type"]]
     try:
         payload = event_type.schema().load(envelope["payload"])
     except ValidationError as exc:
-        raise InvalidEvent(*_first_error(exc.messages, "payload")) from exc
+        raise InvalidEvent(*first_error(exc.messages, "payload")) from exc
     return Event(
         event_id=envelope["event_id"],
         event_type=envelope["event_type"],

@@ -72,3 +72,5 @@ class StatsSchema(Schema):
     progress_766_total = fields.Integer()
     progress_766_rate = fields.String()
     progress_766_score = fields.String()
+    received_online = fields.Integer()
+    online_share = fields.String()

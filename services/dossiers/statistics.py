@@ -33,6 +33,7 @@ class Counts:
     withdrawn: int = 0  # công dân rút hồ sơ
     returned: int = 0  # trả lại / không tiếp nhận (dossier.rejected)
     on_time_766: int = 0  # Decision 766 numerator: finished early/on time + in progress within deadline
+    received_online: int = 0  # of received_new, submitted online (nộp trực tuyến)
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)})
@@ -81,6 +82,11 @@ class PeriodStats:
     def progress_766_score(self) -> Decimal:
         return progress_score(self.counts.on_time_766, self.progress_766_total)
 
+    @property
+    def online_share(self) -> Decimal:
+        """Dossiers received online / received in the period, in % (Decision 766 online criteria)."""
+        return percent(self.counts.received_online, self.counts.received_new)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready figures (what RPC returns and reports print)."""
         data: dict[str, Any] = {k: v for k, v in asdict(self).items() if k != "counts"}
@@ -93,6 +99,7 @@ class PeriodStats:
             progress_766_total=self.progress_766_total,
             progress_766_rate=str(self.progress_766_rate),
             progress_766_score=str(self.progress_766_score),
+            online_share=str(self.online_share),
         )
         for key in ("start", "end", "as_of"):
             data[key] = data[key].isoformat()

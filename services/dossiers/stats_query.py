@@ -54,6 +54,7 @@ def counts_by_unit(
             _count(sa.and_(closed_in_period, d.closing == "withdrawn")),
             _count(sa.and_(closed_in_period, d.closing == "rejected")),
             _count(sa.or_(sa.and_(finished, d.on_time_766.is_(True)), sa.and_(within, d.supplement_rounds <= 1))),
+            _count(sa.and_(d.received_date >= start, d.channel == "online")),
         )
         .where(
             d.unit_code.is_not(None),

@@ -1,0 +1,80 @@
+"""``@reliable_event_handler``: nameko's ``@event_handler`` without its silent-loss default.
+
+nameko acknowledges a message whose handler raised (``requeue_on_error=False``): the event is gone. Here the
+outcome is decided per failure: a body that fails its schema, or a handler error that is not transient, is
+dead-lettered with the reason and then acked; a transient failure (database down) is requeued after a short
+backoff, so it is retried without spinning and never acknowledged as done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import eventlet
+from kombu import Producer
+from marshmallow import Schema, ValidationError
+from nameko.events import EventHandler
+
+from shared.batch_consumer import is_transient
+from shared.deadletter import DeadLetter, publish_dead_letters
+from shared.events import first_error
+from shared.messaging import connect, declare_topology
+from shared.metrics import batch_retries, events_consumed
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_BACKOFF_SECONDS = 1.0
+
+
+class ReliableEventHandler(EventHandler):
+    def __init__(self, source_service: str, event_type: str, schema: type[Schema] | None = None,
+                 **kwargs: Any) -> None:
+        self.schema = schema
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self) -> None:
+        super().setup()
+        with connect(self.container.config) as connection:
+            declare_topology(connection, self.container.service_name)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        if self.schema is not None:
+            try:
+                body = self.schema().load(body)
+            except ValidationError as exc:
+                field, reason = first_error(exc.messages)
+                self._dead_letter(message, reason, field, "invalid")
+                return
+        super().handle_message(body, message)
+
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        service = self.container.service_name
+        if exc_info is None:
+            events_consumed.labels(service, "processed").inc()
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        if is_transient(exc):
+            batch_retries.labels(service).inc()
+            log.warning("%s: transient failure (%r); requeueing after %.1fs", self.method_name, exc,
+                        TRANSIENT_BACKOFF_SECONDS)
+            eventlet.sleep(TRANSIENT_BACKOFF_SECONDS)
+            self.queue_consumer.requeue_message(message)
+            return
+        log.error("%s: dead-lettering after a processing failure: %r", self.method_name, exc)
+        self._dead_letter(message, f"processing failed: {exc!r}", "_processing", "failed")
+
+    def _dead_letter(self, message: Any, reason: str, field: str, kind: str) -> None:
+        service = self.container.service_name
+        body = message.body if isinstance(message.body, bytes) else json.dumps(message.body).encode()
+        letter = DeadLetter(body=body, exchange=self.exchange.name, routing_key=self.event_type, reason=reason,
+                            field=field, kind=kind)
+        with connect(self.container.config) as connection:
+            publish_dead_letters(Producer(connection.default_channel), service, [letter])
+        events_consumed.labels(service, "dead_lettered").inc()
+        self.queue_consumer.ack_message(message)
+
+
+reliable_event_handler = ReliableEventHandler.decorator
