@@ -1,0 +1,207 @@
+"""Recalculation: whatever changed a unit's inputs recomputes that unit's sheet, then the set's ranking.
+
+Serialisation without read-modify-write races: a unit's result row is locked before its leaves are read, so
+two workers submitting for the same unit at once take turns and the later one sees both changes; the
+ranking row is locked the same way, so its version number increases by exactly one per change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.scoring.computation import LeafInput, UnitResult, compute_unit
+from services.scoring.criteria import CriteriaSet, parse_criteria_set
+from services.scoring.models import (
+    CriteriaSetRow,
+    LeafScore,
+    MetricValue,
+    OutboxEvent,
+    Ranking,
+    Unit,
+    UnitResultRow,
+)
+from services.scoring.ranking import rank_units
+from shared.db import insert_ignore
+from shared.outbox import enqueue
+
+METRICS = ("on_time_rate", "progress_766_rate", "online_share")
+_SET_CACHE: dict[tuple[str, int, str], CriteriaSet] = {}
+
+
+class NotFound(LookupError):
+    """An unknown criteria set or unit (a not-found error at the edge)."""
+
+
+def current_set(session: Session, set_id: str) -> CriteriaSet:
+    """The latest published version of a set, parsed once per (id, version, checksum)."""
+    row = session.scalars(
+        sa.select(CriteriaSetRow).where(CriteriaSetRow.set_id == set_id).order_by(CriteriaSetRow.version.desc())
+    ).first()
+    if row is None:
+        raise NotFound(f"set_id: no criteria set {set_id!r}")
+    key = (row.set_id, row.version, row.checksum)
+    if key not in _SET_CACHE:
+        _SET_CACHE[key] = parse_criteria_set(row.definition, f"{row.set_id} v{row.version}")
+    return _SET_CACHE[key]
+
+
+def sets_for(session: Session, year: int, unit_kind: str) -> list[CriteriaSet]:
+    ids = session.scalars(
+        sa.select(CriteriaSetRow.set_id).where(CriteriaSetRow.year == year, CriteriaSetRow.unit_kind == unit_kind)
+        .distinct()
+    ).all()
+    return [current_set(session, set_id) for set_id in sorted(ids)]
+
+
+def units_of_kind(session: Session, kind: str) -> list[str]:
+    return list(session.scalars(sa.select(Unit.unit_code).where(Unit.kind == kind).order_by(Unit.unit_code)))
+
+
+def _lock_results(session: Session, set_id: str, unit_codes: Sequence[str], now: dt.datetime) -> None:
+    session.execute(
+        insert_ignore(session, UnitResultRow.__table__),
+        [{"set_id": set_id, "unit_code": code, "updated_at": now} for code in sorted(unit_codes)],
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.select(UnitResultRow.unit_code)
+            .where(UnitResultRow.set_id == set_id, UnitResultRow.unit_code.in_(list(unit_codes)))
+            .order_by(UnitResultRow.unit_code).with_for_update()
+        ).all()
+
+
+def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str]) -> dict[str, dict[str, LeafInput]]:
+    """Every leaf input of these units: stored scores plus the yearly metrics for computed leaves."""
+    by_unit: dict[str, dict[str, LeafInput]] = {code: {} for code in unit_codes}
+    scores = session.execute(
+        sa.select(LeafScore.unit_code, LeafScore.leaf_id, LeafScore.self_points, LeafScore.appraised_points,
+                  LeafScore.survey_points, LeafScore.not_applicable)
+        .where(LeafScore.set_id == cs.id, LeafScore.unit_code.in_(list(unit_codes)))
+    )
+    for unit_code, leaf_id, self_points, appraised, survey, not_applicable in scores:
+        by_unit[unit_code][leaf_id] = LeafInput(
+            leaf_id=leaf_id, self_points=self_points, appraised_points=appraised, survey_points=survey,
+            not_applicable=bool(not_applicable),
+        )
+    computed = [leaf for leaf in cs.leaves() if leaf.method.kind == "computed"]
+    if computed:
+        metrics = session.execute(
+            sa.select(MetricValue.unit_code, MetricValue.metric, MetricValue.value)
+            .where(MetricValue.year == cs.year, MetricValue.unit_code.in_(list(unit_codes)))
+        )
+        values: dict[tuple[str, str], Decimal] = {(u, m): v for u, m, v in metrics}
+        for code in unit_codes:
+            for leaf in computed:
+                value = values.get((code, leaf.method.metric or ""))
+                existing = by_unit[code].get(leaf.id)
+                by_unit[code][leaf.id] = LeafInput(
+                    leaf_id=leaf.id, metric_value=value,
+                    appraised_points=existing.appraised_points if existing else None,
+                    not_applicable=existing.not_applicable if existing else False,
+                )
+    return by_unit
+
+
+def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], now: dt.datetime) -> list[UnitResult]:
+    codes = sorted(set(unit_codes))
+    if not codes:
+        return []
+    _lock_results(session, cs.id, codes, now)
+    inputs = _inputs(session, cs, codes)
+    results = [compute_unit(cs, code, inputs[code]) for code in codes]
+    session.execute(
+        sa.update(UnitResultRow),
+        [{"set_id": cs.id, "unit_code": r.unit_code, "index": r.index, "index_exact": _fraction(r.index_unrounded),
+          "summary": result_json(r, leaves=False), "result": result_json(r), "updated_at": now} for r in results],
+    )
+    return results
+
+
+def rerank(session: Session, cs: CriteriaSet, now: dt.datetime) -> dict[str, Any]:
+    """Rank every unit with a result, store the table with the next version, queue ranking_updated."""
+    session.execute(insert_ignore(session, Ranking.__table__),
+                    [{"set_id": cs.id, "version": 0, "computed_at": now}])
+    query = sa.select(Ranking).where(Ranking.set_id == cs.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    ranking = session.scalars(query).one()
+    rows = session.execute(
+        sa.select(UnitResultRow.unit_code, UnitResultRow.summary)
+        .where(UnitResultRow.set_id == cs.id, UnitResultRow.summary.is_not(None))
+    ).all()
+    summaries = dict(rows)
+    names = dict(session.execute(sa.select(Unit.unit_code, Unit.name)).all())
+    ranked = rank_units([result_from_json(code, data) for code, data in rows], cs)
+    table = []
+    for r in ranked:
+        summary = summaries[r.unit_code]
+        table.append({
+            "unit_code": r.unit_code, "unit_name": names.get(r.unit_code, r.unit_code), "rank": r.rank,
+            "excluded": r.excluded, "classification": r.classification,
+            **{key: summary[key] for key in ("index", "self_total", "appraised_total", "survey_total", "total_points",
+                                              "applicable_max", "provisional")},
+            "areas": {a["area_id"]: a["index"] for a in summary["areas"]},
+        })
+    ranking.version += 1
+    ranking.table = table
+    ranking.computed_at = now
+    enqueue(session, OutboxEvent, "ranking_updated", {
+        "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
+        "version": ranking.version, "computed_at": now.isoformat(), "units": len(table),
+    })
+    return {"set_id": cs.id, "version": ranking.version, "computed_at": now.isoformat(), "table": table}
+
+
+def _fraction(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def result_json(result: UnitResult, leaves: bool = True) -> dict[str, Any]:
+    """The stored form of a unit's sheet: exact decimals as strings (leaves omitted for the summary)."""
+    data = {
+        "unit_code": result.unit_code,
+        "self_total": str(result.self_total),
+        "appraised_total": str(result.appraised_total),
+        "survey_total": str(result.survey_total),
+        "total_points": str(result.total_points),
+        "applicable_max": str(result.applicable_max),
+        "index": str(result.index),
+        "index_unrounded": _fraction(result.index_unrounded),
+        "provisional": result.provisional,
+        "areas": [{"area_id": a.area_id, "title": a.title, "points": str(a.points),
+                   "applicable_max": str(a.applicable_max), "index": str(a.index)} for a in result.areas],
+    }
+    if leaves:
+        data["leaves"] = [{"leaf_id": leaf.leaf_id, "points": None if leaf.points is None else str(leaf.points),
+                           "max_points": str(leaf.max_points), "applicable": leaf.applicable, "source": leaf.source}
+                          for leaf in result.leaves]
+    return data
+
+
+def result_from_json(unit_code: str, data: Mapping[str, Any]) -> UnitResult:
+    from services.scoring.computation import AreaResult, LeafResult
+
+    numerator, denominator = (int(x) for x in data["index_unrounded"].split("/"))
+    return UnitResult(
+        unit_code=unit_code,
+        self_total=Decimal(data["self_total"]),
+        appraised_total=Decimal(data["appraised_total"]),
+        survey_total=Decimal(data["survey_total"]),
+        total_points=Decimal(data["total_points"]),
+        applicable_max=Decimal(data["applicable_max"]),
+        index=Decimal(data["index"]),
+        index_unrounded=Fraction(numerator, denominator),
+        areas=tuple(AreaResult(a["area_id"], a["title"], Decimal(a["points"]), Decimal(a["applicable_max"]),
+                               Decimal(a["index"])) for a in data["areas"]),
+        leaves=tuple(LeafResult(leaf["leaf_id"], None if leaf["points"] is None else Decimal(leaf["points"]),
+                                Decimal(leaf["max_points"]), leaf["applicable"], leaf["source"])
+                     for leaf in data.get("leaves", ())),
+        provisional=data["provisional"],
+    )

@@ -1,0 +1,187 @@
+"""The scoring service (Chỉ số CCHC): entrypoints only; the rules live in criteria/computation/ranking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import Schema, fields, validate
+from nameko.dependency_providers import Config
+from nameko.events import EventDispatcher
+from nameko.rpc import RpcProxy, rpc
+
+from services.scoring import submissions
+from services.scoring.models import LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory, UnitResultRow
+from services.scoring.plan import plan_progress
+from services.scoring.recalc import NotFound, current_set
+from services.scoring.scores import ScoreError
+from shared.db import DatabaseProvider
+from shared.ops import OpsEndpoints
+from shared.outbox import relay
+from shared.reliable_handler import reliable_event_handler
+from shared.timers import configured_timer
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class TimelinessUpdated(Schema):
+    """What scoring needs from dossiers' timeliness_updated (other keys are passed through)."""
+
+    class Meta:
+        unknown = "include"
+
+    unit_code = fields.String(required=True)
+    unit_kind = fields.String(required=True)
+    period = fields.String(required=True)
+
+
+class ScoreSubmitted(Schema):
+    """A unit's self-assessment arriving as an event (routing key score_submitted on cchc_portal.events)."""
+
+    set_id = fields.String(required=True)
+    unit_code = fields.String(required=True)
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    final = fields.Boolean(load_default=False)
+    scores = fields.List(fields.Dict(), required=True)
+
+
+class ScoringService(OpsEndpoints):
+    name = "scoring"
+
+    config = Config()
+    db = DatabaseProvider()
+    dispatch = EventDispatcher()
+    dossiers = RpcProxy("dossiers")
+
+    # -- criteria sets and units ------------------------------------------------------------------------
+    @rpc(expected_exceptions=(submissions.SetConflict, ValueError))
+    def publish_criteria_set(self, path: str) -> dict[str, Any]:
+        """Load a criteria set file (validated) and publish it; an existing version cannot change."""
+        with self.db.transaction() as session:
+            cs = submissions.publish_file(session, path, _now())
+        return {"set_id": cs.id, "version": cs.version, "checksum": cs.checksum, "leaves": len(cs.leaves())}
+
+    @rpc
+    def sync_units(self) -> int:
+        """Copy the unit registry from the dossiers service (scoring never reads its tables)."""
+        units = self.dossiers.units()
+        with self.db.transaction() as session:
+            return submissions.upsert_units(session, units)
+
+    @rpc(expected_exceptions=(NotFound,))
+    def recalculate(self, set_id: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            ranking = submissions.recalculate_set(session, set_id, _now())
+        return {"set_id": set_id, "version": ranking["version"], "units": len(ranking["table"])}
+
+    # -- scores -----------------------------------------------------------------------------------------
+    @rpc(expected_exceptions=(ScoreError, NotFound))
+    def submit_scores(self, set_id: str, unit_code: str, scores: list[dict[str, Any]], actor: str,
+                      final: bool = False) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return submissions.submit_scores(session, set_id, unit_code, scores, actor, _now(), final)
+
+    @reliable_event_handler("cchc_portal", "score_submitted", schema=ScoreSubmitted)
+    def on_score_submitted(self, payload: dict[str, Any]) -> None:
+        with self.db.transaction() as session:
+            submissions.submit_scores(session, payload["set_id"], payload["unit_code"], payload["scores"],
+                                      payload["actor"], _now(), payload["final"])
+
+    @rpc(expected_exceptions=(ScoreError, NotFound))
+    def appraise(self, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
+                 not_applicable: bool = False) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, _now(),
+                                        not_applicable)
+
+    @rpc(expected_exceptions=(ScoreError, NotFound))
+    def import_survey(self, set_id: str, csv_text: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return submissions.import_survey(session, set_id, csv_text, actor, _now())
+
+    @reliable_event_handler("dossiers", "timeliness_updated", schema=TimelinessUpdated)
+    def on_timeliness_updated(self, payload: dict[str, Any]) -> None:
+        with self.db.transaction() as session:
+            submissions.store_timeliness(session, payload, _now())
+
+    # -- reading ------------------------------------------------------------------------------------------
+    @rpc(expected_exceptions=(NotFound,))
+    def ranking(self, set_id: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            cs = current_set(session, set_id)
+            row = session.get(Ranking, set_id)
+            return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
+                    "unit_kind": cs.unit_kind, "version": row.version if row else 0,
+                    "computed_at": row.computed_at.isoformat() if row else None,
+                    "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
+                    "table": row.table if row else []}
+
+    @rpc(expected_exceptions=(NotFound,))
+    def unit_result(self, set_id: str, unit_code: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            current_set(session, set_id)
+            row = session.get(UnitResultRow, (set_id, unit_code))
+            if row is None or row.result is None:
+                raise NotFound(f"unit_code: no result for {unit_code!r} in {set_id}")
+            return row.result
+
+    @rpc(expected_exceptions=(NotFound,))
+    def score_sheet(self, set_id: str, unit_code: str) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            current_set(session, set_id)
+            rows = session.scalars(sa.select(LeafScore).where(LeafScore.set_id == set_id,
+                                                              LeafScore.unit_code == unit_code)
+                                   .order_by(LeafScore.leaf_id))
+            return [{"leaf_id": r.leaf_id, "self_points": _s(r.self_points), "evidence": r.evidence or [],
+                     "status": r.status, "appraised_points": _s(r.appraised_points),
+                     "appraisal_reason": r.appraisal_reason, "survey_points": _s(r.survey_points),
+                     "not_applicable": r.not_applicable} for r in rows]
+
+    @rpc
+    def history(self, set_id: str, unit_code: str, leaf_id: str | None = None) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            query = sa.select(ScoreHistory).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
+            if leaf_id:
+                query = query.where(ScoreHistory.leaf_id == leaf_id)
+            rows = session.scalars(query.order_by(ScoreHistory.id))
+            return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
+                     "reason": h.reason, "at": h.at.isoformat()} for h in rows]
+
+    # -- yearly plan --------------------------------------------------------------------------------------
+    @rpc(expected_exceptions=(ValueError,))
+    def set_plan_items(self, unit_code: str, year: int, items: list[dict[str, str]]) -> dict[str, Any]:
+        allowed = {"done", "in_progress", "not_started"}
+        for i, item in enumerate(items):
+            if item.get("status") not in allowed:
+                raise ValueError(f"items[{i}].status: must be one of {sorted(allowed)}")
+            if not str(item.get("title", "")).strip():
+                raise ValueError(f"items[{i}].title: required")
+        now = _now()
+        with self.db.transaction() as session:
+            session.execute(sa.delete(PlanItem).where(PlanItem.unit_code == unit_code, PlanItem.year == year))
+            session.add_all(PlanItem(unit_code=unit_code, year=year, title=i["title"], status=i["status"],
+                                     updated_at=now) for i in items)
+        return self.plan(unit_code, year)
+
+    @rpc
+    def plan(self, unit_code: str, year: int) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            statuses = session.scalars(sa.select(PlanItem.status).where(PlanItem.unit_code == unit_code,
+                                                                        PlanItem.year == year)).all()
+        progress = plan_progress(statuses)
+        return {"unit_code": unit_code, "year": year, "total": progress.total, "done": progress.done,
+                "in_progress": progress.in_progress, "not_started": progress.not_started,
+                "done_pct": str(progress.done_pct), "in_progress_pct": str(progress.in_progress_pct),
+                "not_started_pct": str(progress.not_started_pct)}
+
+    @configured_timer("outbox", "relay_interval_seconds")
+    def relay_outbox(self) -> None:
+        with self.db.transaction() as session:
+            relay(session, OutboxEvent, self.dispatch, self.name)
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
