@@ -29,8 +29,9 @@ class ScoreError(ValueError):
     """Points, evidence or a submission time that cannot be accepted; ``field`` names what is wrong."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{field}: {message}")  # what travels over RPC must name the field
         self.field = field
+        self.message = message
 
 
 def _fmt(value: Decimal) -> str:

@@ -69,8 +69,14 @@ def _unit_for(session: Session, cs: CriteriaSet, unit_code: str) -> Unit:
 def _history(session: Session, cs: CriteriaSet, unit_code: str, leaf_id: str, kind: str, old: Any, new: Any,
              actor: str, reason: str | None, now: dt.datetime) -> None:
     session.add(ScoreHistory(set_id=cs.id, unit_code=unit_code, leaf_id=leaf_id, kind=kind,
-                             old_value=None if old is None else str(old), new_value=None if new is None else str(new),
-                             actor=actor, reason=reason, at=now))
+                             old_value=_fmt(old), new_value=_fmt(new), actor=actor, reason=reason, at=now))
+
+
+def _fmt(value: Any) -> str | None:
+    """Points as the database keeps them (2 decimals), so history reads the same whatever the input's form."""
+    if value is None:
+        return None
+    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
 
 
 def _lock_leaf_rows(session: Session, cs: CriteriaSet, unit_code: str, leaf_ids: Sequence[str],
@@ -116,7 +122,7 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
             check_points(leaf, points, evidence, role="self")
             valid[leaf_id] = (points, evidence)
         except ScoreError as exc:
-            errors.append({"field": f"{where}.{exc.field}", "message": str(exc)})
+            errors.append({"field": f"{where}.{exc.field}", "message": exc.message})
     rows = _lock_leaf_rows(session, cs, unit_code, list(valid), now) if valid else {}
     accepted = []
     for leaf_id, (points, evidence) in valid.items():
@@ -194,7 +200,7 @@ def import_survey(session: Session, set_id: str, csv_text: str, actor: str, now:
                 raise ScoreError("points", f"{points} is outside 0..{leaf.max_points}")
             by_unit.setdefault(unit_code, {})[leaf.id] = points
         except ScoreError as exc:
-            errors.append({"field": f"line {line}.{exc.field}", "message": str(exc)})
+            errors.append({"field": f"line {line}.{exc.field}", "message": exc.message})
     for unit_code, leaves in sorted(by_unit.items()):
         rows = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
         for leaf_id, points in leaves.items():
