@@ -61,8 +61,10 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
             cursor.close()
 
         return engine
+    # Send executemany UPDATEs in pages rather than one round trip per row (each one an eventlet wait).
+    batch = {"executemany_mode": "values_plus_batch"}
     if not schema:
-        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True, **batch)
     with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return sa.create_engine(
@@ -71,6 +73,7 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"options": f"-csearch_path={schema}"},
+        **batch,
     )
 
 

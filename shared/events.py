@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -214,6 +215,12 @@ def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
     return prefix or "_schema", str(messages)
 
 
+@cache
+def _schema(schema_class: type[Schema]) -> Schema:
+    """One reusable instance per schema class: building one deep-copies every declared field (~85 µs)."""
+    return schema_class()
+
+
 def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = None) -> Event:
     """Decode and validate one message; raise :class:`InvalidEvent` naming the first bad field."""
     if isinstance(body, bytes | str):
@@ -228,12 +235,12 @@ def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = N
     if not isinstance(raw, dict):
         raise InvalidEvent("_body", "must be a JSON object")
     try:
-        envelope = EnvelopeSchema().load(raw)
+        envelope = _schema(EnvelopeSchema).load(raw)
     except ValidationError as exc:
         raise InvalidEvent(*first_error(exc.messages)) from exc
     event_type = CATALOGUE[envelope["event_type"]]
     try:
-        payload = event_type.schema().load(envelope["payload"])
+        payload = _schema(event_type.schema).load(envelope["payload"])
     except ValidationError as exc:
         raise InvalidEvent(*first_error(exc.messages, "payload")) from exc
     return Event(

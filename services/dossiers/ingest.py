@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.dossiers import ingest_pg
 from services.dossiers.lifecycle import DossierState, StoredEvent, TimelinessRules, derive
 from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
 from services.dossiers.periods import PeriodKind, period_containing
@@ -25,7 +26,8 @@ from shared.db import insert_ignore
 from shared.events import Event
 from shared.outbox import enqueue
 
-DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
+DEAD_LETTER_EVENT = "__dead_letter__"
+PAYLOAD_READ_FOR = ("dossier.received", "dossier.late")  # the only events whose payload the derivation reads  # outbox rows the relay sends to the dead-letter queue, not the bus
 
 
 @dataclass
@@ -43,8 +45,9 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
         unique.setdefault(str(event.event_id), event)
     report.duplicates = len(events) - len(unique)
     codes = sorted({e.dossier_code for e in unique.values()})
-    _lock_dossiers(session, codes, now)
-    new_ids = _store_events(session, list(unique.values()), now)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    (ingest_pg.lock_dossiers if postgres else _lock_dossiers)(session, codes, now)
+    new_ids = (ingest_pg.store_events if postgres else _store_events)(session, list(unique.values()), now)
     report.stored = len(new_ids)
     report.duplicates += len(unique) - len(new_ids)
     changed_codes = sorted({unique[i].dossier_code for i in new_ids})
@@ -59,14 +62,17 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
         for rejected in derivation.rejected:
             rejected_rows.append(rejected)
     _record_rejections(session, rejected_rows, unique, new_ids, report, now)
-    session.execute(sa.update(Dossier), updates)
+    if postgres:
+        ingest_pg.update_dossiers(session, updates)
+    else:
+        session.execute(sa.update(Dossier), updates)
     _mark_dirty(session, dirty, now)
     report.dossiers_changed = len(updates)
     return report
 
 
 def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None:
-    """Create missing rows, then lock all of them in code order (no deadlock between batches)."""
+    """Create missing rows (SQLite has a single writer, so nothing more is needed to serialise batches)."""
     session.execute(
         insert_ignore(session, Dossier.__table__),
         [
@@ -83,13 +89,6 @@ def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None
             for c in codes
         ],
     )
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.select(Dossier.dossier_code)
-            .where(Dossier.dossier_code.in_(codes))
-            .order_by(Dossier.dossier_code)
-            .with_for_update()
-        ).all()
 
 
 def _store_events(session: Session, events: list[Event], now: dt.datetime) -> set[str]:
@@ -111,15 +110,18 @@ def _store_events(session: Session, events: list[Event], now: dt.datetime) -> se
 
 
 def _load_events(session: Session, codes: list[str]) -> dict[str, list[StoredEvent]]:
+    """All stored events of these dossiers; payloads only where the derivation reads them (JSON decoding
+    every payload was a third of the load time)."""
     table = DossierEvent.__table__
+    payload = sa.case((table.c.event_type.in_(PAYLOAD_READ_FOR), table.c.payload), else_=sa.null())
     result = session.execute(
-        sa.select(table.c.event_id, table.c.dossier_code, table.c.event_type, table.c.time, table.c.payload).where(
+        sa.select(table.c.event_id, table.c.dossier_code, table.c.event_type, table.c.time, payload).where(
             table.c.dossier_code.in_(codes)
         )
     )
     by_code: dict[str, list[StoredEvent]] = defaultdict(list)
-    for event_id, code, event_type, time, payload in result:
-        by_code[code].append(StoredEvent(event_id, event_type, time, payload))
+    for event_id, code, event_type, time, body in result:
+        by_code[code].append(StoredEvent(event_id, event_type, time, body or {}))
     return by_code
 
 

@@ -15,12 +15,12 @@ from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
 from services.dossiers.rules import rules_from_config
 from services.dossiers.schemas import DossierSchema, StatsSchema
+from shared import ops
 from shared.batch_consumer import batch_event_handler
 from shared.config import section
 from shared.db import DatabaseProvider
 from shared.deadletter import DeadLetterPublisher
 from shared.metrics import dossiers_overdue, events_consumed
-from shared.ops import OpsEndpoints
 from shared.outbox import relay
 from shared.timers import configured_timer
 
@@ -39,7 +39,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class DossiersService(OpsEndpoints):
+class DossiersService(ops.OpsEndpoints):
     name = "dossiers"
 
     config = Config()
