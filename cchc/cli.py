@@ -26,11 +26,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     eventlet.monkey_patch()
     from rich.console import Console
 
-    from cchc.demo import DemoOptions, run_demo
+    from cchc.demo import SERVICES, DemoOptions, demo_config, run_demo
 
     now = dt.datetime.fromisoformat(args.now) if args.now else None
     console = Console() if sys.stdout.isatty() else Console(width=170)
-    result = run_demo(_config(args), DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now), console)
+    config = demo_config(_config(args), [s.name for s in SERVICES])
+    result = run_demo(config, DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now), console)
     return 0 if result["complete"] else 1
 
 

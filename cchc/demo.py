@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,15 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cchc.demo_scoring import run_scoring
 from cchc.runner import rpc_proxy, running
 from cchc.traffic import TrafficSpec, generate
 from services.dossiers.periods import PeriodKind, period_containing
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
+from services.scoring.service import ScoringService
 from shared.calendar import LOCAL_TZ
 from shared.publisher import publisher_for
 
-SERVICES = [DossiersService]
+SERVICES = [DossiersService, ScoringService]
 
 
 @dataclass(frozen=True)
@@ -133,16 +135,30 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             done = wait_for(lambda: rpc.dossiers.ingest_progress()["events_stored"] >= expected, timeout=600)
             elapsed = time.monotonic() - started
             progress = rpc.dossiers.ingest_progress()
-            rows = rpc.dossiers.period_stats(
-                rules.units.get("P25").code if "P25" in rules.units else "", period.label, include_children=True
+            rows = rpc.dossiers.period_stats(root_code(rules), period.label, include_children=True)
+            print_ingest_summary(console, progress, len(messages), elapsed, done)
+            print_stats_table(console, rows)
+            # the yearly figures reach scoring as timeliness_updated events: let them drain first
+            wait_for(
+                lambda: not any(rpc.dossiers.ingest_progress()[k] for k in ("stats_pending", "outbox_pending")),
+                timeout=120,
             )
+            set_ids = run_scoring(rpc, now, console)
+    return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected,
+            "set_ids": set_ids}
+
+
+def root_code(rules: Any) -> str:
+    return next(u.code for u in rules.units if u.parent_code is None)
+
+
+def print_ingest_summary(console: Console, progress: dict[str, int], messages: int, elapsed: float,
+                         done: bool) -> None:
     console.print(
         f"  Đã ghi {progress['events_stored']:,} sự kiện, {progress['dossiers']:,} hồ sơ trong "
-        f"{elapsed:.1f} s ({len(messages) / elapsed:,.0f} thông điệp/s)"
+        f"{elapsed:.1f} s ({messages / elapsed:,.0f} thông điệp/s)"
         + ("" if done else " [red](chưa xử lý xong khi hết thời gian chờ)[/]")
     )
-    print_stats_table(console, rows)
-    return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected}
 
 
 def print_stats_table(console: Console, rows: list[dict[str, Any]]) -> None:
@@ -196,3 +212,32 @@ def print_stats_table(console: Console, rows: list[dict[str, Any]]) -> None:
             end_section=index == 0,
         )
     console.print(table)
+
+
+DEMO_SQLITE = "sqlite:///var/cchc/demo/<service>.db"
+DEMO_SCHEMA = "demo_<service>"
+
+
+def demo_config(config: Mapping[str, Any], services: Sequence[str]) -> dict[str, Any]:
+    """The demo starts from empty storage every run: its own SQLite folder, or ``demo_*`` PostgreSQL schemas,
+    wiped first (never the schemas a real deployment uses)."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from shared.config import setting
+    from shared.db import make_engine
+
+    cfg = dict(config)
+    url = str(setting(cfg, "DATABASE_URL"))
+    if url.startswith("sqlite"):
+        cfg["DATABASE_URL"] = DEMO_SQLITE
+        shutil.rmtree("var/cchc/demo", ignore_errors=True)
+        return cfg
+    cfg["DATABASE_SCHEMA"] = DEMO_SCHEMA
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for service in services:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{DEMO_SCHEMA.replace("<service>", service)}" CASCADE'))
+    engine.dispose()
+    return cfg

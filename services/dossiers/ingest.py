@@ -269,4 +269,7 @@ def progress(session: Session) -> dict[str, int]:
         )
     ).one()
     dossiers = session.scalar(sa.select(sa.func.count()).select_from(Dossier)) or 0
-    return {"events_stored": int(events), "events_refused": int(refused), "dossiers": int(dossiers)}
+    dirty = session.scalar(sa.select(sa.func.count()).select_from(StatsDirty)) or 0
+    outbox = session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) or 0
+    return {"events_stored": int(events), "events_refused": int(refused), "dossiers": int(dossiers),
+            "stats_pending": int(dirty), "outbox_pending": int(outbox)}
