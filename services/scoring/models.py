@@ -90,7 +90,8 @@ class MetricValue(Base):
 
 
 class UnitResultRow(Base):
-    """A unit's computed sheet for a set; its row is also the lock that serialises recalculation per unit."""
+    """A unit's computed totals for a set (the leaf-level sheet is recomputed on request, ~1 ms); the row is also
+    the lock that serialises recalculation per unit."""
 
     __tablename__ = "unit_results"
     set_id: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
@@ -98,7 +99,6 @@ class UnitResultRow(Base):
     index: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 2))
     index_exact: Mapped[str | None] = mapped_column(sa.String(80))  # unrounded fraction "p/q", for the tie rule
     summary: Mapped[Any | None] = mapped_column(sa.JSON)  # totals and area indexes: what the ranking reads
-    result: Mapped[Any | None] = mapped_column(sa.JSON)  # the full sheet, leaves included
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

@@ -19,11 +19,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
+from typing import Protocol
 
-from services.scoring.computation import UnitResult
 from services.scoring.criteria import ClassBand, CriteriaSet, TieRule
 
-__all__ = ["RankedUnit", "classify", "rank_units"]
+__all__ = ["Rankable", "RankedUnit", "classify", "rank_units"]
+
+
+class Rankable(Protocol):
+    """What ranking reads of a result: a :class:`UnitResult`, or anything else with these three."""
+
+    @property
+    def unit_code(self) -> str: ...
+    @property
+    def index(self) -> Decimal: ...
+    @property
+    def index_unrounded(self) -> Fraction: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ def classify(index: Decimal, classes: Sequence[ClassBand]) -> str:
     return classes[-1].name
 
 
-def rank_units(results: Sequence[UnitResult], criteria_set: CriteriaSet) -> list[RankedUnit]:
+def rank_units(results: Sequence[Rankable], criteria_set: CriteriaSet) -> list[RankedUnit]:
     """Every unit, ranked ones first (highest index first, ties by unit code), then the excluded ones.
 
     Excluded units follow in the same order, with rank None. A unit code appearing twice is an error.
@@ -61,10 +73,10 @@ def rank_units(results: Sequence[UnitResult], criteria_set: CriteriaSet) -> list
         raise ValueError(f"units listed more than once: {', '.join(duplicates)}")
 
     if criteria_set.tie_rule is TieRule.UNROUNDED:
-        def key(result: UnitResult) -> object:
+        def key(result: Rankable) -> object:
             return result.index_unrounded
     else:
-        def key(result: UnitResult) -> object:
+        def key(result: Rankable) -> object:
             return result.index
 
     ordered = sorted(results, key=lambda result: result.unit_code)

@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from services.scoring.computation import LeafInput, UnitResult, compute_unit
 from services.scoring.criteria import CriteriaSet, parse_criteria_set
@@ -77,25 +77,32 @@ def _lock_results(session: Session, set_id: str, unit_codes: Sequence[str], now:
         ).all()
 
 
-def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str]) -> dict[str, dict[str, LeafInput]]:
-    """Every leaf input of these units: stored scores plus the yearly metrics for computed leaves."""
+def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
+            whole_set: bool = False) -> dict[str, dict[str, LeafInput]]:
+    """Every leaf input of these units: stored scores plus the yearly metrics for computed leaves.
+
+    ``whole_set``: the codes are every unit the set scores, so the rows are selected by set (and year)
+    rather than through an IN list of thousands of codes; rows of other units are skipped. Core queries
+    (table columns): the ORM's per-row processing costs more than the query itself here.
+    """
     by_unit: dict[str, dict[str, LeafInput]] = {code: {} for code in unit_codes}
-    scores = session.execute(
-        sa.select(LeafScore.unit_code, LeafScore.leaf_id, LeafScore.self_points, LeafScore.appraised_points,
-                  LeafScore.survey_points, LeafScore.not_applicable)
-        .where(LeafScore.set_id == cs.id, LeafScore.unit_code.in_(list(unit_codes)))
-    )
-    for unit_code, leaf_id, self_points, appraised, survey, not_applicable in scores:
-        by_unit[unit_code][leaf_id] = LeafInput(
-            leaf_id=leaf_id, self_points=self_points, appraised_points=appraised, survey_points=survey,
-            not_applicable=bool(not_applicable),
-        )
+    scores_table, metrics_table = LeafScore.__table__.c, MetricValue.__table__.c
+    query = sa.select(scores_table.unit_code, scores_table.leaf_id, scores_table.self_points,
+                      scores_table.appraised_points, scores_table.survey_points, scores_table.not_applicable
+                      ).where(scores_table.set_id == cs.id)
+    if not whole_set:
+        query = query.where(scores_table.unit_code.in_(list(unit_codes)))
+    for unit_code, leaf_id, self_points, appraised, survey, not_applicable in session.execute(query):
+        sheet = by_unit.get(unit_code)
+        if sheet is not None:  # None: a unit no longer of the set's kind
+            sheet[leaf_id] = LeafInput(leaf_id, self_points, appraised, survey, None, bool(not_applicable))
     computed = [leaf for leaf in cs.leaves() if leaf.method.kind == "computed"]
     if computed:
-        metrics = session.execute(
-            sa.select(MetricValue.unit_code, MetricValue.metric, MetricValue.value)
-            .where(MetricValue.year == cs.year, MetricValue.unit_code.in_(list(unit_codes)))
-        )
+        query = sa.select(metrics_table.unit_code, metrics_table.metric, metrics_table.value).where(
+            metrics_table.year == cs.year)
+        if not whole_set:
+            query = query.where(metrics_table.unit_code.in_(list(unit_codes)))
+        metrics = session.execute(query)
         values: dict[tuple[str, str], Decimal] = {(u, m): v for u, m, v in metrics}
         for code in unit_codes:
             for leaf in computed:
@@ -109,36 +116,78 @@ def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str]) -> dic
     return by_unit
 
 
-def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], now: dt.datetime) -> list[UnitResult]:
+def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], now: dt.datetime, *,
+                 whole_set: bool = False, summaries: dict[str, Any] | None = None) -> list[UnitResult]:
+    """Recompute and store these units' results; ``summaries`` (if given) receives the stored summaries."""
     codes = sorted(set(unit_codes))
     if not codes:
         return []
     _lock_results(session, cs.id, codes, now)
-    inputs = _inputs(session, cs, codes)
+    inputs = _inputs(session, cs, codes, whole_set)
     results = [compute_unit(cs, code, inputs[code]) for code in codes]
-    session.execute(
-        sa.update(UnitResultRow),
-        [{"set_id": cs.id, "unit_code": r.unit_code, "index": r.index, "index_exact": _fraction(r.index_unrounded),
-          "summary": result_json(r, leaves=False), "result": result_json(r), "updated_at": now} for r in results],
-    )
+    rows = []
+    for r in results:
+        summary = result_json(r, leaves=False)
+        if summaries is not None:
+            summaries[r.unit_code] = summary
+        rows.append({"set_id": cs.id, "unit_code": r.unit_code, "index": r.index,
+                     "index_exact": _fraction(r.index_unrounded), "summary": summary, "updated_at": now})
+    session.execute(sa.update(UnitResultRow), rows)  # the full sheet is not stored: see unit_sheet()
     return results
 
 
-def rerank(session: Session, cs: CriteriaSet, now: dt.datetime) -> dict[str, Any]:
-    """Rank every unit with a result, store the table with the next version, queue ranking_updated."""
+def unit_sheet(session: Session, cs: CriteriaSet, unit_code: str) -> dict[str, Any] | None:
+    """A unit's full sheet (leaves included), computed from its stored inputs; None if never calculated.
+
+    Every change of a unit's inputs recalculates it in the same transaction, so this is the sheet the last
+    recalculation computed; storing it (7 KB of JSON per unit) made a full recalculation write 24 MB.
+    """
+    calculated = session.scalar(sa.select(UnitResultRow.__table__.c.unit_code).where(
+        UnitResultRow.set_id == cs.id, UnitResultRow.unit_code == unit_code, UnitResultRow.summary.is_not(None)))
+    if calculated is None:
+        return None
+    return result_json(compute_unit(cs, unit_code, _inputs(session, cs, [unit_code])[unit_code]))
+
+
+class _Standing(NamedTuple):
+    """What ranking needs of a unit's result (rank_units reads nothing else)."""
+
+    unit_code: str
+    index: Decimal
+    index_unrounded: Fraction
+
+
+def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
+           fresh: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Rank every unit with a result, store the table with the next version, queue ranking_updated.
+
+    ``fresh``: summaries just computed (unit code → stored summary), not read back from the database.
+    """
     session.execute(insert_ignore(session, Ranking.__table__),
                     [{"set_id": cs.id, "version": 0, "computed_at": now}])
-    query = sa.select(Ranking).where(Ranking.set_id == cs.id)
+    query = sa.select(Ranking).where(Ranking.set_id == cs.id).options(defer(Ranking.table))  # replaced, not read
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     ranking = session.scalars(query).one()
-    rows = session.execute(
-        sa.select(UnitResultRow.unit_code, UnitResultRow.summary)
-        .where(UnitResultRow.set_id == cs.id, UnitResultRow.summary.is_not(None))
-    ).all()
-    summaries = dict(rows)
-    names = dict(session.execute(sa.select(Unit.unit_code, Unit.name)).all())
-    ranked = rank_units([result_from_json(code, data) for code, data in rows], cs)
+    results = UnitResultRow.__table__.c
+    columns = [results.unit_code, results.index, results.index_exact]
+    summaries: dict[str, Any] = dict(fresh or {})
+    if fresh is None:
+        columns.append(results.summary)
+    rows = session.execute(sa.select(*columns).where(results.set_id == cs.id, results.summary.is_not(None))).all()
+    if fresh is None:
+        summaries = {row[0]: row[3] for row in rows}
+    else:
+        missing = [row[0] for row in rows if row[0] not in summaries]
+        if missing:
+            summaries.update(session.execute(sa.select(results.unit_code, results.summary).where(
+                results.set_id == cs.id, results.unit_code.in_(missing))).all())
+    names = dict(session.execute(sa.select(Unit.unit_code, Unit.name).where(Unit.kind == cs.unit_kind)).all())
+    standings = []
+    for row in rows:
+        numerator, _, denominator = row[2].partition("/")
+        standings.append(_Standing(row[0], row[1], Fraction(int(numerator), int(denominator))))
+    ranked = rank_units(standings, cs)
     table = []
     for r in ranked:
         summary = summaries[r.unit_code]
@@ -183,25 +232,3 @@ def result_json(result: UnitResult, leaves: bool = True) -> dict[str, Any]:
                            "max_points": str(leaf.max_points), "applicable": leaf.applicable, "source": leaf.source}
                           for leaf in result.leaves]
     return data
-
-
-def result_from_json(unit_code: str, data: Mapping[str, Any]) -> UnitResult:
-    from services.scoring.computation import AreaResult, LeafResult
-
-    numerator, denominator = (int(x) for x in data["index_unrounded"].split("/"))
-    return UnitResult(
-        unit_code=unit_code,
-        self_total=Decimal(data["self_total"]),
-        appraised_total=Decimal(data["appraised_total"]),
-        survey_total=Decimal(data["survey_total"]),
-        total_points=Decimal(data["total_points"]),
-        applicable_max=Decimal(data["applicable_max"]),
-        index=Decimal(data["index"]),
-        index_unrounded=Fraction(numerator, denominator),
-        areas=tuple(AreaResult(a["area_id"], a["title"], Decimal(a["points"]), Decimal(a["applicable_max"]),
-                               Decimal(a["index"])) for a in data["areas"]),
-        leaves=tuple(LeafResult(leaf["leaf_id"], None if leaf["points"] is None else Decimal(leaf["points"]),
-                                Decimal(leaf["max_points"]), leaf["applicable"], leaf["source"])
-                     for leaf in data.get("leaves", ())),
-        provisional=data["provisional"],
-    )

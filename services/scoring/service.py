@@ -12,12 +12,12 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
 from services.scoring import submissions
-from services.scoring.models import LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory, UnitResultRow
+from services.scoring.models import LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory
 from services.scoring.plan import plan_progress
-from services.scoring.recalc import NotFound, current_set
+from services.scoring.recalc import NotFound, current_set, unit_sheet
 from services.scoring.scores import ScoreError
+from shared import ops
 from shared.db import DatabaseProvider
-from shared.ops import OpsEndpoints
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
 from shared.timers import configured_timer
@@ -48,7 +48,7 @@ class ScoreSubmitted(Schema):
     scores = fields.List(fields.Dict(), required=True)
 
 
-class ScoringService(OpsEndpoints):
+class ScoringService(ops.OpsEndpoints):
     name = "scoring"
 
     config = Config()
@@ -122,11 +122,10 @@ class ScoringService(OpsEndpoints):
     @rpc(expected_exceptions=(NotFound,))
     def unit_result(self, set_id: str, unit_code: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            current_set(session, set_id)
-            row = session.get(UnitResultRow, (set_id, unit_code))
-            if row is None or row.result is None:
+            sheet = unit_sheet(session, current_set(session, set_id), unit_code)
+            if sheet is None:
                 raise NotFound(f"unit_code: no result for {unit_code!r} in {set_id}")
-            return row.result
+            return sheet
 
     @rpc(expected_exceptions=(NotFound,))
     def score_sheet(self, set_id: str, unit_code: str) -> list[dict[str, Any]]:

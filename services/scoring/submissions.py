@@ -244,5 +244,6 @@ def recalculate_set(session: Session, set_id: str, now: dt.datetime) -> dict[str
     codes = list(session.scalars(sa.select(Unit.unit_code).where(Unit.kind == cs.unit_kind)))
     if not codes:
         raise NotFound(f"set_id: no {cs.unit_kind} units known to score with {cs.id}")
-    recalc_units(session, cs, codes, now)
-    return rerank(session, cs, now)
+    summaries: dict[str, Any] = {}
+    recalc_units(session, cs, codes, now, whole_set=True, summaries=summaries)
+    return rerank(session, cs, now, fresh=summaries)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 00:17:37.079483
+Create Date: 2026-11-22 00:51:26.245545
 
 """
 
@@ -112,7 +112,6 @@ def upgrade() -> None:
         sa.Column("index", sa.Numeric(precision=7, scale=2), nullable=True),
         sa.Column("index_exact", sa.String(length=80), nullable=True),
         sa.Column("summary", sa.JSON(), nullable=True),
-        sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("set_id", "unit_code"),
     )
