@@ -36,14 +36,15 @@ if str(REPO) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from bench.ingest_throughput import DATABASE_URL, make_traffic  # noqa: E402
-from services.dossiers import ingest  # noqa: E402
+from services.dossiers import ingest, ingest_pg  # noqa: E402
 from services.dossiers.rules import rules_from_config  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.db import open_database  # noqa: E402
 from shared.events import parse_event  # noqa: E402
 
 PROFILE_SORT = "tottime" if "--tottime" in sys.argv else "cumulative"
-PHASES = ("_lock_dossiers", "_store_events", "_load_events", "derive", "_record_rejections", "_update", "_mark_dirty")
+PHASES = ("_load_events", "derive", "_record_rejections", "_mark_dirty")
+PG_PHASES = ("lock_dossiers", "store_events", "update_dossiers")
 
 
 def instrument(timings: dict[str, float]) -> None:
@@ -59,19 +60,9 @@ def instrument(timings: dict[str, float]) -> None:
         return timed
 
     for name in PHASES:
-        if hasattr(ingest, name):
-            setattr(ingest, name, wrap(name, getattr(ingest, name)))
-
-
-def cache_schemas() -> None:
-    """What the proposed patch to shared/events.py does: one schema instance per type, built once."""
-    from shared import events
-
-    envelope = events.EnvelopeSchema()
-    events.EnvelopeSchema = lambda: envelope  # parse_event looks the name up at call time
-    for event_type in events.CATALOGUE.values():
-        instance = event_type.schema()
-        object.__setattr__(event_type, "schema", lambda instance=instance: instance)
+        setattr(ingest, name, wrap(name, getattr(ingest, name)))
+    for name in PG_PHASES:
+        setattr(ingest_pg, name, wrap(name, getattr(ingest_pg, name)))
 
 
 def main() -> None:
@@ -81,26 +72,14 @@ def main() -> None:
     parser.add_argument("--eventlet", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--tottime", action="store_true", help="sort the profile by own time")
-    parser.add_argument("--cached-schemas", action="store_true",
-                        help="experiment: reuse one marshmallow schema instance per type in parse_event")
-    parser.add_argument("--executemany-mode", default=None, help="e.g. values_plus_batch (engine option)")
     args = parser.parse_args()
 
-    if args.cached_schemas:
-        cache_schemas()
     traffic, _ = make_traffic(args.events, 766)
     bodies = [json.dumps(m, ensure_ascii=False).encode() for m in traffic.messages]
     schema = f"bench_profile_{uuid.uuid4().hex[:8]}"
     config = load_config(DATABASE_URL=DATABASE_URL, DATABASE_SCHEMA=schema)
     rules = rules_from_config(config)
     database = open_database(config, "dossiers")
-    if args.executemany_mode:
-        url = database.engine.url
-        database.engine.dispose()
-        database.engine = sa.create_engine(url, executemany_mode=args.executemany_mode, pool_size=5,
-                                           connect_args={"options": f"-csearch_path={schema}"})
-        from sqlalchemy.orm import sessionmaker
-        database._sessions = sessionmaker(database.engine, expire_on_commit=False)
     timings: dict[str, float] = defaultdict(float)
     instrument(timings)
     profiler = cProfile.Profile() if args.profile else None
@@ -125,17 +104,17 @@ def main() -> None:
         with database.engine.connect() as conn:
             stored = conn.execute(sa.text("SELECT count(*) FROM dossier_events")).scalar_one()
         n = len(bodies)
-        print(f"{n:,} messages ({stored:,} stored) in batches of {args.batch}: {elapsed:.1f} s, {n / elapsed:,.0f} msg/s"
-              f"{' (eventlet)' if args.eventlet else ''}{' executemany_mode=' + args.executemany_mode if args.executemany_mode else ''}"
-              f"{' cached schemas' if args.cached_schemas else ''}")
+        print(f"{n:,} messages ({stored:,} stored) in batches of {args.batch}: {elapsed:.1f} s, "
+              f"{n / elapsed:,.0f} msg/s"
+              f"{' (eventlet)' if args.eventlet else ''}")
         print(f"  parse_event        {parse_seconds:7.2f} s  {parse_seconds / n * 1e6:7.1f} µs/msg")
         print(f"  ingest_batch       {batch_seconds:7.2f} s  {batch_seconds / n * 1e6:7.1f} µs/msg  (incl. commit)")
         accounted = 0.0
-        for name in PHASES:
+        for name in PG_PHASES + PHASES:
             if name in timings:
                 accounted += timings[name]
                 print(f"    {name:<18} {timings[name]:7.2f} s")
-        print(f"    {'rest (derive loop, update, commit)':<18} {batch_seconds - accounted:7.2f} s")
+        print(f"    {'rest (row building, commit)':<18} {batch_seconds - accounted:7.2f} s")
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(PROFILE_SORT).print_stats(45)

@@ -8,14 +8,20 @@ One run:
 2. baseline: a raw pika consumer (prefetch 100, one ``basic_ack`` per message, no database) drains the
    whole stream pre-published into its own fresh queue; the "ceiling" (prefetch 1,500, ``multiple`` ack every
    500) is printed beside it for reference;
-3. for each ingest setting: starts ``python -m nameko run services.dossiers.service`` as separate
-   process(es) on a fresh PostgreSQL schema, waits for ``/ready``, publishes the stream with the project's
+3. for each ingest setting: starts ``python -m nameko run services.dossiers.service:DossiersService`` as
+   separate process(es) on a fresh PostgreSQL schema, waits for ``/ready``, publishes the stream with the project's
    publisher and measures messages/s from the start of publishing until every distinct event is committed
    (``dossier_events`` row count polled with a deadline); also the moment every message was acked
    (the service's own ``cchc_events_consumed_total``), peak memory (VmHWM) and CPU of each process;
 4. checks every trial: distinct events, dossiers, refused events, dead letters, and the per-unit final
    states against the generator's ground truth (``GeneratedTraffic.expected``);
 5. cleans up: SIGTERM (then wait) each service, drops the schema, deletes the queues.
+Also per trial: CPU seconds of the machine, service, PostgreSQL, RabbitMQ, this bench and everything else while
+ingesting (other sessions on a shared box show up as "other"), and how often a backend waited on a row lock.
+
+Settings tried: the --grid of ingest.batch_size x ingest.batches_in_flight, then DATABASE_POOL_SIZE (--pools) on
+the fastest, then two service processes and the "drain" mode (stream pre-published, the service started after:
+the baseline's conditions). bench/ingest_profile.py times the ingest phases in one process.
 
 Run: .venv/bin/python bench/ingest_throughput.py [--events 100000] [--quick]
 Needs RabbitMQ on 127.0.0.1:5672 (guest/guest) and PostgreSQL on 127.0.0.1:5432 (user postgres, trust).
@@ -116,6 +122,37 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def cpu_snapshot() -> dict[str, Any]:
+    """Busy CPU seconds of the whole machine, of PostgreSQL's processes (per pid) and of RabbitMQ."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4)) / tick  # minus idle, iowait
+    iowait = int(fields[4]) / tick
+    postgres: dict[int, float] = {}
+    rabbit = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        comm, values = head.split("(", 1)[1], tail.split()
+        seconds = (int(values[11]) + int(values[12])) / tick
+        if comm == "postgres":
+            postgres[int(entry.name)] = seconds
+        elif comm == "beam.smp":
+            rabbit += seconds
+    return {"machine": busy, "iowait": iowait, "postgres": postgres, "rabbit": rabbit, "bench": sum(os.times()[:2])}
+
+
+def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    pg = sum(v - before["postgres"].get(pid, 0.0) for pid, v in after["postgres"].items())
+    return {"machine": after["machine"] - before["machine"], "iowait": after["iowait"] - before["iowait"],
+            "postgres": pg,
+            "rabbit": after["rabbit"] - before["rabbit"], "bench": after["bench"] - before["bench"]}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,8 +224,8 @@ class Broker:
             return None  # 404: the channel is closed; the next call opens another
         return ok.method.message_count, ok.method.consumer_count
 
-    def delete(self, queue: str) -> None:
-        self._call(lambda ch: ch.queue_delete(queue))
+    def delete(self, queue: str, *, if_idle: bool = False) -> None:
+        self._call(lambda ch: ch.queue_delete(queue, if_unused=if_idle, if_empty=if_idle))
 
     def declare(self, queue: str, exchange: str, keys: list[str]) -> None:
         def run(ch: Any) -> None:
@@ -286,7 +323,8 @@ class Setting:
         text = f"b{self.batch_size}x{self.in_flight} pool{self.pool}"
         if self.processes > 1:
             text += f" ×{self.processes}proc"
-        return text + (" drain" if self.mode == "drain" else "")
+        text += " drain" if self.mode == "drain" else ""
+        return text
 
 
 @dataclass
@@ -308,6 +346,10 @@ class Result:
     batch_mean_ms: float = 0.0
     retries: float = 0.0
     log_problems: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # during start -> committed: machine, postgres, ...
+    service_cpu_window: float = 0.0
+    lock_samples: int = 0
+    lock_wait_samples: int = 0  # samples where a service backend waited on a row lock (FOR UPDATE)
     exit_codes: list[int | None] = field(default_factory=list)
     error: str | None = None
 
@@ -340,9 +382,10 @@ class ServiceProcess:
                    WEB_SERVER_ADDRESS=f"127.0.0.1:{self.port}", DATABASE_POOL_SIZE=str(setting.pool),
                    INGEST_BATCH_SIZE=str(setting.batch_size), INGEST_BATCHES_IN_FLIGHT=str(setting.in_flight),
                    DEADLINE_SCAN_INTERVAL="3600", PYTHONUNBUFFERED="1")
+        launcher = ["-m", "nameko"]
         self.log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", str(config_path), SERVICE_PATH],
+            [sys.executable, *launcher, "run", "--config", str(config_path), SERVICE_PATH],
             cwd=REPO, env=env, stdout=self.log_file, stderr=subprocess.STDOUT,
         )
 
@@ -416,6 +459,12 @@ class Database:
     def stored(self) -> int:
         return int(self.scalar(f'SELECT count(*) FROM "{self.schema}".dossier_events'))
 
+    def lock_waiters(self) -> int:
+        """Backends now blocked on a row lock in the ingest's ``SELECT … FOR UPDATE`` of dossiers."""
+        return int(self.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'SELECT dossiers.dossier_code%'"))  # the text is cut at 1 kB: no 'FOR UPDATE'
+
     def drop(self) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
@@ -472,10 +521,14 @@ def run_trial(broker: Broker, traffic: GeneratedTraffic, setting: Setting, workd
                 wait_until(lambda: (broker.counts(INGEST_QUEUE) or (total, 0))[0] < total, READY_TIMEOUT,
                            "the service to start consuming", interval=0.005, alive=service.alive)
                 started = time.perf_counter()
+                cpu_before = cpu_snapshot()
+                service_cpu_before = 0.0
             wait_until(service.ready, READY_TIMEOUT, f"/ready of {service.url('')}", alive=service.alive)
         result.startup_seconds = time.perf_counter() - launched
         db = Database(schema)
         if setting.mode == "live":
+            cpu_before = cpu_snapshot()
+            service_cpu_before = sum(proc_cpu_seconds(s.process.pid) or 0.0 for s in services)
             started = time.perf_counter()
             result.messages, result.publish_seconds = publish(traffic.messages)
 
@@ -483,10 +536,16 @@ def run_trial(broker: Broker, traffic: GeneratedTraffic, setting: Setting, workd
             for s in services:
                 s.alive()
 
+        def committed() -> bool:
+            result.lock_samples += 1
+            result.lock_wait_samples += db.lock_waiters() > 0
+            return db.stored() >= distinct
+
         deadline = max(180.0, total / 400)
-        wait_until(lambda: db.stored() >= distinct, deadline, f"{distinct:,} distinct events committed",
-                   alive=all_alive)
+        wait_until(committed, deadline, f"{distinct:,} distinct events committed", alive=all_alive)
         result.seconds = time.perf_counter() - started
+        result.cpu = cpu_delta(cpu_before, cpu_snapshot())
+        result.service_cpu_window = sum(proc_cpu_seconds(s.process.pid) or 0.0 for s in services) - service_cpu_before
         try:
             wait_until(lambda: sum(s.acked() for s in services) >= total, 60, f"{total:,} messages acked",
                        interval=0.1, alive=all_alive)
@@ -494,10 +553,11 @@ def run_trial(broker: Broker, traffic: GeneratedTraffic, setting: Setting, workd
         except TimeoutError as exc:
             result.error = str(exc)
         metrics = [s.metrics() for s in services]
-        result.batches = sum(m.get(("cchc_batch_duration_seconds_count", (("service", "dossiers"),)), 0) for m in metrics)
-        batch_sum = sum(m.get(("cchc_batch_duration_seconds_sum", (("service", "dossiers"),)), 0) for m in metrics)
+        label = (("service", "dossiers"),)
+        result.batches = sum(m.get(("cchc_batch_duration_seconds_count", label), 0) for m in metrics)
+        batch_sum = sum(m.get(("cchc_batch_duration_seconds_sum", label), 0) for m in metrics)
         result.batch_mean_ms = batch_sum / result.batches * 1000 if result.batches else 0.0
-        result.retries = sum(m.get(("cchc_batch_retries_total", (("service", "dossiers"),)), 0) for m in metrics)
+        result.retries = sum(m.get(("cchc_batch_retries_total", label), 0) for m in metrics)
         result.peak_kb = [proc_status(s.process.pid, "VmHWM") or 0 for s in services]
         result.cpu_seconds = [proc_cpu_seconds(s.process.pid) or 0.0 for s in services]
         result.events_stored = db.stored()
@@ -533,6 +593,14 @@ def describe(result: Result, traffic: GeneratedTraffic, base: float) -> None:
     log(f"    {result.batches:,.0f} batches, mean {result.batch_mean_ms:.0f} ms, retries {result.retries:.0f}; "
         f"peak RSS {', '.join(f'{kb / 1024:.0f} MiB' for kb in result.peak_kb)}; "
         f"CPU {', '.join(f'{c:.1f} s' for c in result.cpu_seconds)}; exit {result.exit_codes}")
+    if result.cpu:
+        c, wall = result.cpu, result.seconds
+        other = c["machine"] - result.service_cpu_window - c["postgres"] - c["rabbit"] - c["bench"]
+        cores = os.cpu_count() or 1
+        log(f"    CPU while ingesting ({wall:.1f} s wall x {cores} cores = {wall * cores:.0f} s): "
+            f"machine {c['machine']:.1f} s = service {result.service_cpu_window:.1f} + postgres {c['postgres']:.1f} "
+            f"+ rabbitmq {c['rabbit']:.1f} + bench {c['bench']:.1f} + other {other:.1f}; iowait {c['iowait']:.1f} s; "
+            f"row-lock waits in {result.lock_wait_samples}/{result.lock_samples} samples")
     ok = (result.events_stored == traffic.distinct_events and result.dossiers == traffic.dossiers
           and not result.mismatches)
     log(f"    stored {result.events_stored:,}/{traffic.distinct_events:,} distinct events, "
@@ -598,7 +666,7 @@ def main() -> None:
             log("service, one process, publishing while it consumes:")
             for batch, in_flight in grid:
                 trial(Setting(batch, in_flight))
-            done = [r for r in results if r.seconds and not r.mismatches]
+            done = [r for r in results if r.seconds and not r.mismatches and not r.error]
             best = max(done, key=lambda r: r.rate).setting if done else Setting()
             if not args.quick:
                 for pool in (int(p) for p in args.pools.split(",") if p):
@@ -613,11 +681,12 @@ def main() -> None:
             base_after = baseline(broker, traffic.messages)
             log(f"baseline again: {base_after:,.0f} msg/s")
         finally:
-            for queue in (INGEST_QUEUE,):
+            for queue, if_idle in ((INGEST_QUEUE, False), ("rpc-dossiers", True)):  # nameko's, if idle and empty
                 try:
-                    broker.delete(queue)
+                    broker.delete(queue, if_idle=if_idle)
                 except Exception as exc:  # cleanup reports, never hides the real error
-                    log(f"! could not delete {queue}: {exc!r}")
+                    if not if_idle:  # a queue in use by someone else is left alone on purpose
+                        log(f"! could not delete {queue}: {exc!r}")
             broker.close()
 
     base = (base_before + base_after) / 2

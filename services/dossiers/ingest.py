@@ -26,8 +26,8 @@ from shared.db import insert_ignore
 from shared.events import Event
 from shared.outbox import enqueue
 
-DEAD_LETTER_EVENT = "__dead_letter__"
-PAYLOAD_READ_FOR = ("dossier.received", "dossier.late")  # the only events whose payload the derivation reads  # outbox rows the relay sends to the dead-letter queue, not the bus
+DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
+PAYLOAD_READ_FOR = ("dossier.received", "dossier.late")  # the only events whose payload the derivation reads
 
 
 @dataclass

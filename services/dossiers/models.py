@@ -70,10 +70,14 @@ class Dossier(Base):
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+    # Partial indexes: the deadline scan reads open dossiers only, the orphan check those awaiting receipt;
+    # closed dossiers (most rows) then cost no index maintenance when a batch rewrites them.
     __table_args__ = (
         sa.Index("ix_dossiers_unit_received", "unit_code", "received_date"),
-        sa.Index("ix_dossiers_open_due", "closing", "due_at"),
-        sa.Index("ix_dossiers_awaiting", "status", "first_seen_at"),
+        sa.Index("ix_dossiers_open_due", "due_at", postgresql_where=sa.text("closing IS NULL"),
+                 sqlite_where=sa.text("closing IS NULL")),
+        sa.Index("ix_dossiers_awaiting", "first_seen_at", postgresql_where=sa.text("status = 'awaiting_receipt'"),
+                 sqlite_where=sa.text("status = 'awaiting_receipt'")),
     )
 
 

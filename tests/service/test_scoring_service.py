@@ -30,7 +30,10 @@ def open_window_copy(tmp_path: Path, name: str, set_id: str) -> tuple[Path, obje
     data = json.loads(cs.to_json())
     now = dt.datetime.now(TZ)
     data["id"] = set_id
-    data["window"] = {"opens": (now - dt.timedelta(days=1)).isoformat(), "closes": (now + dt.timedelta(days=1)).isoformat()}
+    data["window"] = {
+        "opens": (now - dt.timedelta(days=1)).isoformat(),
+        "closes": (now + dt.timedelta(days=1)).isoformat(),
+    }
     path = tmp_path / f"{set_id}.json.yaml"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path, parse_criteria_set(data, str(path))
@@ -41,7 +44,9 @@ def self_leaves(cs) -> list:
 
 
 def full_marks(cs) -> list[dict]:
-    return [{"leaf_id": leaf.id, "points": str(leaf.max_points), "evidence": [f"QĐ-{leaf.id}"]} for leaf in self_leaves(cs)]
+    return [
+        {"leaf_id": leaf.id, "points": str(leaf.max_points), "evidence": [f"QĐ-{leaf.id}"]} for leaf in self_leaves(cs)
+    ]
 
 
 class RankingListener:
@@ -55,8 +60,7 @@ class RankingListener:
 
 @pytest.fixture
 def scoring(backend_config, tmp_path):
-    config = backend_config(timeliness={"stats_publish_interval_seconds": 0.2},
-                            outbox={"relay_interval_seconds": 0.1})
+    config = backend_config(timeliness={"stats_publish_interval_seconds": 0.2}, outbox={"relay_interval_seconds": 0.1})
     path, cs = open_window_copy(tmp_path, "department-2026.yaml", "dept-test-2026")
     RankingListener.versions = []
     with running([DossiersService, ScoringService, RankingListener], config), rpc_proxy(config) as rpc:
@@ -69,12 +73,17 @@ def test_submission_keeps_good_leaves_and_names_bad_ones(scoring):
     rpc, cs, _ = scoring
     leaves = self_leaves(cs)
     good, other = leaves[0], leaves[1]
-    result = rpc.scoring.submit_scores(cs.id, "H44.07", [
-        {"leaf_id": good.id, "points": str(good.max_points), "evidence": ["Báo cáo số 12/BC-SCT"]},
-        {"leaf_id": other.id, "points": str(other.max_points + 1), "evidence": ["x"]},  # above the maximum
-        {"leaf_id": "99.9", "points": "1", "evidence": ["x"]},  # unknown criterion
-        {"leaf_id": other.id, "points": "-1", "evidence": ["x"]},  # negative
-    ], "chuyen_vien@sct")
+    result = rpc.scoring.submit_scores(
+        cs.id,
+        "H44.07",
+        [
+            {"leaf_id": good.id, "points": str(good.max_points), "evidence": ["Báo cáo số 12/BC-SCT"]},
+            {"leaf_id": other.id, "points": str(other.max_points + 1), "evidence": ["x"]},  # above the maximum
+            {"leaf_id": "99.9", "points": "1", "evidence": ["x"]},  # unknown criterion
+            {"leaf_id": other.id, "points": "-1", "evidence": ["x"]},  # negative
+        ],
+        "chuyen_vien@sct",
+    )
     assert result["accepted"] == [good.id]
     fields = [e["field"] for e in result["errors"]]
     assert fields == ["scores[1].points", "scores[2].leaf_id", "scores[3].points"]
@@ -89,10 +98,12 @@ def test_drafts_change_until_submitted_then_only_appraisal_changes_them(scoring)
     half = f"{leaf.max_points / 2:.2f}"
     full = f"{leaf.max_points:.2f}"
     rpc.scoring.submit_scores(cs.id, "H44.08", [{"leaf_id": leaf.id, "points": half, "evidence": ["a"]}], "u1")
-    rpc.scoring.submit_scores(cs.id, "H44.08", [{"leaf_id": leaf.id, "points": str(leaf.max_points),
-                                                 "evidence": ["a"]}], "u1", True)
-    refused = rpc.scoring.submit_scores(cs.id, "H44.08", [{"leaf_id": leaf.id, "points": half, "evidence": ["a"]}],
-                                        "u1")
+    rpc.scoring.submit_scores(
+        cs.id, "H44.08", [{"leaf_id": leaf.id, "points": str(leaf.max_points), "evidence": ["a"]}], "u1", True
+    )
+    refused = rpc.scoring.submit_scores(
+        cs.id, "H44.08", [{"leaf_id": leaf.id, "points": half, "evidence": ["a"]}], "u1"
+    )
     assert refused["accepted"] == [] and "already submitted" in refused["errors"][0]["message"]
 
     with pytest.raises(Exception, match="reason"):
@@ -100,8 +111,12 @@ def test_drafts_change_until_submitted_then_only_appraisal_changes_them(scoring)
     rpc.scoring.appraise(cs.id, "H44.08", leaf.id, half, "Thiếu tài liệu kiểm chứng", "hoi_dong")
     history = rpc.scoring.history(cs.id, "H44.08", leaf.id)
     kinds = [(h["kind"], h["old"], h["new"], h["actor"]) for h in history]
-    assert kinds == [("self", None, half, "u1"), ("self", half, full, "u1"),
-                     ("status", "draft", "submitted", "u1"), ("appraisal", None, half, "hoi_dong")]
+    assert kinds == [
+        ("self", None, half, "u1"),
+        ("self", half, full, "u1"),
+        ("status", "draft", "submitted", "u1"),
+        ("appraisal", None, half, "hoi_dong"),
+    ]
     assert history[-1]["reason"] == "Thiếu tài liệu kiểm chứng"
     sheet = rpc.scoring.unit_result(cs.id, "H44.08")
     leaf_result = next(x for x in sheet["leaves"] if x["leaf_id"] == leaf.id)
@@ -147,8 +162,11 @@ def test_ranking_ties_versions_and_survey(scoring):
     assert top["H44.03"]["rank"] == 3
     assert Decimal(top["H44.03"]["index"]) < Decimal(top["H44.07"]["index"])
     assert set(top["H44.07"]["areas"]) == {a.id for a in cs.areas}
-    wait_until(lambda: any(v == ranking["version"] for _, v in RankingListener.versions), timeout=30,
-               message="ranking_updated with the current version")
+    wait_until(
+        lambda: any(v == ranking["version"] for _, v in RankingListener.versions),
+        timeout=30,
+        message="ranking_updated with the current version",
+    )
     versions = [v for s, v in RankingListener.versions if s == cs.id]
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
@@ -159,8 +177,12 @@ def test_concurrent_submissions_for_one_unit_lose_nothing(scoring):
 
     def submit(leaf):
         with rpc_proxy(config) as own:
-            return own.scoring.submit_scores(cs.id, "H44.07", [{"leaf_id": leaf.id, "points": str(leaf.max_points),
-                                                                "evidence": ["e"]}], f"worker-{leaf.id}")
+            return own.scoring.submit_scores(
+                cs.id,
+                "H44.07",
+                [{"leaf_id": leaf.id, "points": str(leaf.max_points), "evidence": ["e"]}],
+                f"worker-{leaf.id}",
+            )
 
     pool = eventlet.GreenPool(12)
     results = list(pool.imap(submit, leaves))
@@ -168,8 +190,9 @@ def test_concurrent_submissions_for_one_unit_lose_nothing(scoring):
     sheet = {row["leaf_id"]: row for row in rpc.scoring.score_sheet(cs.id, "H44.07")}
     assert all(Decimal(sheet[leaf.id]["self_points"]) == leaf.max_points for leaf in leaves)
     unit = rpc.scoring.unit_result(cs.id, "H44.07")
-    assert sum(Decimal(x["points"] or 0) for x in unit["leaves"] if x["source"] == "self") == \
-        sum(leaf.max_points for leaf in leaves)
+    assert sum(Decimal(x["points"] or 0) for x in unit["leaves"] if x["source"] == "self") == sum(
+        leaf.max_points for leaf in leaves
+    )
     assert len(rpc.scoring.history(cs.id, "H44.07")) == len(leaves)
 
 
@@ -187,22 +210,42 @@ def test_computed_criterion_follows_the_dossier_figures(scoring):
         return next(x["points"] for x in sheet["leaves"] if x["leaf_id"] == leaf.id)
 
     mon = dt.datetime(2026, 7, 6, 9, tzinfo=TZ)
-    messages = [make_envelope("dossier.received", {"dossier_code": "T1", "procedure_code": "2.002127.H44",
-                                                   "unit_code": "H44.07", "received_at": mon}, occurred_at=mon),
-                make_envelope("dossier.resolved", {"dossier_code": "T1", "resolved_at": mon + dt.timedelta(hours=2)},
-                              occurred_at=mon + dt.timedelta(hours=2))]
+    messages = [
+        make_envelope(
+            "dossier.received",
+            {"dossier_code": "T1", "procedure_code": "2.002127.H44", "unit_code": "H44.07", "received_at": mon},
+            occurred_at=mon,
+        ),
+        make_envelope(
+            "dossier.resolved",
+            {"dossier_code": "T1", "resolved_at": mon + dt.timedelta(hours=2)},
+            occurred_at=mon + dt.timedelta(hours=2),
+        ),
+    ]
     publisher = publisher_for(config)
     publisher.publish_many(messages)
-    full = wait_until(lambda: (p := points()) is not None and Decimal(p) == leaf.max_points and p, timeout=30,
-                      message="the on-time criterion at full points (100% on time)")
+    full = wait_until(
+        lambda: (p := points()) is not None and Decimal(p) == leaf.max_points and p,
+        timeout=30,
+        message="the on-time criterion at full points (100% on time)",
+    )
     late_resolution = mon + dt.timedelta(days=40)
-    publisher.publish_many([
-        make_envelope("dossier.received", {"dossier_code": "T2", "procedure_code": "2.002127.H44",
-                                           "unit_code": "H44.07", "received_at": mon}, occurred_at=mon),
-        make_envelope("dossier.resolved", {"dossier_code": "T2", "resolved_at": late_resolution},
-                      occurred_at=late_resolution),
-    ])
+    publisher.publish_many(
+        [
+            make_envelope(
+                "dossier.received",
+                {"dossier_code": "T2", "procedure_code": "2.002127.H44", "unit_code": "H44.07", "received_at": mon},
+                occurred_at=mon,
+            ),
+            make_envelope(
+                "dossier.resolved", {"dossier_code": "T2", "resolved_at": late_resolution}, occurred_at=late_resolution
+            ),
+        ]
+    )
     publisher.close()
-    lowered = wait_until(lambda: (p := points()) is not None and Decimal(p) < Decimal(full) and p, timeout=30,
-                         message="the criterion lowered by a late dossier (50% on time)")
+    lowered = wait_until(
+        lambda: (p := points()) is not None and Decimal(p) < Decimal(full) and p,
+        timeout=30,
+        message="the criterion lowered by a late dossier (50% on time)",
+    )
     assert Decimal(lowered) < leaf.max_points
