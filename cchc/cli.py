@@ -92,6 +92,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write a realistic stream (the demo's generator) as JSON Lines, for `cchc replay` or a vendor's tests."""
+    from cchc.traffic import TrafficSpec, generate, write_jsonl
+    from services.dossiers.rules import rules_from_config
+    from shared.calendar import LOCAL_TZ
+
+    rules = rules_from_config(_config(args))
+    now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(LOCAL_TZ)
+    start = dt.date.fromisoformat(args.start) if args.start else (now - dt.timedelta(days=182)).date()
+    spec = TrafficSpec(start=start, end=now.astimezone(LOCAL_TZ).date(), now=now, dossiers=args.dossiers,
+                       seed=args.seed, duplicate_share=args.duplicates)
+    traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
+    lines = write_jsonl(traffic.messages, args.out)
+    print(f"wrote {lines:,} messages ({traffic.distinct_events:,} distinct events, {traffic.dossiers:,} dossiers) "
+          f"to {args.out}")
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     from shared import deadletter
     from shared.messaging import connect
@@ -157,6 +175,15 @@ def parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="send every envelope of a JSON Lines file")
     replay.add_argument("file")
     replay.set_defaults(func=cmd_replay)
+
+    gen = sub.add_parser("generate", help="write generated one-door traffic as JSON Lines")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--dossiers", type=int, default=6000)
+    gen.add_argument("--seed", type=int, default=766)
+    gen.add_argument("--start", help="first receipt date (default: six months before --now)")
+    gen.add_argument("--now", help="the stream's present, ISO 8601 with offset (default: now)")
+    gen.add_argument("--duplicates", type=float, default=0.2, help="share of re-sent messages")
+    gen.set_defaults(func=cmd_generate)
 
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
     dlq.add_argument("action", choices=("list", "count", "replay"))

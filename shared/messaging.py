@@ -56,11 +56,22 @@ def dead_letter_queue(service: str) -> Queue:
     )
 
 
+# The dossiers service's inbound queue, bound to everything on onedoor.events: declared by every component
+# that touches the bus, so events published before the service first starts wait in it instead of being
+# dropped by an exchange with no queue bound.
+INGEST_QUEUE = "dossiers.ingest"
+
+
+def ingest_queue() -> Queue:
+    return Queue(INGEST_QUEUE, exchange=onedoor_exchange, routing_key="#", durable=True)
+
+
 def declare_topology(connection: Connection, service: str | None = None) -> None:
-    """Exchanges every component relies on, plus the service's dead-letter queue."""
+    """Exchanges every component relies on, the ingest queue, plus the service's dead-letter queue."""
     channel = connection.default_channel
     onedoor_exchange(channel).declare()
     dead_letter_exchange(channel).declare()
+    ingest_queue()(channel).declare()
     if service:
         dead_letter_queue(service)(channel).declare()
 
