@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers",)
+SERVICES = ("dossiers", "scoring", "notifications")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -194,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
     contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI)")
     contract.add_argument("--out", default="docs/contract")
     contract.set_defaults(func=cmd_contract)
+    from services.notifications.cli import add_parser as add_notifications_parser
+
+    add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
     return top
 
 

@@ -8,6 +8,7 @@ only once the broker has taken responsibility for every message. ``KombuPublishe
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.channel import Channel
 
 from shared.events import ONEDOOR_EXCHANGE
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
@@ -370,9 +373,17 @@ class KombuPublisher:
 
 
 def publisher_for(config: dict[str, Any]) -> Publisher:
-    from shared.messaging import amqp_uri, connect, is_memory_uri
+    """The publisher our tools use. It first declares the topology (exchanges and the ingest queue), so events
+    sent before the dossiers service ever started wait in its queue instead of being dropped; a vendor's
+    least-privilege user may not declare queues, and then the deployed topology must already hold them."""
+    from shared.messaging import amqp_uri, connect, declare_topology, is_memory_uri
 
     uri = amqp_uri(config)
     if is_memory_uri(uri):
         return KombuPublisher(connect(config))
+    try:
+        with connect(config, connect_timeout=5) as connection:
+            declare_topology(connection)
+    except Exception as exc:  # e.g. ACCESS_REFUSED for a publish-only user: the publisher itself still works
+        log.warning("could not declare the topology (%r); relying on the deployed one", exc)
     return PikaPublisher(uri)

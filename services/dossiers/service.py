@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -20,9 +21,12 @@ from shared.batch_consumer import batch_event_handler
 from shared.config import section
 from shared.db import DatabaseProvider
 from shared.deadletter import DeadLetterPublisher
+from shared.messaging import connect, ingest_queue
 from shared.metrics import dossiers_overdue, events_consumed
 from shared.outbox import relay
 from shared.timers import configured_timer
+
+log = logging.getLogger(__name__)
 
 
 class Rules(DependencyProvider):
@@ -33,6 +37,16 @@ class Rules(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> TimelinessRules:
         return self.rules
+
+
+def ingest_backlog(config: Any) -> int:
+    """Messages waiting in the ingest queue (0 if the broker cannot say: the scan then proceeds)."""
+    try:
+        with connect(config, connect_timeout=2) as connection:
+            _, count, _ = ingest_queue()(connection.default_channel).queue_declare(passive=True)
+            return int(count)
+    except Exception:  # a scan must not fail because the broker is briefly unreachable
+        return 0
 
 
 def _now() -> dt.datetime:
@@ -91,17 +105,25 @@ class DossiersService(ops.OpsEndpoints):
             for u in self.rules.units
         ]
 
+    @rpc  # also callable: tools run the scan right after a bulk replay instead of waiting for the timer
     @configured_timer("timeliness", "scan_interval_seconds")
-    def scan_deadlines(self) -> None:
+    def scan_deadlines(self) -> dict[str, int]:
+        """Announce newly overdue / due-soon dossiers, unless a backlog of unread events is waiting: a dossier
+        whose closing event is still in the queue would look overdue and get an apology it is not owed."""
         cfg = section(self.config, "timeliness")
+        backlog = ingest_backlog(self.config)
+        if backlog > int(cfg["scan_max_backlog"]):
+            log.info("deadline scan skipped: %d inbound events still queued", backlog)
+            return {"skipped_backlog": backlog}
         now = _now()
         with self.db.transaction() as session:
-            alerts.scan_overdue(session, self.rules, now)
-            alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
+            late = alerts.scan_overdue(session, self.rules, now)
+            soon = alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
             dossiers_overdue.labels(self.name).set(alerts.count_overdue(session, self.rules, now))
         wait = int(cfg["orphan_wait_seconds"])
         with self.db.transaction() as session:
-            ingest.dead_letter_orphans(session, now - dt.timedelta(seconds=wait), now, wait)
+            orphans = ingest.dead_letter_orphans(session, now - dt.timedelta(seconds=wait), now, wait)
+        return {"late": late, "due_soon": soon, "orphans": orphans}
 
     @configured_timer("timeliness", "stats_publish_interval_seconds")
     def publish_timeliness(self) -> None:

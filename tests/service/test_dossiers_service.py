@@ -176,3 +176,16 @@ def test_unknown_dossier_and_bad_period_are_clear_errors(backend_config):
                 assert expected in str(exc)
             else:
                 raise AssertionError("expected an error")
+
+
+def test_deadline_scan_waits_while_a_backlog_is_queued(backend_config):
+    """After an outage the queue holds closings not yet read: scanning then would send false apologies."""
+    from nameko.testing.services import worker_factory
+
+    config = backend_config(timeliness={"scan_max_backlog": 100})
+    at = dt.datetime(2026, 7, 6, 9, 0, tzinfo=TZ)
+    publish(config, [resolved(f"Q{i}", at) for i in range(150)])  # nobody consumes: the queue holds them
+    service = worker_factory(DossiersService)
+    service.config = config
+    assert service.scan_deadlines() == {"skipped_backlog": 150}
+    assert not service.db.transaction.called  # nothing was scanned, nothing announced
