@@ -7,7 +7,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint contract bench
+.PHONY: install demo test lint contract bench validate-deploy render-deploy
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -19,6 +19,7 @@ lint: $(VENV)/.installed
 test: $(VENV)/.installed
 	bash scripts/ensure-services.sh
 	$(VENV)/bin/ruff check .
+	bash scripts/validate-deploy.sh
 	$(VENV)/bin/pytest -q
 
 contract: $(VENV)/.installed
@@ -27,3 +28,9 @@ contract: $(VENV)/.installed
 bench: $(VENV)/.installed
 	bash scripts/ensure-services.sh
 	$(VENV)/bin/python bench/ingest_throughput.py
+
+validate-deploy: $(VENV)/.installed
+	bash scripts/validate-deploy.sh
+
+render-deploy: $(VENV)/.installed
+	$(VENV)/bin/python deploy/render.py

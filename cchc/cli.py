@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers", "scoring", "notifications")
+SERVICES = ("dossiers", "scoring", "reports", "notifications")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -137,6 +137,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    from shared.topology import main as topology_main
+
+    return int(topology_main(args.args) or 0)
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from shared.contract import write_contract
 
@@ -194,6 +200,10 @@ def parser() -> argparse.ArgumentParser:
     contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI)")
     contract.add_argument("--out", default="docs/contract")
     contract.set_defaults(func=cmd_contract)
+    topology = sub.add_parser("topology", help="render or apply the RabbitMQ topology (deploy/rabbitmq)")
+    topology.add_argument("args", nargs=argparse.REMAINDER)
+    topology.set_defaults(func=cmd_topology)
+
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview

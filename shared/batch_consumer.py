@@ -36,7 +36,7 @@ from shared.config import section
 from shared.deadletter import DeadLetter, publish_dead_letters
 from shared.events import Event, InvalidEvent, parse_event
 from shared.messaging import connect, declare_topology, onedoor_exchange
-from shared.metrics import batch_retries, batch_seconds, events_consumed
+from shared.metrics import batch_retries, batch_seconds, dead_letters, events_consumed
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class BatchEventHandler(Entrypoint):
             durable=True,
             no_declare=True,
         )
+        for kind in ("invalid", "rejected", "failed", "orphan"):
+            dead_letters.labels(self.service, kind)  # every series exists at 0 before the first dead letter
         self._stopping = False
         self._stopped = GreenEvent()
         self._thread: Any = None

@@ -66,7 +66,11 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
     if not schema:
         return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True, **batch)
     with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        # CREATE SCHEMA IF NOT EXISTS needs CREATE on the whole database even when the schema exists: look first,
+        # so a service role owning only its schema can start.
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return sa.create_engine(
         url,
         pool_size=pool_size,
@@ -82,6 +86,11 @@ def migrate(engine: Engine, service: str, revision: str = "head") -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # replicas starting together must not migrate at once: one waits for the other, then finds nothing to do
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"cchc-migrate-{service}"}
+            )
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

@@ -76,13 +76,22 @@ class ParkedMessage:
     @classmethod
     def from_message(cls, message: Any) -> ParkedMessage:
         headers = message.headers or {}
+        exchange, routing_key = headers.get(ORIGINAL_EXCHANGE), headers.get(ORIGINAL_ROUTING_KEY)
+        if exchange is None:
+            # dead-lettered by the broker itself (delivery limit, rejection): the origin is in x-death
+            deaths = headers.get("x-death") or [{}]
+            exchange = deaths[0].get("exchange", "")
+            routing_key = (deaths[0].get("routing-keys") or [""])[0]
+            reason = str(headers.get(REASON) or f"dead-lettered by the broker: {deaths[0].get('reason', 'unknown')}")
+        else:
+            reason = str(headers.get(REASON, ""))
         return cls(
             body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),
-            reason=str(headers.get(REASON, "")),
+            reason=reason,
             field=str(headers.get(FIELD, "")),
-            kind=str(headers.get(KIND, "")),
-            original_exchange=str(headers.get(ORIGINAL_EXCHANGE, "")),
-            original_routing_key=str(headers.get(ORIGINAL_ROUTING_KEY, "")),
+            kind=str(headers.get(KIND, "broker")),
+            original_exchange=str(exchange or ""),
+            original_routing_key=str(routing_key or ""),
             dead_lettered_at=str(headers.get(DEAD_LETTERED_AT, "")),
         )
 
@@ -118,6 +127,11 @@ def replay(connection: Connection, service: str, limit: int | None = None) -> in
             if message is None:
                 break
             parked = ParkedMessage.from_message(message)
+            if not parked.original_exchange:
+                message.requeue()  # origin unknown: never ack what cannot be sent back
+                raise ValueError(
+                    "a dead letter without a known origin exchange stays parked; inspect it with `cchc dlq list`"
+                )
             producer.publish(
                 parked.body,
                 exchange=parked.original_exchange,

@@ -71,7 +71,8 @@ def declare_topology(connection: Connection, service: str | None = None) -> None
     channel = connection.default_channel
     onedoor_exchange(channel).declare()
     dead_letter_exchange(channel).declare()
-    ingest_queue()(channel).declare()
+    if service in (None, "dossiers"):  # tools and the queue's owner; other services' users may not configure it
+        ingest_queue()(channel).declare()
     if service:
         dead_letter_queue(service)(channel).declare()
 

@@ -43,3 +43,8 @@ dossiers_overdue = Gauge(
     "Unfinished dossiers past their due date at the last deadline scan.",
     ["service"],
 )
+ranking_version = Gauge(
+    "cchc_ranking_version",
+    "Version of a criteria set's latest ranking (reports compare the version their documents were built from).",
+    ["service", "set_id"],
+)

@@ -228,8 +228,10 @@ class PikaPublisher:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
         self._wait_for(lambda: "open" in ready, "opening a channel")
+        # Passive: a one-door user may publish but not configure; the topology (or publisher_for) declares it.
         channel.exchange_declare(
-            self.exchange, exchange_type="topic", durable=True, callback=lambda _frame: ready.append("exchange")
+            self.exchange, exchange_type="topic", durable=True, passive=True,
+            callback=lambda _frame: ready.append("exchange"),
         )
         self._wait_for(lambda: "exchange" in ready, f"declaring exchange {self.exchange!r}")
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: ready.append("confirm"))

@@ -2,8 +2,8 @@
 
 nameko acknowledges a message whose handler raised (``requeue_on_error=False``): the event is gone. Here the
 outcome is decided per failure: a body that fails its schema, or a handler error that is not transient, is
-dead-lettered with the reason and then acked; a transient failure (database down) is requeued after a short
-backoff, so it is retried without spinning and never acknowledged as done.
+dead-lettered with the reason and then acked; a transient failure (database down) is retried in place with exponential
+backoff, unacknowledged, for as long as it lasts: never acknowledged as done, never requeued in a loop.
 """
 
 from __future__ import annotations
@@ -25,17 +25,18 @@ from shared.metrics import batch_retries, events_consumed
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_BACKOFF_SECONDS = 1.0
+TRANSIENT_BACKOFF_SECONDS = 0.5
+TRANSIENT_BACKOFF_MAX_SECONDS = 30.0
 
 
 class ReliableEventHandler(EventHandler):
-    def __init__(self, source_service: str, event_type: str, schema: type[Schema] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, source_service: str, event_type: str, schema: type[Schema] | None = None, **kwargs: Any) -> None:
         self.schema = schema
         super().__init__(source_service, event_type, **kwargs)
 
     def setup(self) -> None:
         super().setup()
+        self._attempts: dict[int, int] = {}
         with connect(self.container.config) as connection:
             declare_topology(connection, self.container.service_name)
 
@@ -52,25 +53,39 @@ class ReliableEventHandler(EventHandler):
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         service = self.container.service_name
         if exc_info is None:
+            self._attempts.pop(message.delivery_tag, None)
             events_consumed.labels(service, "processed").inc()
             self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
         if is_transient(exc):
+            # Retry in place (the message stays unacked, no redelivery counted against the broker's delivery
+            # limit), with exponential backoff, for as long as the failure lasts.
+            attempt = self._attempts.get(message.delivery_tag, 0) + 1
+            self._attempts[message.delivery_tag] = attempt
+            delay = min(TRANSIENT_BACKOFF_MAX_SECONDS, TRANSIENT_BACKOFF_SECONDS * 2 ** (attempt - 1))
             batch_retries.labels(service).inc()
-            log.warning("%s: transient failure (%r); requeueing after %.1fs", self.method_name, exc,
-                        TRANSIENT_BACKOFF_SECONDS)
-            eventlet.sleep(TRANSIENT_BACKOFF_SECONDS)
-            self.queue_consumer.requeue_message(message)
+            log.warning("%s: transient failure (%r); retry %d in %.1fs", self.method_name, exc, attempt, delay)
+            eventlet.spawn_after(delay, self._retry, message)
             return
+        self._attempts.pop(message.delivery_tag, None)
         log.error("%s: dead-lettering after a processing failure: %r", self.method_name, exc)
         self._dead_letter(message, f"processing failed: {exc!r}", "_processing", "failed")
+
+    def _retry(self, message: Any) -> None:
+        super().handle_message(message.payload if self.schema is None else self.schema().load(message.payload), message)
 
     def _dead_letter(self, message: Any, reason: str, field: str, kind: str) -> None:
         service = self.container.service_name
         body = message.body if isinstance(message.body, bytes) else json.dumps(message.body).encode()
-        letter = DeadLetter(body=body, exchange=self.exchange.name, routing_key=self.event_type, reason=reason,
-                            field=field, kind=kind)
+        letter = DeadLetter(
+            body=body,
+            exchange=f"{self.source_service}.events",
+            routing_key=self.event_type,
+            reason=reason,
+            field=field,
+            kind=kind,
+        )
         with connect(self.container.config) as connection:
             publish_dead_letters(Producer(connection.default_channel), service, [letter])
         events_consumed.labels(service, "dead_lettered").inc()

@@ -29,6 +29,7 @@ from services.scoring.models import (
 )
 from services.scoring.ranking import rank_units
 from shared.db import insert_ignore
+from shared.metrics import ranking_version
 from shared.outbox import enqueue
 
 METRICS = ("on_time_rate", "progress_766_rate", "online_share")
@@ -199,6 +200,7 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
             "areas": {a["area_id"]: a["index"] for a in summary["areas"]},
         })
     ranking.version += 1
+    ranking_version.labels("scoring", cs.id).set(ranking.version)
     ranking.table = table
     ranking.computed_at = now
     enqueue(session, OutboxEvent, "ranking_updated", {

@@ -14,6 +14,7 @@ from shared.events import make_envelope
 from shared.messaging import connect
 from shared.metrics import batch_retries
 from shared.publisher import publisher_for
+from shared.reliable_handler import reliable_event_handler
 from tests.support import wait_until
 
 TZ = dt.timezone(dt.timedelta(hours=7))
@@ -79,3 +80,37 @@ def test_a_poison_message_is_isolated_and_dead_lettered_alone(backend_config):
     assert len(letters) == 1
     assert letters[0].kind == "failed" and "cannot handle POISON" in letters[0].reason
     assert b"POISON" in letters[0].body
+
+
+class Listener:
+    """A nameko event handler made reliable: transient failures retried in place, poison dead-lettered."""
+
+    name = "listener"
+    seen: list[str] = []  # noqa: RUF012
+    failures = 0
+
+    @reliable_event_handler("cchc_portal", "ping")
+    def on_ping(self, payload):
+        if payload.get("poison"):
+            raise ValueError("cannot handle this ping")
+        if Listener.failures > 0:
+            Listener.failures -= 1
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("database is down"))
+        Listener.seen.append(payload["n"])
+
+
+def test_reliable_event_handler_retries_transient_failures_and_parks_poison(backend_config):
+    from nameko.standalone.events import event_dispatcher
+
+    config = backend_config()
+    Listener.seen, Listener.failures = [], 3
+    with running([Listener], config):
+        dispatch = event_dispatcher(config)
+        dispatch("cchc_portal", "ping", {"n": 1})
+        dispatch("cchc_portal", "ping", {"n": 2, "poison": True})
+        wait_until(lambda: Listener.seen == [1], timeout=30, message="the ping processed after 3 transient failures")
+        with connect(config) as connection:
+            letters = wait_until(lambda: deadletter.browse(connection, "listener"), timeout=10,
+                                 message="the poison ping dead-lettered")
+    assert Listener.seen == [1] and Listener.failures == 0
+    assert len(letters) == 1 and "cannot handle this ping" in letters[0].reason and letters[0].kind == "failed"
