@@ -312,7 +312,7 @@ def baseline(broker: Broker, messages: list[dict[str, Any]], prefetch: int = 100
 
 @dataclass(frozen=True)
 class Setting:
-    batch_size: int = 500
+    batch_size: int = 1000
     in_flight: int = 2
     pool: int = 5
     processes: int = 1
@@ -662,7 +662,7 @@ def main() -> None:
                 describe(result, traffic, base_before)
                 return result
 
-            grid = [(500, 2)] if args.quick else parse_grid(args.grid)
+            grid = [(1000, 2)] if args.quick else parse_grid(args.grid)
             log("service, one process, publishing while it consumes:")
             for batch, in_flight in grid:
                 trial(Setting(batch, in_flight))
