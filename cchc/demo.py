@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -26,11 +27,13 @@ from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
 from services.notifications.demo import summarize as summarize_notifications
 from services.notifications.service import NotificationsService
+from services.reports.demo import write_demo_documents
+from services.reports.service import ReportsService
 from services.scoring.service import ScoringService
 from shared.calendar import LOCAL_TZ
 from shared.publisher import publisher_for
 
-SERVICES = [DossiersService, ScoringService, NotificationsService]
+SERVICES = [DossiersService, ScoringService, ReportsService, NotificationsService]
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             task = bar.add_task("publish", total=len(messages))
             publisher.publish_many(messages, progress=lambda n: bar.advance(task, n))
         publisher.close()
-        with rpc_proxy(config) as rpc:
+        with rpc_proxy(config, timeout=180) as rpc:
             expected = traffic.distinct_events + 1  # the bad-unit receipt is stored, then refused
             done = wait_for(lambda: rpc.dossiers.ingest_progress()["events_stored"] >= expected, timeout=600)
             elapsed = time.monotonic() - started
@@ -150,8 +153,26 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             # ingested would look overdue and get apologies they are not owed
             rpc.dossiers.scan_deadlines()
             summarize_notifications(config, rpc, console)
+            paths = write_demo_documents(rpc, set_ids, now.year, period.label, DEMO_DOCUMENTS)
+            print_documents(console, paths)
     return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected,
             "set_ids": set_ids}
+
+
+DEMO_DOCUMENTS = Path("var/cchc/demo/documents")
+
+
+def print_documents(console: Console, paths: list[Path]) -> None:
+    """Ranking and statistics files by name; the many commitments by folder, all of them in INDEX.txt."""
+    index = DEMO_DOCUMENTS / "INDEX.txt"
+    index.write_text("\n".join(str(p) for p in paths) + "\n", encoding="utf-8")
+    console.print(f"\n[bold]Văn bản[/]: {len(paths)} tệp (DOCX, PDF, XLSX); danh sách đầy đủ: {index}")
+    commitments = [p for p in paths if "cam-ket" in p.parts]
+    for path in paths:
+        if path not in commitments:
+            console.print(f"  {path}")
+    if commitments:
+        console.print(f"  {commitments[0].parent}/ — {len(commitments)} tệp văn bản cam kết của từng đơn vị")
 
 
 def root_code(rules: Any) -> str:
@@ -238,12 +259,13 @@ def demo_config(config: Mapping[str, Any], services: Sequence[str]) -> dict[str,
     # the demo's apologies and warnings go to var/cchc/demo/{mail,letters}, wiped with the rest
     folders = {"email": {"folder": "var/cchc/demo/mail"}, "letters": {"folder": "var/cchc/demo/letters"}}
     cfg["notifications"] = deep_merge(cfg.get("notifications") or {}, folders)
+    cfg["reports"] = deep_merge(cfg.get("reports") or {}, {"output_dir": "var/cchc/demo/store"})
     url = str(setting(cfg, "DATABASE_URL"))
     if url.startswith("sqlite"):
         cfg["DATABASE_URL"] = DEMO_SQLITE
         shutil.rmtree("var/cchc/demo", ignore_errors=True)
         return cfg
-    for folder in ("var/cchc/demo/mail", "var/cchc/demo/letters"):
+    for folder in ("var/cchc/demo/mail", "var/cchc/demo/letters", "var/cchc/demo/store", "var/cchc/demo/documents"):
         shutil.rmtree(folder, ignore_errors=True)
     cfg["DATABASE_SCHEMA"] = DEMO_SCHEMA
     engine = make_engine(url)
