@@ -224,6 +224,9 @@ class BatchEventHandler(Entrypoint):
                 batch.items.append((message, parse_event(message.body, max_bytes=self.max_bytes)))
             except InvalidEvent as exc:
                 batch.letters.append(self._letter(message, exc.reason, exc.field, "invalid"))
+            except Exception as exc:  # a validation bug must not crash-loop the consumer on one message
+                log.error("unparseable message dead-lettered: %r", exc)
+                batch.letters.append(self._letter(message, f"could not be validated: {exc!r}", "_body", "invalid"))
         return batch
 
     def _letter(self, message: Any, reason: str, field_name: str, kind: str) -> DeadLetter:

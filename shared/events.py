@@ -224,12 +224,17 @@ def _schema(schema_class: type[Schema]) -> Schema:
 def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = None) -> Event:
     """Decode and validate one message; raise :class:`InvalidEvent` naming the first bad field."""
     if isinstance(body, bytes | str):
-        if max_bytes is not None and len(body) > max_bytes:
-            raise InvalidEvent("_body", f"message of {len(body)} bytes exceeds the {max_bytes}-byte limit")
+        size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
+        if max_bytes is not None and size > max_bytes:
+            raise InvalidEvent("_body", f"message of {size} bytes exceeds the {max_bytes}-byte limit")
         try:
             raw = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidEvent("_body", f"not valid UTF-8 JSON ({exc})") from exc
+        except RecursionError as exc:  # a few kB of "[[[[…": must be refused, not crash the consumer
+            raise InvalidEvent("_body", "JSON nested too deeply") from exc
+        except ValueError as exc:  # e.g. an integer beyond Python's digit limit for int conversion
+            raise InvalidEvent("_body", f"not acceptable JSON ({exc})") from exc
     else:
         raw = body
     if not isinstance(raw, dict):

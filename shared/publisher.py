@@ -38,7 +38,7 @@ def _encode(message: dict[str, Any] | bytes) -> tuple[bytes, str]:
     if isinstance(message, bytes):
         try:
             routing_key = str(json.loads(message).get("event_type", "unrouted"))
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # too deeply nested: the consumer dead-letters it
             routing_key = "unrouted"
         return message, routing_key
     return json.dumps(message, ensure_ascii=False).encode(), str(message.get("event_type", "unrouted"))

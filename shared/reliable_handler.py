@@ -16,6 +16,7 @@ import eventlet
 from kombu import Producer
 from marshmallow import Schema, ValidationError
 from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
 
 from shared.batch_consumer import is_transient
 from shared.deadletter import DeadLetter, publish_dead_letters
@@ -29,7 +30,25 @@ TRANSIENT_BACKOFF_SECONDS = 0.5
 TRANSIENT_BACKOFF_MAX_SECONDS = 30.0
 
 
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a body that cannot even be decoded is dead-lettered with the reason
+    (kombu's default logs it and acks it: the message would be gone)."""
+
+    def on_decode_error(self, message: Any, exc: Exception) -> None:
+        info = message.delivery_info or {}
+        letter = DeadLetter(body=message.body if isinstance(message.body, bytes) else str(message.body).encode(),
+                            exchange=info.get("exchange") or "", routing_key=info.get("routing_key") or "",
+                            reason=f"body could not be decoded: {exc}", field="_body", kind="invalid")
+        service = self.container.service_name
+        with connect(self.container.config) as connection:
+            publish_dead_letters(Producer(connection.default_channel), service, [letter])
+        events_consumed.labels(service, "dead_lettered").inc()
+        message.ack()
+
+
 class ReliableEventHandler(EventHandler):
+    queue_consumer = DeadLetteringQueueConsumer()
+
     def __init__(self, source_service: str, event_type: str, schema: type[Schema] | None = None, **kwargs: Any) -> None:
         self.schema = schema
         super().__init__(source_service, event_type, **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy.exc
+from kombu import Exchange, Producer
 
 from cchc.runner import running
 from shared import deadletter
@@ -108,9 +109,23 @@ def test_reliable_event_handler_retries_transient_failures_and_parks_poison(back
         dispatch = event_dispatcher(config)
         dispatch("cchc_portal", "ping", {"n": 1})
         dispatch("cchc_portal", "ping", {"n": 2, "poison": True})
+        with connect(config) as connection:  # a body that cannot even be decoded
+            Producer(connection.default_channel).publish(
+                b"{not json",
+                exchange=Exchange("cchc_portal.events", "topic", durable=True),
+                routing_key="ping",
+                content_type="application/json",
+                content_encoding="utf-8",
+            )
         wait_until(lambda: Listener.seen == [1], timeout=30, message="the ping processed after 3 transient failures")
         with connect(config) as connection:
-            letters = wait_until(lambda: deadletter.browse(connection, "listener"), timeout=10,
-                                 message="the poison ping dead-lettered")
+            letters = wait_until(
+                lambda: (lambda p: p if len(p) >= 2 else None)(deadletter.browse(connection, "listener")),
+                timeout=10,
+                message="the poison ping and the undecodable body dead-lettered",
+            )
     assert Listener.seen == [1] and Listener.failures == 0
-    assert len(letters) == 1 and "cannot handle this ping" in letters[0].reason and letters[0].kind == "failed"
+    by_kind = {letter.kind: letter for letter in letters}
+    assert len(letters) == 2 and set(by_kind) == {"failed", "invalid"}
+    assert "cannot handle this ping" in by_kind["failed"].reason
+    assert "could not be decoded" in by_kind["invalid"].reason and by_kind["invalid"].body == b"{not json"
