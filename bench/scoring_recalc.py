@@ -118,7 +118,7 @@ class Meter:
 
 # Pure Python inside a recalculation (no database): the computation itself, then the shaping of results
 # into their stored JSON form, reading summaries back and the ranking.
-PURE = ((recalc, "compute_unit"), (recalc, "result_json"), (recalc, "result_from_json"), (recalc, "rank_units"))
+PURE = ((recalc, "compute_unit"), (recalc, "result_json"), (recalc, "rank_units"))
 # The two halves of every submission.
 PHASES = ((submissions, "recalc_units"), (submissions, "rerank"))
 
@@ -213,7 +213,7 @@ def full_recalc(db: Database, cs: CriteriaSet) -> dict[str, float]:
             committing = time.perf_counter()
         ended = time.perf_counter()
     compute = meter.seconds["compute_unit"]
-    shaping = sum(meter.seconds[name] for name in ("result_json", "result_from_json", "rank_units"))
+    shaping = sum(meter.seconds[name] for name in ("result_json", "rank_units"))
     total = ended - began
     return {"total": total, "compute": compute, "shaping": shaping, "commit": ended - committing,
             "database": total - compute - shaping}
@@ -265,7 +265,7 @@ def print_incremental(title: str, samples: list[float], phases: dict[str, float]
 
 def print_full(title: str, run: int, figures: dict[str, float]) -> None:
     print(f"{title} run {run}: {figures['total']:.3f} s  = compute_unit {figures['compute']:.3f} s"
-          f" + other pure Python (result_json, result_from_json, rank_units) {figures['shaping']:.3f} s"
+          f" + other pure Python (result_json, rank_units) {figures['shaping']:.3f} s"
           f" + database (SQL, driver, JSON columns, ORM; commit {figures['commit']:.3f} s) {figures['database']:.3f} s")
 
 

@@ -38,10 +38,12 @@ def amqp_uri(config: Mapping[str, Any]) -> str:
 
 
 def connect(config: Mapping[str, Any], **kwargs: Any) -> Connection:
+    """A kombu connection with the configured heartbeat and, when AMQP_SSL is set, TLS (as nameko's own)."""
     return Connection(
         amqp_uri(config),
         heartbeat=int(setting(config, "HEARTBEAT")),
         transport_options=transport_options(config),
+        ssl=config.get("AMQP_SSL") or False,
         **kwargs,
     )
 

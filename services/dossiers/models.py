@@ -64,7 +64,7 @@ class Dossier(Base):
     on_time_766: Mapped[bool | None] = mapped_column(sa.Boolean)
     late_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     new_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    applicant: Mapped[Any | None] = mapped_column(sa.JSON)  # personal data: only for the apology
+    applicant: Mapped[Any | None] = mapped_column(sa.JSON(none_as_null=True))  # personal data: for the apology only
     late_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     due_soon_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -11,7 +11,7 @@ from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from services.dossiers import alerts, ingest, reads
+from services.dossiers import alerts, ingest, reads, retention
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
 from services.dossiers.rules import rules_from_config
@@ -124,6 +124,14 @@ class DossiersService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             orphans = ingest.dead_letter_orphans(session, now - dt.timedelta(seconds=wait), now, wait)
         return {"late": late, "due_soon": soon, "orphans": orphans}
+
+    @configured_timer("privacy", "retention_scan_interval_seconds")
+    def erase_personal_data(self) -> None:
+        days = int(section(self.config, "privacy")["retention_days"])
+        with self.db.transaction() as session:
+            erased = retention.erase_personal_data(session, _now() - dt.timedelta(days=days))
+        if erased:
+            log.info("erased the applicant's personal data of %d dossiers closed over %d days ago", erased, days)
 
     @configured_timer("timeliness", "stats_publish_interval_seconds")
     def publish_timeliness(self) -> None:

@@ -12,7 +12,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.notifications import apology, delivery, intake, registry
+from services.notifications import apology, delivery, intake, registry, retention
 from services.notifications.channels import Attachment, Transport, transports_from
 from services.notifications.schemas import DossierAlert, RankingUpdated
 from services.notifications.settings import setting_timer, settings_from
@@ -22,6 +22,7 @@ from shared.config import section
 from shared.db import DatabaseProvider
 from shared.messaging import transport_options
 from shared.reliable_handler import reliable_event_handler
+from shared.timers import configured_timer
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,14 @@ class NotificationsService(ops.OpsEndpoints):
     @setting_timer("digest_interval_seconds")
     def send_digests(self) -> None:
         self.flush_digests()
+
+    @configured_timer("privacy", "retention_scan_interval_seconds")
+    def erase_personal_data(self) -> None:
+        days = int(section(self.config, "privacy")["retention_days"])
+        with self.db.transaction() as session:
+            erased = retention.erase_personal_data(session, _now() - dt.timedelta(days=days))
+        if erased:
+            log.info("erased personal data from %d notifications older than %d days", erased, days)
 
     @setting_timer("schedule_interval_seconds")
     def send_scheduled(self) -> None:

@@ -1,0 +1,80 @@
+"""Personal data is erased after the retention period, on SQLite and PostgreSQL; figures are unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from services.dossiers import retention
+from services.dossiers.models import Dossier, DossierEvent
+from services.dossiers.reads import period_stats
+from shared.config import load_config
+from shared.messaging import connect
+from tests.service.test_period_statistics import RULES, at, database, ingest_all, life  # noqa: F401 - fixture
+
+APPLICANT = {"name": "Trần Thị Bình", "phone": "0912 345 678", "email": "binh@example.vn"}
+
+
+def with_applicant(events: list) -> list:
+    events[0]["payload"]["applicant"] = dict(APPLICANT)
+    return events
+
+
+def test_applicant_data_is_erased_after_retention_and_statistics_stay(database):  # noqa: F811
+    ingest_all(database, with_applicant(life("OLD", at("2023-03-01"), "resolved", at("2023-03-02")))
+               + with_applicant(life("OPEN", at("2023-03-01"))))
+    with database.transaction() as session:
+        before = period_stats(session, RULES, "D227", "2023-H1", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))[0]
+        erased = retention.erase_personal_data(session, dt.datetime(2024, 3, 2, tzinfo=dt.UTC))
+    assert erased == 1
+    with database.transaction() as session:
+        dossiers = {d.dossier_code: d.applicant for d in session.scalars(sa.select(Dossier))}
+        payloads = {e.dossier_code: e.payload for e in session.scalars(
+            sa.select(DossierEvent).where(DossierEvent.event_type == "dossier.received"))}
+        after = period_stats(session, RULES, "D227", "2023-H1", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))[0]
+        again = retention.erase_personal_data(session, dt.datetime(2024, 3, 2, tzinfo=dt.UTC))
+    assert dossiers == {"OLD": None, "OPEN": APPLICANT}  # the open dossier may still need its apology
+    assert "applicant" not in payloads["OLD"] and payloads["OPEN"]["applicant"] == APPLICANT
+    assert payloads["OLD"]["procedure_code"] and after.counts == before.counts
+    assert again == 0
+
+
+def test_tls_settings_reach_every_broker_connection():
+    tls = {"ca_certs": "/etc/cchc/tls/ca.crt", "cert_reqs": 2}
+    connection = connect(load_config(AMQP_URI="pyamqp://guest:guest@127.0.0.1:5671/", AMQP_SSL=tls))
+    assert connection.ssl == tls
+    assert connect(load_config()).ssl is False
+
+
+def test_finished_notifications_lose_their_personal_data_after_retention(tmp_path):
+    from services.notifications import retention as notifications_retention
+    from services.notifications.models import ApologyLetter, Notification
+    from shared.db import open_database
+
+    db = open_database(load_config(DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db"), "notifications")
+    old, recent = dt.datetime(2024, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+    def notification(created: dt.datetime, status: str) -> Notification:
+        return Notification(topic=f"t-{created.year}-{status}", kind="apology", channel="email",
+                            recipient="binh@example.vn", recipient_masked="b***@e***.vn", unit_code="07900",
+                            dossier_code="D1", subject="Thư xin lỗi", body="Kính gửi bà Trần Thị Bình",
+                            personal={"name": "Trần Thị Bình"}, status=status, next_attempt_at=created,
+                            created_at=created, updated_at=created)
+
+    with db.transaction() as session:
+        session.add_all([notification(old, "sent"), notification(old, "pending"), notification(recent, "sent")])
+        session.add(ApologyLetter(dossier_code="D1", unit_code="07900", year=2024, number=1,
+                                  issued_on=old.date(), new_due_date=old.date(), new_due_source="proposed",
+                                  data={"applicant": {"name": "Trần Thị Bình"}}, pdf=b"%PDF", created_at=old))
+    with db.transaction() as session:
+        erased = notifications_retention.erase_personal_data(session, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    with db.transaction() as session:
+        rows = {n.topic: n for n in session.scalars(sa.select(Notification))}
+        letter = session.get(ApologyLetter, "D1")
+    assert erased == 2  # the old sent notification and the old letter; pending and recent ones are kept
+    assert rows["t-2024-sent"].recipient == "b***@e***.vn" and "Bình" not in rows["t-2024-sent"].body
+    assert rows["t-2024-pending"].recipient == "binh@example.vn"  # still to be delivered
+    assert rows["t-2026-sent"].body == "Kính gửi bà Trần Thị Bình"
+    assert letter.pdf is None and letter.data == {} and letter.number == 1
+    db.engine.dispose()
