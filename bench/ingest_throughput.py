@@ -58,7 +58,7 @@ import psycopg2  # noqa: E402
 import yaml  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, generate  # noqa: E402
+from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, final_state, generate  # noqa: E402
 from services.dossiers.periods import PeriodKind, period_containing  # noqa: E402
 from services.dossiers.rules import rules_from_config  # noqa: E402
 from shared.calendar import LOCAL_TZ  # noqa: E402
@@ -477,15 +477,7 @@ def compare_truth(db: Database, expected: dict[str, Counter[str]]) -> list[tuple
     for unit, closing, outcome, count in db.rows(
         f'SELECT unit_code, closing, outcome, count(*) FROM "{db.schema}".dossiers GROUP BY 1, 2, 3'
     ):
-        if closing == "finished":
-            state = f"finished_{outcome}"
-        elif closing in ("withdrawn", "rejected"):
-            state = closing
-        elif closing is None:
-            state = "unfinished"
-        else:
-            state = f"closing={closing}"
-        stored.setdefault(unit or "<no unit>", Counter())[state] += count
+        stored.setdefault(unit or "<no unit>", Counter())[final_state(closing, outcome)] += count
     mismatches = []
     for unit in sorted(set(expected) | set(stored)):
         want, got = expected.get(unit, Counter()), stored.get(unit, Counter())

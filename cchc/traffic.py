@@ -53,6 +53,7 @@ __all__ = [
     "FINAL_STATES",
     "GeneratedTraffic",
     "TrafficSpec",
+    "final_state",
     "generate",
     "read_jsonl",
     "write_jsonl",
@@ -67,6 +68,16 @@ FINAL_STATES = (
     "withdrawn",
     "rejected",
 )
+
+
+def final_state(closing: str | None, outcome: str | None) -> str:
+    """The ground-truth state name of a stored dossier row (its ``closing`` and ``outcome`` columns)."""
+    if closing == "finished":
+        return f"finished_{outcome}"
+    if closing in ("withdrawn", "rejected"):
+        return closing
+    return "unfinished" if closing is None else f"closing={closing}"
+
 
 
 @dataclass(frozen=True)

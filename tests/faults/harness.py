@@ -31,7 +31,7 @@ import psycopg2
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, generate
+from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, final_state, generate
 from services.dossiers.periods import parse_period
 from services.dossiers.rules import rules_from_config
 from shared import deadletter
@@ -406,15 +406,7 @@ class Db:
         for unit, closing, outcome, count in self.query(
             f'SELECT unit_code, closing, outcome, count(*) FROM "{self.schema}".dossiers GROUP BY 1, 2, 3'
         ):
-            if closing == "finished":
-                state = f"finished_{outcome}"
-            elif closing in ("withdrawn", "rejected"):
-                state = closing
-            elif closing is None:
-                state = "unfinished"
-            else:
-                state = f"closing={closing}"
-            stored.setdefault(unit or "<no unit>", Counter())[state] += count
+            stored.setdefault(unit or "<no unit>", Counter())[final_state(closing, outcome)] += count
         return stored
 
     def close(self) -> None:
