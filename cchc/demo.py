@@ -151,7 +151,7 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             set_ids = run_scoring(rpc, now, console)
             # the deadline scan after the whole replay: during it, dossiers whose later events are not yet
             # ingested would look overdue and get apologies they are not owed
-            rpc.dossiers.scan_deadlines()
+            rpc.dossiers.scan_deadlines(force=True)  # the replay is complete: judge now
             summarize_notifications(config, rpc, console)
             paths = write_demo_documents(rpc, set_ids, now.year, period.label, DEMO_DOCUMENTS)
             print_documents(console, paths)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.dossiers.lifecycle import TimelinessRules
-from services.dossiers.models import Dossier, OutboxEvent, StatsDirty
+from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
 from services.dossiers.outcomes import Granularity
 from services.dossiers.periods import parse_period
 from services.dossiers.statistics import build, rollup
@@ -22,6 +22,18 @@ from shared.calendar import LOCAL_TZ
 from shared.outbox import enqueue
 
 SCAN_LIMIT = 1000
+
+
+def backfill_in_progress(session: Session, now: dt.datetime, lag_seconds: float, quiet_seconds: float) -> bool:
+    """True while events that happened long before they were stored keep arriving (a replay or catch-up)."""
+    if quiet_seconds <= 0:
+        return False
+    recent = now - dt.timedelta(seconds=quiet_seconds)
+    lag = dt.timedelta(seconds=lag_seconds)
+    rows = session.execute(
+        sa.select(DossierEvent.time, DossierEvent.stored_at).where(DossierEvent.stored_at > recent).limit(5000)
+    )
+    return any(stored_at - time > lag for time, stored_at in rows)
 
 
 def _open(d: type[Dossier]) -> sa.ColumnElement[bool]:

@@ -28,7 +28,7 @@ class DossierEvent(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     payload: Mapped[Any] = mapped_column(sa.JSON)
     source: Mapped[str] = mapped_column(sa.String(200))
-    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     # Set when the derivation refuses the event for good; it stays stored so a redelivery is a duplicate.
     rejected_field: Mapped[str | None] = mapped_column(sa.String(80))
     rejected_reason: Mapped[str | None] = mapped_column(sa.String(1000))

@@ -107,23 +107,30 @@ class DossiersService(ops.OpsEndpoints):
 
     @rpc  # also callable: tools run the scan right after a bulk replay instead of waiting for the timer
     @configured_timer("timeliness", "scan_interval_seconds")
-    def scan_deadlines(self) -> dict[str, int]:
-        """Announce newly overdue / due-soon dossiers, unless a backlog of unread events is waiting: a dossier
-        whose closing event is still in the queue would look overdue and get an apology it is not owed."""
+    def scan_deadlines(self, force: bool = False) -> dict[str, int]:
+        """Announce newly overdue / due-soon dossiers, unless unread events may still close some of them: a
+        backlog in the queue, or a backfill still arriving (``force``: the caller knows the replay is complete).
+        Otherwise a dossier whose closing event is not yet read would get an apology it is not owed."""
         cfg = section(self.config, "timeliness")
         backlog = ingest_backlog(self.config)
-        if backlog > int(cfg["scan_max_backlog"]):
+        if backlog > int(cfg["scan_max_backlog"]) and not force:
             log.info("deadline scan skipped: %d inbound events still queued", backlog)
             return {"skipped_backlog": backlog}
         now = _now()
+        late = soon = 0
         with self.db.transaction() as session:
-            late = alerts.scan_overdue(session, self.rules, now)
-            soon = alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
+            backfill = not force and alerts.backfill_in_progress(
+                session, now, float(cfg["backfill_lag_seconds"]), float(cfg["backfill_quiet_seconds"]))
+            if backfill:
+                log.info("overdue announcements held: a backfill of old events is still arriving")
+            else:
+                late = alerts.scan_overdue(session, self.rules, now)
+                soon = alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
             dossiers_overdue.labels(self.name).set(alerts.count_overdue(session, self.rules, now))
         wait = int(cfg["orphan_wait_seconds"])
         with self.db.transaction() as session:
             orphans = ingest.dead_letter_orphans(session, now - dt.timedelta(seconds=wait), now, wait)
-        return {"late": late, "due_soon": soon, "orphans": orphans}
+        return {"late": late, "due_soon": soon, "orphans": orphans, "held_for_backfill": int(backfill)}
 
     @configured_timer("privacy", "retention_scan_interval_seconds")
     def erase_personal_data(self) -> None:

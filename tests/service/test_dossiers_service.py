@@ -130,7 +130,8 @@ class LateListener:
 def test_overdue_and_due_soon_are_announced_exactly_once(backend_config):
     # 5-working-day procedure received now: due within 10 working days, so "due soon" but not overdue
     config = backend_config(
-        timeliness={"scan_interval_seconds": 0.1, "due_soon_working_days": 10}, outbox={"relay_interval_seconds": 0.1}
+        timeliness={"scan_interval_seconds": 0.1, "due_soon_working_days": 10, "backfill_quiet_seconds": 0.5},
+        outbox={"relay_interval_seconds": 0.1},
     )
     LateListener.seen = []
     now = dt.datetime.now(TZ)
@@ -189,3 +190,17 @@ def test_deadline_scan_waits_while_a_backlog_is_queued(backend_config):
     service.config = config
     assert service.scan_deadlines() == {"skipped_backlog": 150}
     assert not service.db.transaction.called  # nothing was scanned, nothing announced
+
+
+def test_overdue_announcements_wait_while_a_backfill_is_arriving(backend_config):
+    """Events stored long after they happened (a replay) hold the announcements until the backfill is quiet."""
+    config = backend_config(timeliness={"scan_interval_seconds": 3600, "backfill_quiet_seconds": 3600})
+    with running([DossiersService], config), rpc_proxy(config) as rpc:
+        publish(config, [received("BACKFILLED", dt.datetime.now(TZ) - dt.timedelta(days=30))])
+        wait_until(lambda: rpc.dossiers.ingest_progress()["events_stored"] == 1, timeout=30, message="stored")
+        held = rpc.dossiers.scan_deadlines()
+        forced = rpc.dossiers.scan_deadlines(force=True)
+        dossier = rpc.dossiers.get_dossier("BACKFILLED")["dossier"]
+    assert held["held_for_backfill"] == 1 and held["late"] == 0
+    assert forced["held_for_backfill"] == 0 and forced["late"] == 1
+    assert dossier["late_notified_at"] is not None

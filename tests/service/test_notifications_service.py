@@ -60,7 +60,7 @@ def make_config(backend_config, tmp_path: Path, smtp_port: int, http_url: str, *
         **notifications,
     }
     return backend_config(
-        timeliness={"scan_interval_seconds": 0.2, "due_soon_working_days": 10},
+        timeliness={"scan_interval_seconds": 0.2, "due_soon_working_days": 10, "backfill_quiet_seconds": 0.5},
         outbox={"relay_interval_seconds": 0.1},
         notifications=settings,
     )

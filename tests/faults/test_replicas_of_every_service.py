@@ -1,0 +1,212 @@
+"""Two replicas of every service (dossiers, scoring, notifications) as separate ``nameko run`` processes on the
+real RabbitMQ and PostgreSQL: a generated stream (duplicates, shuffled, ``now`` = the real clock so some dossiers
+are open and overdue) is replayed, and at the end
+
+* the dossiers' per-unit states equal the generator's truth;
+* scoring's metric_values hold one row per (unit, year, metric) for every unit with dossiers, and its
+  on_time_rate equals the rate computed from the dossiers table (both schemas queried directly);
+* notifications hold exactly one apology per dossier announced late (late_notified_at set), none duplicated
+  despite two replicas and duplicated events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from cchc.traffic import TrafficSpec, generate
+from services.dossiers.rules import rules_from_config
+from shared.calendar import LOCAL_TZ
+from shared.config import load_config
+from shared.rounding import percent
+from tests.faults.harness import (
+    REPO,
+    Db,
+    Publishing,
+    ServiceProcess,
+    account,
+    assert_exact,
+    free_port,
+    stack,
+    wait_committed,
+)
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+
+PATHS = {
+    "dossiers": "services.dossiers.service:DossiersService",
+    "scoring": "services.scoring.service:ScoringService",
+    "notifications": "services.notifications.service:NotificationsService",
+}
+METRICS = ("on_time_rate", "progress_766_rate", "online_share")
+
+
+class Replica(ServiceProcess):
+    """A ``nameko run`` of any of the three services (ServiceProcess runs the dossiers service only)."""
+
+    def __init__(self, s, service: str, index: int, extra: dict) -> None:
+        self.port = free_port()
+        self.index = index
+        self.service = service
+        self.log_path = s.workdir / f"{service}-{index}.log"
+        config = dict(s.settings, WEB_SERVER_ADDRESS=f"127.0.0.1:{self.port}", **extra)
+        config_path = s.workdir / f"{service}-{index}.yaml"
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        self.log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AMQP_", "DATABASE_", "INGEST_"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", str(config_path), PATHS[service]],
+            cwd=REPO, env=dict(env, PYTHONUNBUFFERED="1"), stdout=self.log_file, stderr=subprocess.STDOUT,
+        )
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            raise AssertionError(f"{self.service} process {self.index} exited with {self.process.returncode}:\n"
+                                 f"{self.tail()}")
+
+
+def test_two_replicas_of_every_service(tmp_path):
+    began = time.monotonic()
+    rules = rules_from_config(load_config())
+    now = dt.datetime.now(LOCAL_TZ)
+    spec = TrafficSpec(start=now.date() - dt.timedelta(days=75), end=now.date(), now=now, dossiers=800, seed=11)
+    traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
+    mail, letters = tmp_path / "mail", tmp_path / "letters"
+    notify = {"notifications": {
+        "delivery_interval_seconds": 0.3, "digest_interval_seconds": 3600, "schedule_interval_seconds": 3600,
+        "units_refresh_seconds": 3600, "email": {"transport": "folder", "folder": str(mail)},
+        "sms": {"transport": "console"}, "letters": {"folder": str(letters)},
+    }}
+    timers = {"timeliness": {"scan_interval_seconds": 0.5, "stats_publish_interval_seconds": 0.5,
+                             "backfill_quiet_seconds": 2},
+              "outbox": {"relay_interval_seconds": 0.3}}
+
+    with stack(tmp_path) as s:
+        s.settings.update(timers)
+        replicas: dict[str, list[Replica]] = {}
+        for service in PATHS:  # dossiers first: notifications copy its unit registry at start-up
+            first = Replica(s, service, 0, notify if service == "notifications" else {})
+            s.processes.append(first)  # stopped by the stack on the way out
+            wait_until(first.ready, timeout=60, interval=0.1, message=f"/ready of {service} 0 (migrations)")
+            second = Replica(s, service, 1, notify if service == "notifications" else {})
+            s.processes.append(second)
+            replicas[service] = [first, second]
+        for p in s.processes:
+            wait_until(p.ready, timeout=60, interval=0.1, message=f"/ready of {p.service} {p.index}")
+        started = time.monotonic() - began
+
+        db = Db(s.schema)
+        dossiers, scoring = s.schema, s.schema_template.replace("<service>", "scoring")
+        notifications = s.schema_template.replace("<service>", "notifications")
+        publishing = Publishing(s.amqp_uri)
+        publishing.run(traffic.messages)
+
+        # (1) every distinct event committed, the ingest queue drained
+        wait_committed(s, db, traffic, timeout=60)
+        outcome = account(s, traffic, [], publishing.sent, db, "two replicas of every service",
+                          time.monotonic() - began, "")
+        assert_exact(outcome, traffic, [], exact_dead_letters=True)
+
+        # (2) outbox and stats marks drained, and a deadline scan after the replay left no overdue dossier
+        # unannounced (announcements held while the backlog or the backfill lasted)
+        today = dt.datetime.now(LOCAL_TZ).date()
+
+        def dossiers_settled() -> bool:
+            s.check_alive()
+            unannounced = db.query(
+                f'SELECT count(*) FROM "{dossiers}".dossiers WHERE closing IS NULL AND unit_code IS NOT NULL '
+                f"AND NOT paused AND due_at IS NOT NULL AND due_date < '{today}' AND late_notified_at IS NULL")[0][0]
+            outbox = db.query(f'SELECT count(*) FROM "{dossiers}".outbox')[0][0]
+            dirty = db.query(f'SELECT count(*) FROM "{dossiers}".stats_dirty')[0][0]
+            return unannounced == 0 and outbox == 0 and dirty == 0
+
+        wait_until(dossiers_settled, timeout=30, interval=0.2, message="dossiers outbox, stats marks, scan settled")
+        late = {code: applicant for code, applicant in db.query(
+            f'SELECT dossier_code, applicant FROM "{dossiers}".dossiers WHERE late_notified_at IS NOT NULL')}
+        assert late, "no dossier was announced late: the stream should hold open overdue dossiers"
+        # no false apology: announcements waited for the replay (a backfill) to finish, so every dossier announced
+        # late is still open now — none was announced before its closing event had been read
+        closed_but_announced = db.query(
+            f'SELECT count(*) FROM "{dossiers}".dossiers WHERE late_notified_at IS NOT NULL AND closing IS NOT NULL')
+        assert closed_but_announced[0][0] == 0
+
+        # (3) notifications: one apology per late dossier stored, nothing pending or being sent
+        def notifications_settled() -> bool:
+            s.check_alive()
+            try:
+                codes, busy = db.query(
+                    f"SELECT count(DISTINCT dossier_code) FILTER (WHERE kind = 'apology'), "
+                    f"count(*) FILTER (WHERE status IN ('pending', 'sending')) "
+                    f'FROM "{notifications}".notifications')[0]
+            except Exception:
+                return False
+            return codes == len(late) and busy == 0
+
+        wait_until(notifications_settled, timeout=40, interval=0.2, message=f"{len(late)} apologies delivered")
+
+        # scoring: metric rows per (unit, year, metric) and on_time_rate recomputed from the dossiers table
+        def scoring_rows() -> dict[tuple[str, int, str], Decimal]:
+            return {(u, y, m): v for u, y, m, v in db.query(
+                f'SELECT unit_code, year, metric, value FROM "{scoring}".metric_values')}
+
+        own = db.query(
+            f"SELECT unit_code, y FROM (SELECT unit_code, extract(year FROM received_date)::int AS y "
+            f'FROM "{dossiers}".dossiers UNION SELECT unit_code, extract(year FROM closed_date)::int '
+            f'FROM "{dossiers}".dossiers WHERE closed_date IS NOT NULL) t WHERE unit_code IS NOT NULL')
+        expected_keys: dict[tuple[str, int], None] = {}
+        for unit, year in own:
+            if unit in rules.units:  # unknown units are published by no one
+                for code in [unit, *rules.units.ancestors(unit)]:
+                    expected_keys[(code, year)] = None
+
+        def rate(code: str, year: int) -> Decimal:
+            members = rules.units.descendants(code) if code in rules.units else [code]
+            start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+            quoted = ",".join("'" + m.replace("'", "''") + "'" for m in members)
+            counts = Counter(dict(db.query(
+                f'SELECT outcome, count(*) FROM "{dossiers}".dossiers WHERE unit_code IN ({quoted}) '
+                f"AND closing = 'finished' AND closed_date BETWEEN '{start}' AND '{end}' "
+                f"AND received_date <= '{end}' GROUP BY outcome")))
+            return percent(counts["early"] + counts["on_time"], sum(counts.values()))
+
+        def scoring_settled() -> bool:
+            s.check_alive()
+            rows = scoring_rows()
+            return all((u, y, m) in rows for u, y in expected_keys for m in METRICS) and all(
+                rows[(u, y, "on_time_rate")] == rate(u, y) for u, y in expected_keys)
+
+        wait_until(scoring_settled, timeout=30, interval=0.5, message="scoring metric_values for every unit")
+        rows = scoring_rows()
+        assert {(u, y) for u, y, _ in rows} == set(expected_keys)
+        assert Counter((u, y) for u, y, _ in rows) == Counter({k: len(METRICS) for k in expected_keys})
+        wrong = [(u, y, rows[(u, y, "on_time_rate")], rate(u, y)) for u, y in expected_keys
+                 if rows[(u, y, "on_time_rate")] != rate(u, y)]
+        assert not wrong, wrong[:10]
+
+        # notifications: exactly one apology per late dossier and channel/recipient, never duplicated
+        apologies = db.query(
+            f'SELECT dossier_code, channel, recipient, status FROM "{notifications}".notifications '
+            f"WHERE kind = 'apology'")
+        per_dossier = Counter(code for code, *_ in apologies)
+        assert set(per_dossier) == set(late)
+        assert all(n == 1 for n in per_dossier.values()), [c for c, n in per_dossier.items() if n > 1][:10]
+        assert len(apologies) == len({(c, ch, r) for c, ch, r, _ in apologies})
+        assert {st for *_, st in apologies} == {"sent"}, Counter(st for *_, st in apologies)
+        with_contact = {c for c, a in late.items() if a and (a.get("email") or a.get("phone"))}
+        electronic = Counter(ch for c, ch, _, _ in apologies if c in with_contact)
+        assert all(ch == "letter" for c, ch, _, _ in apologies if c not in with_contact)
+        elapsed = time.monotonic() - began
+        print(f"\nreplicas x2 of every service: {traffic.dossiers} dossiers, {publishing.sent} sent, "
+              f"{outcome.processed} events committed, {len(late)} late -> {len(apologies)} apologies "
+              f"({len(with_contact)} with contact: {dict(electronic)}), {len(expected_keys)} unit-years x "
+              f"{len(METRICS)} metrics in scoring, started in {started:.1f}s, {elapsed:.1f}s in all", flush=True)
+        assert elapsed < 120, elapsed
