@@ -1,4 +1,4 @@
-"""Two replicas of every service (dossiers, scoring, notifications) as separate ``nameko run`` processes on the
+"""Three replicas of every service (dossiers, scoring, notifications) as separate ``nameko run`` processes on the
 real RabbitMQ and PostgreSQL: a generated stream (duplicates, shuffled, ``now`` = the real clock so some dossiers
 are open and overdue) is replayed, and at the end
 
@@ -6,7 +6,7 @@ are open and overdue) is replayed, and at the end
 * scoring's metric_values hold one row per (unit, year, metric) for every unit with dossiers, and its
   on_time_rate equals the rate computed from the dossiers table (both schemas queried directly);
 * notifications hold exactly one apology per dossier announced late (late_notified_at set), none duplicated
-  despite two replicas and duplicated events.
+  despite three replicas and duplicated events.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
+REPLICAS = 3  # processes per service, all consuming at once
 PATHS = {
     "dossiers": "services.dossiers.service:DossiersService",
     "scoring": "services.scoring.service:ScoringService",
@@ -97,9 +98,10 @@ def test_two_replicas_of_every_service(tmp_path):
             first = Replica(s, service, 0, notify if service == "notifications" else {})
             s.processes.append(first)  # stopped by the stack on the way out
             wait_until(first.ready, timeout=60, interval=0.1, message=f"/ready of {service} 0 (migrations)")
-            second = Replica(s, service, 1, notify if service == "notifications" else {})
-            s.processes.append(second)
-            replicas[service] = [first, second]
+            others = [Replica(s, service, index, notify if service == "notifications" else {})
+                      for index in range(1, REPLICAS)]
+            s.processes.extend(others)
+            replicas[service] = [first, *others]
         for p in s.processes:
             wait_until(p.ready, timeout=60, interval=0.1, message=f"/ready of {p.service} {p.index}")
         started = time.monotonic() - began
@@ -112,7 +114,7 @@ def test_two_replicas_of_every_service(tmp_path):
 
         # (1) every distinct event committed, the ingest queue drained
         wait_committed(s, db, traffic, timeout=60)
-        outcome = account(s, traffic, [], publishing.sent, db, "two replicas of every service",
+        outcome = account(s, traffic, [], publishing.sent, db, "three replicas of every service",
                           time.monotonic() - began, "")
         assert_exact(outcome, traffic, [], exact_dead_letters=True)
 
@@ -205,7 +207,7 @@ def test_two_replicas_of_every_service(tmp_path):
         electronic = Counter(ch for c, ch, _, _ in apologies if c in with_contact)
         assert all(ch == "letter" for c, ch, _, _ in apologies if c not in with_contact)
         elapsed = time.monotonic() - began
-        print(f"\nreplicas x2 of every service: {traffic.dossiers} dossiers, {publishing.sent} sent, "
+        print(f"\nreplicas x{REPLICAS} of every service: {traffic.dossiers} dossiers, {publishing.sent} sent, "
               f"{outcome.processed} events committed, {len(late)} late -> {len(apologies)} apologies "
               f"({len(with_contact)} with contact: {dict(electronic)}), {len(expected_keys)} unit-years x "
               f"{len(METRICS)} metrics in scoring, started in {started:.1f}s, {elapsed:.1f}s in all", flush=True)
