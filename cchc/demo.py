@@ -46,53 +46,21 @@ class DemoOptions:
 
 def malformed_messages(count: int) -> list[bytes]:
     """A few messages a careless integration would send: each must be dead-lettered with its reason."""
+    at = "2026-07-01T08:00:00+07:00"
+
+    def envelope(**changes: Any) -> bytes:
+        body = {"event_id": str(uuid.uuid4()), "event_type": "dossier.received", "occurred_at": at,
+                "source": "demo", "schema_version": 1, "payload": {}, **changes}
+        return json.dumps(body).encode()
+
     samples: list[bytes] = [
         b"{not json",
-        json.dumps(
-            {
-                "event_id": str(uuid.uuid4()),
-                "event_type": "dossier.received",
-                "occurred_at": "2026-07-01T08:00:00",
-                "source": "demo",
-                "schema_version": 1,
-                "payload": {},
-            }
-        ).encode(),
-        json.dumps(
-            {
-                "event_id": str(uuid.uuid4()),
-                "event_type": "dossier.teleported",
-                "occurred_at": "2026-07-01T08:00:00+07:00",
-                "source": "demo",
-                "schema_version": 1,
-                "payload": {},
-            }
-        ).encode(),
-        json.dumps(
-            {
-                "event_id": str(uuid.uuid4()),
-                "event_type": "dossier.resolved",
-                "occurred_at": "2026-07-01T08:00:00+07:00",
-                "source": "demo",
-                "schema_version": 9,
-                "payload": {"dossier_code": "X", "resolved_at": "2026-07-01T08:00:00+07:00"},
-            }
-        ).encode(),
-        json.dumps(
-            {
-                "event_id": str(uuid.uuid4()),
-                "event_type": "dossier.received",
-                "occurred_at": "2026-07-01T08:00:00+07:00",
-                "source": "demo",
-                "schema_version": 1,
-                "payload": {
-                    "dossier_code": "DEMO-BAD-UNIT",
-                    "procedure_code": "1.001193.H44",
-                    "unit_code": "NO-SUCH-UNIT",
-                    "received_at": "2026-07-01T08:00:00+07:00",
-                },
-            }
-        ).encode(),
+        envelope(occurred_at="2026-07-01T08:00:00"),  # no UTC offset
+        envelope(event_type="dossier.teleported"),  # unknown type
+        envelope(event_type="dossier.resolved", schema_version=9,
+                 payload={"dossier_code": "X", "resolved_at": at}),  # unknown schema version
+        envelope(payload={"dossier_code": "DEMO-BAD-UNIT", "procedure_code": "1.001193.H44",
+                          "unit_code": "NO-SUCH-UNIT", "received_at": at}),  # unknown unit
     ]
     return (samples * (count // len(samples) + 1))[:count]
 

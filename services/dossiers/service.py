@@ -18,6 +18,7 @@ from services.dossiers.rules import rules_from_config
 from services.dossiers.schemas import DossierSchema, StatsSchema
 from shared import ops
 from shared.batch_consumer import batch_event_handler
+from shared.clock import retention_cutoff, utcnow
 from shared.config import section
 from shared.db import DatabaseProvider
 from shared.deadletter import DeadLetterPublisher
@@ -49,9 +50,6 @@ def ingest_backlog(config: Any) -> int:
         return 0
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 class DossiersService(ops.OpsEndpoints):
     name = "dossiers"
@@ -67,7 +65,7 @@ class DossiersService(ops.OpsEndpoints):
     @batch_event_handler(["#"])
     def ingest(self, events: list) -> dict[str, Any]:
         with self.db.transaction() as session:
-            report = ingest.ingest_batch(session, events, self.rules, _now())
+            report = ingest.ingest_batch(session, events, self.rules, utcnow())
         events_consumed.labels(self.name, "duplicate").inc(report.duplicates)
         return report.rejections
 
@@ -80,7 +78,7 @@ class DossiersService(ops.OpsEndpoints):
     def period_stats(self, unit_code: str, period: str, include_children: bool = False) -> Any:
         """Figures for ``unit_code`` (rolled up over its subtree) in ``period`` ("2023", "2023-H1", …)."""
         with self.db.transaction() as session:
-            rows = reads.period_stats(session, self.rules, unit_code, period, _now(), include_children)
+            rows = reads.period_stats(session, self.rules, unit_code, period, utcnow(), include_children)
         dumped = StatsSchema(many=True).dump([r.to_dict() for r in rows])
         return dumped if include_children else dumped[0]
 
@@ -116,7 +114,7 @@ class DossiersService(ops.OpsEndpoints):
         if backlog > int(cfg["scan_max_backlog"]) and not force:
             log.info("deadline scan skipped: %d inbound events still queued", backlog)
             return {"skipped_backlog": backlog}
-        now = _now()
+        now = utcnow()
         late = soon = 0
         with self.db.transaction() as session:
             backfill = not force and alerts.backfill_in_progress(
@@ -134,16 +132,16 @@ class DossiersService(ops.OpsEndpoints):
 
     @configured_timer("privacy", "retention_scan_interval_seconds")
     def erase_personal_data(self) -> None:
-        days = int(section(self.config, "privacy")["retention_days"])
+        cutoff, days = retention_cutoff(self.config)
         with self.db.transaction() as session:
-            erased = retention.erase_personal_data(session, _now() - dt.timedelta(days=days))
+            erased = retention.erase_personal_data(session, cutoff)
         if erased:
             log.info("erased the applicant's personal data of %d dossiers closed over %d days ago", erased, days)
 
     @configured_timer("timeliness", "stats_publish_interval_seconds")
     def publish_timeliness(self) -> None:
         with self.db.transaction() as session:
-            alerts.publish_timeliness(session, self.rules, _now())
+            alerts.publish_timeliness(session, self.rules, utcnow())
 
     @configured_timer("outbox", "relay_interval_seconds")
     def relay_outbox(self) -> None:

@@ -18,6 +18,7 @@ from services.notifications.schemas import DossierAlert, RankingUpdated
 from services.notifications.settings import setting_timer, settings_from
 from shared import ops
 from shared.calendar import WorkingCalendar
+from shared.clock import retention_cutoff, utcnow
 from shared.config import section
 from shared.db import DatabaseProvider
 from shared.messaging import transport_options
@@ -47,9 +48,6 @@ class NotifierProvider(DependencyProvider):
         return self.notifier
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 class NotificationsService(ops.OpsEndpoints):
     name = "notifications"
@@ -63,17 +61,17 @@ class NotificationsService(ops.OpsEndpoints):
     def on_dossier_late(self, payload: dict[str, Any]) -> None:
         self._ensure_units()  # the letter's header names the unit's parent body
         with self.db.transaction() as session:
-            intake.on_dossier_late(session, payload, self.notifier.settings, self.notifier.calendar, _now())
+            intake.on_dossier_late(session, payload, self.notifier.settings, self.notifier.calendar, utcnow())
 
     @reliable_event_handler("dossiers", "dossier_due_soon", schema=DossierAlert)
     def on_dossier_due_soon(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
-            intake.add_digest_item(session, "due_soon", payload, _now())
+            intake.add_digest_item(session, "due_soon", payload, utcnow())
 
     @reliable_event_handler("scoring", "ranking_updated", schema=RankingUpdated)
     def on_ranking_updated(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
-            intake.schedule_ranking(session, payload, self.notifier.settings, _now())
+            intake.schedule_ranking(session, payload, self.notifier.settings, utcnow())
 
     @rpc(expected_exceptions=(ValueError,))
     def schedule_window_reminders(self, set_id: str, opens: str, closes: str, unit_codes: list[str] | None = None,
@@ -83,13 +81,13 @@ class NotificationsService(ops.OpsEndpoints):
         self._ensure_units()
         with self.db.transaction() as session:
             return intake.schedule_window(session, set_id, _instant("opens", opens), _instant("closes", closes),
-                                          unit_codes, unit_kind, title, self.notifier.settings, _now())
+                                          unit_codes, unit_kind, title, self.notifier.settings, utcnow())
 
     # -- timers -----------------------------------------------------------------------------------------------
     @setting_timer("delivery_interval_seconds")
     def deliver(self) -> None:
         delivery.deliver_due(self.db, self.notifier.transports, self.notifier.policy, self._attachments, self.name,
-                             _now)
+                             utcnow)
 
     @setting_timer("digest_interval_seconds")
     def send_digests(self) -> None:
@@ -97,9 +95,9 @@ class NotificationsService(ops.OpsEndpoints):
 
     @configured_timer("privacy", "retention_scan_interval_seconds")
     def erase_personal_data(self) -> None:
-        days = int(section(self.config, "privacy")["retention_days"])
+        cutoff, days = retention_cutoff(self.config)
         with self.db.transaction() as session:
-            erased = retention.erase_personal_data(session, _now() - dt.timedelta(days=days))
+            erased = retention.erase_personal_data(session, cutoff)
         if erased:
             log.info("erased personal data from %d notifications older than %d days", erased, days)
 
@@ -107,7 +105,7 @@ class NotificationsService(ops.OpsEndpoints):
     def send_scheduled(self) -> None:
         self._ensure_units()
         with self.db.transaction() as session:
-            intake.flush_scheduled(session, self.notifier.settings, _now())
+            intake.flush_scheduled(session, self.notifier.settings, utcnow())
 
     @setting_timer("units_refresh_seconds", eager=True)
     def refresh_units(self) -> None:
@@ -133,23 +131,23 @@ class NotificationsService(ops.OpsEndpoints):
     @rpc(expected_exceptions=(delivery.NotFound, delivery.NotReplayable))
     def resend(self, notification_id: int) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return delivery.resend(session, notification_id, _now())
+            return delivery.resend(session, notification_id, utcnow())
 
     @rpc
     def resend_failed(self, kind: str | None = None, channel: str | None = None) -> int:
         with self.db.transaction() as session:
-            return delivery.resend_failed(session, _now(), kind, channel)
+            return delivery.resend_failed(session, utcnow(), kind, channel)
 
     @rpc
     def flush_digests(self) -> int:
         """Send the waiting due-soon and overdue digests now (the timer does it every digest_interval_seconds)."""
         with self.db.transaction() as session:
-            return intake.flush_digests(session, self.notifier.settings, _now())
+            return intake.flush_digests(session, self.notifier.settings, utcnow())
 
     @rpc
     def summary(self) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return delivery.summary(session, _now())
+            return delivery.summary(session, utcnow())
 
     # -- helpers (not entrypoints) ------------------------------------------------------------------------------
     def _attachments(self, item: delivery.Claimed) -> tuple[Attachment, ...]:
@@ -172,7 +170,7 @@ class NotificationsService(ops.OpsEndpoints):
             log.warning("unit registry not refreshed from dossiers.units(): %r", exc)
             return
         with self.db.transaction() as session:
-            registry.store_units(session, units, _now())
+            registry.store_units(session, units, utcnow())
 
 
 def _instant(name: str, value: str) -> dt.datetime:

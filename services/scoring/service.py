@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,14 +16,11 @@ from services.scoring.plan import plan_progress
 from services.scoring.recalc import NotFound, current_set, unit_sheet
 from services.scoring.scores import ScoreError
 from shared import ops
+from shared.clock import utcnow
 from shared.db import DatabaseProvider
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
 from shared.timers import configured_timer
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class TimelinessUpdated(Schema):
@@ -61,7 +57,7 @@ class ScoringService(ops.OpsEndpoints):
     def publish_criteria_set(self, path: str) -> dict[str, Any]:
         """Load a criteria set file (validated) and publish it; an existing version cannot change."""
         with self.db.transaction() as session:
-            cs = submissions.publish_file(session, path, _now())
+            cs = submissions.publish_file(session, path, utcnow())
         return {"set_id": cs.id, "version": cs.version, "checksum": cs.checksum, "leaves": len(cs.leaves())}
 
     @rpc
@@ -74,7 +70,7 @@ class ScoringService(ops.OpsEndpoints):
     @rpc(expected_exceptions=(NotFound,))
     def recalculate(self, set_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            ranking = submissions.recalculate_set(session, set_id, _now())
+            ranking = submissions.recalculate_set(session, set_id, utcnow())
         return {"set_id": set_id, "version": ranking["version"], "units": len(ranking["table"])}
 
     # -- scores -----------------------------------------------------------------------------------------
@@ -82,30 +78,30 @@ class ScoringService(ops.OpsEndpoints):
     def submit_scores(self, set_id: str, unit_code: str, scores: list[dict[str, Any]], actor: str,
                       final: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return submissions.submit_scores(session, set_id, unit_code, scores, actor, _now(), final)
+            return submissions.submit_scores(session, set_id, unit_code, scores, actor, utcnow(), final)
 
     @reliable_event_handler("cchc_portal", "score_submitted", schema=ScoreSubmitted)
     def on_score_submitted(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
             submissions.submit_scores(session, payload["set_id"], payload["unit_code"], payload["scores"],
-                                      payload["actor"], _now(), payload["final"])
+                                      payload["actor"], utcnow(), payload["final"])
 
     @rpc(expected_exceptions=(ScoreError, NotFound))
     def appraise(self, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
                  not_applicable: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, _now(),
+            return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, utcnow(),
                                         not_applicable)
 
     @rpc(expected_exceptions=(ScoreError, NotFound))
     def import_survey(self, set_id: str, csv_text: str, actor: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return submissions.import_survey(session, set_id, csv_text, actor, _now())
+            return submissions.import_survey(session, set_id, csv_text, actor, utcnow())
 
     @reliable_event_handler("dossiers", "timeliness_updated", schema=TimelinessUpdated)
     def on_timeliness_updated(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
-            submissions.store_timeliness(session, payload, _now())
+            submissions.store_timeliness(session, payload, utcnow())
 
     # -- reading ------------------------------------------------------------------------------------------
     @rpc(expected_exceptions=(NotFound,))
@@ -158,7 +154,7 @@ class ScoringService(ops.OpsEndpoints):
                 raise ValueError(f"items[{i}].status: must be one of {sorted(allowed)}")
             if not str(item.get("title", "")).strip():
                 raise ValueError(f"items[{i}].title: required")
-        now = _now()
+        now = utcnow()
         with self.db.transaction() as session:
             session.execute(sa.delete(PlanItem).where(PlanItem.unit_code == unit_code, PlanItem.year == year))
             session.add_all(PlanItem(unit_code=unit_code, year=year, title=i["title"], status=i["status"],
