@@ -102,12 +102,18 @@ def insert_ignore(engine_or_session: Engine | Session, table: sa.Table) -> Any:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def upsert(bind_source: Engine | Session, table: sa.Table, keys: Sequence[str], update: Sequence[str]) -> Any:
-    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update = excluded.update``: no read-modify-write."""
+def upsert(bind_source: Engine | Session, table: sa.Table, keys: Sequence[str], update: Sequence[str],
+           newer: str | None = None) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update = excluded.update``: no read-modify-write.
+
+    With ``newer`` (a timestamp column) a row is only replaced by a version at least as new: consumers handling
+    events concurrently may apply an older one last."""
     bind = bind_source.get_bind() if isinstance(bind_source, Session) else bind_source
     dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table)
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    where = table.c[newer] <= stmt.excluded[newer] if newer else None
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update},
+                                      where=where)
 
 
 class Database:

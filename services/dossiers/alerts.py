@@ -132,6 +132,7 @@ def publish_timeliness(session: Session, rules: TimelinessRules, now: dt.datetim
             unit = rules.units.get(code)
             assert unit is not None
             stats = build(code, unit.name, period, as_of, rules.granularity.value, totals[code])
-            enqueue(session, OutboxEvent, "timeliness_updated", {**stats.to_dict(), "unit_kind": unit.kind.value})
+            enqueue(session, OutboxEvent, "timeliness_updated",
+                    {**stats.to_dict(), "unit_kind": unit.kind.value, "computed_at": now.isoformat()})
             published += 1
     return published

@@ -225,11 +225,13 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
     upsert_units(session, [{"code": unit_code, "name": payload.get("unit_name") or unit_code, "kind": kind,
                             "parent_code": payload.get("parent_code")}])
     as_of = dt.date.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
+    # figures computed later win, whatever order replicas handle the events in
+    computed = dt.datetime.fromisoformat(payload["computed_at"]) if payload.get("computed_at") else now
     rows = [{"unit_code": unit_code, "year": year, "metric": metric, "value": Decimal(str(payload[metric])),
-             "as_of": as_of, "updated_at": now} for metric in METRICS if payload.get(metric) is not None]
+             "as_of": as_of, "updated_at": computed} for metric in METRICS if payload.get(metric) is not None]
     if rows:
         session.execute(upsert(session, MetricValue.__table__, ["unit_code", "year", "metric"],
-                               ["value", "as_of", "updated_at"]), rows)
+                               ["value", "as_of", "updated_at"], newer="updated_at"), rows)
     touched = []
     for cs in sets_for(session, year, kind):
         recalc_units(session, cs, [unit_code], now)
