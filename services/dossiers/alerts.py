@@ -108,20 +108,32 @@ def count_overdue(session: Session, rules: TimelinessRules, now: dt.datetime) ->
 
 
 def publish_timeliness(session: Session, rules: TimelinessRules, now: dt.datetime, limit: int = 500) -> int:
-    """Turn coalesced 'statistics changed' marks into timeliness_updated events (unit and its ancestors)."""
-    query = sa.select(StatsDirty).order_by(StatsDirty.period, StatsDirty.unit_code).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    marks = list(session.scalars(query))
+    """Turn coalesced 'statistics changed' marks into timeliness_updated events (unit and its ancestors).
+
+    Replicas publish one at a time (a transaction-scoped advisory lock; the others skip their turn), and each
+    event carries ``computed_at`` read after taking the lock, so a later figure always has a later stamp and
+    scoring keeps it whatever order the events arrive in. A mark is deleted only if its token is unchanged:
+    a batch that changed the unit's figures while this one computed has re-marked it for the next turn.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    computed_at = now
+    if postgres:
+        if not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtext(
+                sa.func.current_schema() + ".publish_timeliness")))):
+            return 0
+        computed_at = session.scalar(sa.select(sa.func.clock_timestamp()))
+    marks = session.execute(
+        sa.select(StatsDirty.unit_code, StatsDirty.period, StatsDirty.token)
+        .order_by(StatsDirty.unit_code, StatsDirty.period).limit(limit)
+    ).all()
     if not marks:
         return 0
     by_period: dict[str, set[str]] = {}
-    for mark in marks:
-        codes = by_period.setdefault(mark.period, set())
-        if mark.unit_code in rules.units:
-            codes.add(mark.unit_code)
-            codes.update(rules.units.ancestors(mark.unit_code))
-        session.delete(mark)
+    for unit_code, period_label, _ in marks:
+        codes = by_period.setdefault(period_label, set())
+        if unit_code in rules.units:
+            codes.add(unit_code)
+            codes.update(rules.units.ancestors(unit_code))
     published = 0
     for label, codes in sorted(by_period.items()):
         period = parse_period(label)
@@ -133,6 +145,22 @@ def publish_timeliness(session: Session, rules: TimelinessRules, now: dt.datetim
             assert unit is not None
             stats = build(code, unit.name, period, as_of, rules.granularity.value, totals[code])
             enqueue(session, OutboxEvent, "timeliness_updated",
-                    {**stats.to_dict(), "unit_kind": unit.kind.value, "computed_at": now.isoformat()})
+                    {**stats.to_dict(), "unit_kind": unit.kind.value, "computed_at": computed_at.isoformat()})
             published += 1
+    _clear_marks(session, marks)
     return published
+
+
+def _clear_marks(session: Session, marks: list[Any]) -> None:
+    """Delete the marks still carrying the token read; rows are locked in key order, as batches lock them."""
+    table = StatsDirty.__table__
+    keys = sa.tuple_(table.c.unit_code, table.c.period)
+    wanted = [(unit_code, period) for unit_code, period, _ in marks]
+    tokens = {(unit_code, period): token for unit_code, period, token in marks}
+    locked = session.execute(
+        sa.select(table.c.unit_code, table.c.period, table.c.token).where(keys.in_(wanted))
+        .order_by(table.c.unit_code, table.c.period).with_for_update()
+    ).all()
+    unchanged = [(u, p) for u, p, token in locked if tokens.get((u, p), "") == token]
+    if unchanged:
+        session.execute(sa.delete(table).where(keys.in_(unchanged)))

@@ -3,13 +3,15 @@
 Idempotency is the event table's primary key: an event already stored is a duplicate and changes nothing.
 Concurrency (several workers, several replicas) is handled by locking the batch's dossier rows in a fixed
 order before anything is read, so two batches touching one dossier serialise instead of racing; the
-state is then re-derived from *all* of the dossier's stored events, so arrival order never matters.
+state is then re-derived from *all* of the dossier's events (those stored before, read under the lock, and
+the batch's new ones), so arrival order never matters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from services.dossiers.lifecycle import DossierState, StoredEvent, TimelinessRul
 from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
 from services.dossiers.periods import PeriodKind, period_containing
 from shared.batch_consumer import Rejection
-from shared.db import insert_ignore
+from shared.db import insert_ignore, upsert
 from shared.events import Event
 from shared.outbox import enqueue
 
@@ -47,16 +49,22 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     codes = sorted({e.dossier_code for e in unique.values()})
     postgres = session.get_bind().dialect.name == "postgresql"
     (ingest_pg.lock_dossiers if postgres else _lock_dossiers)(session, codes, now)
+    # Under the lock no other batch can add events to these dossiers: what is stored now plus this batch's new
+    # events is each dossier's full history, so the new ones need not be read back.
+    stored = _load_events(session, codes)
     new_ids = (ingest_pg.store_events if postgres else _store_events)(session, list(unique.values()), now)
     report.stored = len(new_ids)
     report.duplicates += len(unique) - len(new_ids)
     changed_codes = sorted({unique[i].dossier_code for i in new_ids})
     if not changed_codes:
         return report
-    stored = _load_events(session, changed_codes)
+    for event_id in new_ids:
+        event = unique[event_id]
+        payload = event.raw.get("payload", {}) if event.event_type in PAYLOAD_READ_FOR else {}
+        stored[event.dossier_code].append(StoredEvent(event_id, event.event_type, event.time, payload))
     updates, dirty, rejected_rows = [], set(), []
     for code in changed_codes:
-        derivation = derive(code, stored.get(code, []), rules)
+        derivation = derive(code, stored[code], rules)
         updates.append(_row(derivation.state, now))
         dirty.update(_periods_touched(derivation.state))
         for rejected in derivation.rejected:
@@ -221,11 +229,13 @@ def _dead_letter_stored(session: Session, event_id: str, field_path: str, reason
 
 
 def _mark_dirty(session: Session, dirty: set[tuple[str, str]], now: dt.datetime) -> None:
+    """Mark (or re-mark, with a new token) the changed figures, in key order so batches cannot deadlock."""
     if not dirty:
         return
+    token = uuid.uuid4().hex
     session.execute(
-        insert_ignore(session, StatsDirty.__table__),
-        [{"unit_code": unit, "period": period, "marked_at": now} for unit, period in sorted(dirty)],
+        upsert(session, StatsDirty.__table__, ["unit_code", "period"], ["marked_at", "token"]),
+        [{"unit_code": unit, "period": period, "marked_at": now, "token": token} for unit, period in sorted(dirty)],
     )
 
 

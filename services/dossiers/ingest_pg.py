@@ -1,8 +1,8 @@
 """PostgreSQL fast path of the ingest: each step is one set-based statement over arrays (``unnest``).
 
 Row-by-row executemany costs a parameter conversion and, under eventlet, a hub switch per row; sending the
-batch as a handful of arrays lets psycopg2 adapt them in C and PostgreSQL do the rest (ARCHITECTURE.md:
-``INSERT … SELECT FROM unnest(...) ON CONFLICT DO NOTHING`` was as fast as COPY). SQLite, the embedded
+batch as a handful of arrays (one text literal per column, shared/pg_arrays.py) leaves PostgreSQL the rest
+(ARCHITECTURE.md: ``INSERT … SELECT FROM unnest(...) ON CONFLICT DO NOTHING`` was as fast as COPY). SQLite, the embedded
 default, keeps the portable statements in ingest.py.
 """
 
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.events import Event
+from shared.pg_arrays import array_literal
 
 LOCK = sa.text(
     """
@@ -88,29 +89,32 @@ UPDATE = sa.text(
 
 
 def lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None:
-    session.execute(LOCK, {"codes": codes, "now": now})
-    session.execute(LOCK_EXISTING, {"codes": codes}).all()
+    literal = array_literal(codes)
+    session.execute(LOCK, {"codes": literal, "now": now})
+    session.execute(LOCK_EXISTING, {"codes": literal}).all()
 
 
 def store_events(session: Session, events: Sequence[Event], now: dt.datetime) -> set[str]:
     params = {
-        "ids": [str(e.event_id) for e in events],
-        "codes": [e.dossier_code for e in events],
-        "types": [e.event_type for e in events],
-        "times": [e.time for e in events],
-        "occurred": [e.occurred_at for e in events],
-        "payloads": [json.dumps(e.raw.get("payload", {}), ensure_ascii=False) for e in events],
-        "sources": [e.source for e in events],
+        "ids": array_literal(str(e.event_id) for e in events),
+        "codes": array_literal(e.dossier_code for e in events),
+        "types": array_literal(e.event_type for e in events),
+        "times": array_literal(e.time for e in events),
+        "occurred": array_literal(e.occurred_at for e in events),
+        "payloads": array_literal(json.dumps(e.raw.get("payload", {}), ensure_ascii=False) for e in events),
+        "sources": array_literal(e.source for e in events),
         "now": now,
     }
     return {row[0] for row in session.execute(STORE, params)}
 
 
 def update_dossiers(session: Session, rows: list[dict[str, Any]]) -> None:
-    params: dict[str, list[Any]] = {"dossier_code": [r["dossier_code"] for r in rows]}
+    params: dict[str, str] = {"dossier_code": array_literal(r["dossier_code"] for r in rows)}
     for column in UPDATE_COLUMNS:
         if column == "applicant":
-            params[column] = [None if r[column] is None else json.dumps(r[column], ensure_ascii=False) for r in rows]
+            params[column] = array_literal(
+                None if r[column] is None else json.dumps(r[column], ensure_ascii=False) for r in rows
+            )
         else:
-            params[column] = [r[column] for r in rows]
+            params[column] = array_literal(r[column] for r in rows)
     session.execute(UPDATE, params)

@@ -82,12 +82,16 @@ class Dossier(Base):
 
 
 class StatsDirty(Base):
-    """Units whose statistics changed since timeliness_updated was last published (coalesced)."""
+    """Units whose statistics changed since timeliness_updated was last published (coalesced).
+
+    Every batch that changes a unit's figures rewrites its mark's ``token``; the publisher deletes a mark only
+    if the token is still the one it read, so a change committed while it computed is published next time."""
 
     __tablename__ = "stats_dirty"
     unit_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     period: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    token: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -5,6 +5,8 @@ are open and overdue) is replayed, and at the end
 * the dossiers' per-unit states equal the generator's truth;
 * scoring's metric_values hold one row per (unit, year, metric) for every unit with dossiers, and its
   on_time_rate equals the rate computed from the dossiers table (both schemas queried directly);
+* scoring's ranking of a published commune criteria set, left by three replicas recalculating as timeliness
+  figures arrive, equals a full recalculation from the final inputs;
 * notifications hold exactly one apology per dossier announced late (late_notified_at set), none duplicated
   despite three replicas and duplicated events.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import subprocess
 import sys
 import time
@@ -20,12 +23,19 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy.orm import Session
 
+from cchc.demo_scoring import demo_copy, plausible_scores
 from cchc.traffic import TrafficSpec, generate
 from services.dossiers.rules import rules_from_config
+from services.scoring.submissions import recalculate_set
 from shared.calendar import LOCAL_TZ
+from shared.clock import utcnow
 from shared.config import load_config
+from shared.db import make_engine
 from shared.rounding import percent
 from tests.faults.harness import (
     REPO,
@@ -38,7 +48,7 @@ from tests.faults.harness import (
     stack,
     wait_committed,
 )
-from tests.support import wait_until
+from tests.support import PG_URL, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -75,9 +85,6 @@ class Replica(ServiceProcess):
                                  f"{self.tail()}")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open bug (issue 7): with three replicas of every service, scoring's stored on_time_rate for a unit "
-    "occasionally stays different from the dossiers table (about 1 run in 7); the other checks hold"))
 def test_three_replicas_of_every_service(tmp_path):
     began = time.monotonic()
     rules = rules_from_config(load_config())
@@ -112,6 +119,17 @@ def test_three_replicas_of_every_service(tmp_path):
         db = Db(s.schema)
         dossiers, scoring = s.schema, s.schema_template.replace("<service>", "scoring")
         notifications = s.schema_template.replace("<service>", "notifications")
+        # a published commune criteria set, every commune's final self-assessment: the replay's timeliness
+        # figures then recalculate its computed criteria and the ranking on all three scoring replicas at once
+        rng = random.Random(11)
+        with ClusterRpcProxy({"AMQP_URI": s.amqp_uri}, timeout=60) as rpc:
+            rpc.scoring.sync_units()
+            path, criteria = demo_copy("commune-2026.yaml", now, tmp_path)
+            rpc.scoring.publish_criteria_set(str(path))
+            communes = [u["code"] for u in rpc.dossiers.units() if u["kind"] == criteria.unit_kind
+                        and not u["valid_to"]]
+            for code in communes:
+                rpc.scoring.submit_scores(criteria.id, code, plausible_scores(criteria, code, rng), "test", True)
         publishing = Publishing(s.amqp_uri)
         publishing.run(traffic.messages)
 
@@ -197,6 +215,31 @@ def test_three_replicas_of_every_service(tmp_path):
                  if rows[(u, y, "on_time_rate")] != rate(u, y)]
         assert not wrong, wrong[:10]
 
+        # scoring: the ranking left by the replicas' incremental recalculations equals a full recalculation from
+        # the final inputs (computed here in a transaction that is rolled back, so it changes nothing)
+        engine = make_engine(PG_URL, schema=scoring)
+
+        def stored_and_fresh() -> tuple[list, list]:
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                try:
+                    stored = conn.execute(sa.text("SELECT \"table\" FROM rankings WHERE set_id = :s"),
+                                          {"s": criteria.id}).scalar_one()
+                    fresh = recalculate_set(Session(bind=conn), criteria.id, utcnow())["table"]
+                finally:
+                    transaction.rollback()
+            return stored, fresh
+
+        try:
+            wait_until(lambda: (lambda pair: pair[0] == pair[1])(stored_and_fresh()), timeout=60, interval=0.5,
+                       message="the stored ranking to equal a full recalculation")
+            stored, fresh = stored_and_fresh()
+        finally:
+            engine.dispose()
+        assert stored == fresh
+        assert {row["unit_code"] for row in stored} == set(communes)
+        assert sorted(row["rank"] for row in stored if not row["excluded"])[0] == 1
+
         # notifications: exactly one apology per late dossier and channel/recipient, never duplicated
         apologies = db.query(
             f'SELECT dossier_code, channel, recipient, status FROM "{notifications}".notifications '
@@ -210,7 +253,8 @@ def test_three_replicas_of_every_service(tmp_path):
         electronic = Counter(ch for c, ch, _, _ in apologies if c in with_contact)
         assert all(ch == "letter" for c, ch, _, _ in apologies if c not in with_contact)
         elapsed = time.monotonic() - began
-        print(f"\nreplicas x{REPLICAS} of every service: {traffic.dossiers} dossiers, {publishing.sent} sent, "
+        print(f"\nreplicas x{REPLICAS} of every service: ranking of {len(stored)} communes equal to a full "
+              f"recalculation; {traffic.dossiers} dossiers, {publishing.sent} sent, "
               f"{outcome.processed} events committed, {len(late)} late -> {len(apologies)} apologies "
               f"({len(with_contact)} with contact: {dict(electronic)}), {len(expected_keys)} unit-years x "
               f"{len(METRICS)} metrics in scoring, started in {started:.1f}s, {elapsed:.1f}s in all", flush=True)
