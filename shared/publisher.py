@@ -23,6 +23,7 @@ from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.channel import Channel
 
 from shared.events import ONEDOOR_EXCHANGE
+from shared.tls import client_context
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,19 @@ def _noop() -> None:
     pass
 
 
+def _root_cause(exc: BaseException) -> str:
+    """pika wraps a failed connection (refused, TLS certificate not trusted, …) in workflow errors whose own text
+    is empty: name the innermost one, so the operator reads why."""
+    while True:
+        inner = getattr(exc, "exceptions", None) or None
+        if inner:
+            exc = inner[-1]
+        elif isinstance(getattr(exc, "exception", None), BaseException):
+            exc = exc.exception
+        else:
+            return f"{type(exc).__name__}: {exc}"
+
+
 def _pika_parameters(amqp_uri: str) -> pika.URLParameters:
     """pika's parameters for a kombu-style URI: ``pyamqp://`` scheme, and ``//`` for the vhost ``/`` (which
     pika would read as the empty vhost; it spells it ``/%2F``)."""
@@ -127,6 +141,7 @@ class PikaPublisher:
         *,
         mandatory: bool = False,
         confirm_timeout: float = 60.0,
+        tls: bool | dict[str, Any] | None = None,
     ) -> None:
         if window < 1:
             raise ValueError("window must be at least 1")
@@ -135,6 +150,10 @@ class PikaPublisher:
         self.mandatory = mandatory
         self.confirm_timeout = confirm_timeout
         self.parameters = _pika_parameters(amqp_uri)
+        context = client_context(tls)  # AMQP_SSL, as kombu and nameko use it
+        if context is not None:
+            host = (tls.get("server_hostname") if isinstance(tls, dict) else None) or self.parameters.host
+            self.parameters.ssl_options = pika.SSLOptions(context, server_hostname=host)
         self.properties = pika.BasicProperties(content_type="application/json", delivery_mode=2)
         self.connection: SelectConnection | None = None
         self.channel: Channel | None = None
@@ -214,7 +233,8 @@ class PikaPublisher:
                 self.parameters,
                 custom_ioloop=ioloop,
                 on_open_callback=lambda _conn: opened.append(True),
-                on_open_error_callback=lambda _conn, exc: self._fail(f"cannot connect to RabbitMQ ({exc})", exc),
+                on_open_error_callback=lambda _conn, exc: self._fail(
+                    f"cannot connect to RabbitMQ ({_root_cause(exc)})", exc),
                 on_close_callback=self._on_connection_closed,
             )
             self._wait_for(lambda: bool(opened), "connecting")
@@ -388,4 +408,4 @@ def publisher_for(config: dict[str, Any]) -> Publisher:
             declare_topology(connection)
     except Exception as exc:  # e.g. ACCESS_REFUSED for a publish-only user: the publisher itself still works
         log.warning("could not declare the topology (%r); relying on the deployed one", exc)
-    return PikaPublisher(uri)
+    return PikaPublisher(uri, tls=config.get("AMQP_SSL"))

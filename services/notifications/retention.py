@@ -2,11 +2,15 @@
 
 A sent or failed notification keeps its kind, channel, unit, dossier code, times and masked recipient (what an
 operator needs to answer "was the apology sent?"); the address, the text and the letter itself are removed.
+The folder transports (the zero-install mail folder and the queue of letters to print) hold the same data in
+files, so their files older than the cut-off are deleted too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,6 +18,9 @@ from sqlalchemy.orm import Session
 from services.notifications.models import ApologyLetter, Notification
 
 ERASED = "(đã xóa theo thời hạn lưu trữ dữ liệu cá nhân)"
+SWEPT_SUFFIXES = (".eml", ".pdf")  # what the folder transports write; nothing else in a folder is touched
+
+log = logging.getLogger(__name__)
 
 
 def erase_personal_data(session: Session, before: dt.datetime) -> int:
@@ -30,3 +37,25 @@ def erase_personal_data(session: Session, before: dt.datetime) -> int:
         .values(data={}, pdf=None)
     ).rowcount or 0
     return erased + letters
+
+
+def sweep_folder(folder: str | Path, before: dt.datetime) -> int:
+    """Delete the mail and letter files last written before the cut-off (and folders left empty); returns how
+    many files. A folder that does not exist yet has nothing to sweep."""
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    cutoff = before.timestamp()
+    removed = 0
+    for path in sorted(root.rglob("*"), reverse=True):  # children before their folder
+        try:
+            if path.is_file() and path.suffix in SWEPT_SUFFIXES and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+                path.rmdir()
+        except FileNotFoundError:  # another replica swept it first
+            continue
+        except OSError as exc:
+            log.warning("retention could not remove %s: %s", path.name, exc)
+    return removed

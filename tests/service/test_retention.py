@@ -78,3 +78,27 @@ def test_finished_notifications_lose_their_personal_data_after_retention(tmp_pat
     assert rows["t-2026-sent"].body == "Kính gửi bà Trần Thị Bình"
     assert letter.pdf is None and letter.data == {} and letter.number == 1
     db.engine.dispose()
+
+
+def test_mail_and_letter_files_are_swept_after_retention(tmp_path):
+    import os
+
+    from services.notifications.retention import sweep_folder
+
+    cutoff = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    old_mail = tmp_path / "mail" / "000001-apology.eml"
+    new_mail = tmp_path / "mail" / "000002-apology.eml"
+    old_letter = tmp_path / "letters" / "Tran-Thi-Binh" / "thu-xin-loi.pdf"
+    unrelated = tmp_path / "mail" / "README.txt"
+    for path in (old_mail, new_mail, old_letter, unrelated):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"Tran Thi Binh")
+    for path in (old_mail, old_letter, unrelated):
+        stamp = dt.datetime(2024, 6, 1, tzinfo=dt.UTC).timestamp()
+        os.utime(path, (stamp, stamp))
+    assert sweep_folder(tmp_path / "mail", cutoff) == 1
+    assert sweep_folder(tmp_path / "letters", cutoff) == 1
+    assert sweep_folder(tmp_path / "absent", cutoff) == 0
+    assert not old_mail.exists() and new_mail.exists() and unrelated.exists()
+    assert not old_letter.exists() and not old_letter.parent.exists()  # the applicant's folder went with it
+    assert (tmp_path / "letters").is_dir()  # the folder itself stays
