@@ -95,7 +95,7 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
         if field.places is not None or field.allow_nan:
             return None
         return _decimal
-    if issubclass(kind, fields.AwareDateTime) and kind.__dict__.get("_deserialize") is None:
+    if issubclass(kind, fields.AwareDateTime) and kind._deserialize is fields.AwareDateTime._deserialize:
         if field.format not in (None, "iso", "iso8601") or field.default_timezone is not None:
             return None
         return _aware_datetime

@@ -146,3 +146,20 @@ def test_unknown_features_are_not_compiled():
     assert loader is not None and loader({"name": "abc"}) == {"name": "abc"}
     with pytest.raises(Defer):
         loader({"name": "abcd"})
+
+
+def test_marshmallows_own_aware_datetime_compiles_and_an_override_does_not():
+    class Plain(Schema):
+        at = fields.AwareDateTime(required=True)
+
+    class Shifted(fields.AwareDateTime):
+        def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
+            return super()._deserialize(value, attr, data, **kwargs) + dt.timedelta(hours=1)
+
+    class Overridden(Schema):
+        at = Shifted(required=True)
+
+    loader = compile_loader(Plain())
+    assert loader is not None
+    assert loader({"at": "2026-02-13T15:30:00+07:00"}) == Plain().load({"at": "2026-02-13T15:30:00+07:00"})
+    assert compile_loader(Overridden()) is None
