@@ -14,55 +14,22 @@ import argparse
 import datetime as dt
 import io
 import os
-import random
 import statistics
+import sys
 import time
-from decimal import Decimal
+from pathlib import Path
 
-from pypdf import PdfReader
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from services.reports.formats import FORMATS, render
-from services.reports.ranking_document import build_ranking_document
-from services.reports.settings import load_settings
-from shared.config import load_config
+from pypdf import PdfReader  # noqa: E402
 
-AREAS = [
-    "Công tác chỉ đạo, điều hành cải cách hành chính",
-    "Xây dựng và tổ chức thực hiện văn bản quy phạm pháp luật",
-    "Cải cách thủ tục hành chính",
-    "Cải cách tổ chức bộ máy hành chính",
-    "Cải cách chế độ công vụ",
-    "Cải cách tài chính công",
-    "Xây dựng và phát triển chính quyền điện tử, chính quyền số",
-    "Tác động của cải cách hành chính đến người dân, tổ chức",
-    "Kết quả thực hiện các nhiệm vụ khác",
-]
-NAMES = ["Phường Việt Trì", "Xã Hy Cương", "Phường Nông Trang", "Xã Đồng Lạc", "Phường Thanh Miếu", "Xã Yên Lãng",
-         "Xã Sông Lô", "Phường Phong Châu", "Xã Cẩm Khê", "Xã Thượng Long"]
-
-
-def sample_ranking(units: int, seed: int = 2026) -> dict:
-    rnd = random.Random(seed)
-    areas = [{"area_id": str(i), "title": t, "max_points": "10"} for i, t in enumerate(AREAS, start=1)]
-    table = []
-    for i in range(units):
-        index = Decimal(rnd.randint(6500, 9800)) / 100
-        table.append({
-            "unit_code": f"{10000 + i:05d}", "unit_name": f"{NAMES[i % len(NAMES)]} {i // len(NAMES) + 1}",
-            "rank": None, "excluded": i == units - 1, "classification": "", "index": str(index),
-            "self_total": f"{index * Decimal('0.7') + 2:.2f}", "appraised_total": f"{index * Decimal('0.7'):.2f}",
-            "survey_total": f"{index * Decimal('0.3'):.2f}", "total_points": f"{index:.2f}",
-            "applicable_max": "100", "provisional": i % 23 == 0,
-            "areas": {a["area_id"]: str(Decimal(rnd.randint(4000, 10000)) / 100) for a in areas},
-        })
-    table.sort(key=lambda r: (r["excluded"], -Decimal(r["index"]), r["unit_code"]))
-    for place, row in enumerate(table, start=1):
-        value = Decimal(row["index"])
-        row["rank"] = None if row["excluded"] else place
-        row["classification"] = "Tốt" if value >= 90 else "Khá" if value >= 80 else "Trung bình"
-    return {"set_id": "commune-2026", "set_version": 1, "year": 2026, "unit_kind": "commune", "version": 12,
-            "title": "Bộ tiêu chí xác định Chỉ số cải cách hành chính các xã, phường năm 2026",
-            "computed_at": "2026-12-20T02:00:00+00:00", "areas": areas, "table": table}
+from services.reports.formats import FORMATS, render  # noqa: E402
+from services.reports.ranking_document import build_ranking_document  # noqa: E402
+from services.reports.settings import load_settings  # noqa: E402
+from shared.config import load_config  # noqa: E402
+from tests.reports_samples import sample_ranking  # noqa: E402 - the same synthetic ranking the layout tests use
 
 
 def main() -> None:
@@ -71,7 +38,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     settings = load_settings(load_config())
-    ranking = sample_ranking(args.units)
+    ranking = sample_ranking(args.units, seed=2026, area_count=9)
     started = time.perf_counter()
     document = build_ranking_document([ranking], settings, "Phú Thọ", dt.date(2026, 12, 21))
     print(f"ranking document for {args.units} units: layout {time.perf_counter() - started:.3f} s "

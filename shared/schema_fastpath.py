@@ -106,15 +106,8 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
     if kind is fields.Nested:
         if field.many or field.only or field.exclude or not isinstance(field.nested, type):
             return None
-        nested = compile_loader(field.nested())
-        if nested is None:
-            return None
-        return lambda value: nested(value) if type(value) is dict else _defer()
+        return compile_loader(field.nested())  # its loader defers on anything but a dict itself
     return None
-
-
-def _defer() -> Any:
-    raise Defer
 
 
 def _checked(convert: Callable[[Any], Any], validators: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:

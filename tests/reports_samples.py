@@ -15,16 +15,18 @@ AREAS = [
     "Cải cách tài chính công",
     "Xây dựng và phát triển chính quyền điện tử, chính quyền số",
     "Tác động của cải cách hành chính đến người dân, tổ chức",
+    "Kết quả thực hiện các nhiệm vụ khác",  # the commune sets' ninth area
 ]
 NAMES = ["Sở Tư pháp", "Sở Công Thương", "Sở Nội vụ", "Ban quản lý các khu công nghiệp", "Sở Y tế",
          "Phường Việt Trì", "Xã Hy Cương", "Phường Nông Trang", "Xã Đồng Lạc", "Xã Yên Lãng"]
 
 
 def sample_ranking(units: int, *, seed: int = 7, set_id: str = "commune-2026", unit_kind: str = "commune",
-                   year: int = 2026) -> dict[str, Any]:
+                   year: int = 2026, area_count: int = 8) -> dict[str, Any]:
     """A ranking as scoring.ranking() returns it: ranked units by index, one excluded, a few provisional."""
     rnd = random.Random(seed)
-    areas = [{"area_id": str(i), "title": t, "max_points": "10"} for i, t in enumerate(AREAS, start=1)]
+    areas = [{"area_id": str(i), "title": t, "max_points": "10"}
+             for i, t in enumerate(AREAS[:area_count], start=1)]
     table = []
     for i in range(units):
         index = Decimal(rnd.randint(6500, 9800)) / 100

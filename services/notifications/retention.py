@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,6 +39,15 @@ def erase_personal_data(session: Session, before: dt.datetime) -> int:
         .values(data={}, pdf=None)
     ).rowcount or 0
     return erased + letters
+
+
+def sweep_files(settings: Mapping[str, Any], before: dt.datetime) -> int:
+    """Sweep the folders the configured transports write personal data to: the letters, and the mail folder
+    when e-mail goes to files (production sends it over SMTP and keeps no copy)."""
+    folders = [settings["letters"]["folder"]]
+    if settings["email"]["transport"] == "folder":
+        folders.append(settings["email"]["folder"])
+    return sum(sweep_folder(folder, before) for folder in folders)
 
 
 def sweep_folder(folder: str | Path, before: dt.datetime) -> int:

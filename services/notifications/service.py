@@ -100,11 +100,7 @@ class NotificationsService(ops.OpsEndpoints):
             erased = retention.erase_personal_data(session, cutoff)
         if erased:
             log.info("erased personal data from %d notifications older than %d days", erased, days)
-        settings = self.notifier.settings
-        folders = [settings["letters"]["folder"]]
-        if settings["email"]["transport"] == "folder":
-            folders.append(settings["email"]["folder"])
-        swept = sum(retention.sweep_folder(folder, cutoff) for folder in folders)
+        swept = retention.sweep_files(self.notifier.settings, cutoff)
         if swept:
             log.info("deleted %d mail and letter files older than %d days", swept, days)
 
