@@ -43,8 +43,8 @@ from shared.db import open_database  # noqa: E402
 from shared.events import parse_event  # noqa: E402
 
 PROFILE_SORT = "tottime" if "--tottime" in sys.argv else "cumulative"
-PHASES = ("_load_events", "derive", "_record_rejections", "_mark_dirty")
-PG_PHASES = ("lock_dossiers", "store_events", "update_dossiers")
+PHASES = ("derive", "_record_rejections", "_without_lost")
+PG_PHASES = ("lock_and_load", "write", "update_dossiers")
 
 
 def instrument(timings: dict[str, float]) -> None:

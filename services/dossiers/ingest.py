@@ -10,6 +10,7 @@ the batch's new ones), so arrival order never matters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import uuid
 from collections import defaultdict
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.dossiers import ingest_pg
-from services.dossiers.lifecycle import DossierState, StoredEvent, TimelinessRules, derive
+from services.dossiers.ingest_pg import PAYLOAD_READ_FOR
+from services.dossiers.lifecycle import Derivation, DossierState, StoredEvent, TimelinessRules, derive
 from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
 from services.dossiers.periods import PeriodKind, period_containing
 from shared.batch_consumer import Rejection
@@ -29,7 +31,6 @@ from shared.events import Event
 from shared.outbox import enqueue
 
 DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
-PAYLOAD_READ_FOR = ("dossier.received", "dossier.late")  # the only events whose payload the derivation reads
 
 
 @dataclass
@@ -45,38 +46,81 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     unique: dict[str, Event] = {}
     for event in events:
         unique.setdefault(str(event.event_id), event)
-    report.duplicates = len(events) - len(unique)
     codes = sorted({e.dossier_code for e in unique.values()})
     postgres = session.get_bind().dialect.name == "postgresql"
-    (ingest_pg.lock_dossiers if postgres else _lock_dossiers)(session, codes, now)
-    # Under the lock no other batch can add events to these dossiers: what is stored now plus this batch's new
-    # events is each dossier's full history, so the new ones need not be read back.
-    stored = _load_events(session, codes)
-    new_ids = (ingest_pg.store_events if postgres else _store_events)(session, list(unique.values()), now)
-    report.stored = len(new_ids)
-    report.duplicates += len(unique) - len(new_ids)
-    changed_codes = sorted({unique[i].dossier_code for i in new_ids})
-    if not changed_codes:
+    # Under the lock no other batch can add events to these dossiers: what is stored now is each dossier's
+    # history, an event already in it is a duplicate, and the rest are new (written below, never read back).
+    history = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
+    known = {e.event_id for stored in history.values() for e in stored}
+    fresh = [event for event_id, event in unique.items() if event_id not in known]
+    report.duplicates = len(events) - len(fresh)
+    if not fresh:
         return report
-    for event_id in new_ids:
-        event = unique[event_id]
-        payload = event.raw.get("payload", {}) if event.event_type in PAYLOAD_READ_FOR else {}
-        stored[event.dossier_code].append(StoredEvent(event_id, event.event_type, event.time, payload))
-    updates, dirty, rejected_rows = [], set(), []
-    for code in changed_codes:
-        derivation = derive(code, stored[code], rules)
-        updates.append(_row(derivation.state, now))
-        dirty.update(_periods_touched(derivation.state))
-        for rejected in derivation.rejected:
-            rejected_rows.append(rejected)
-    _record_rejections(session, rejected_rows, unique, new_ids, report, now)
-    if postgres:
-        ingest_pg.update_dossiers(session, updates)
-    else:
-        session.execute(sa.update(Dossier), updates)
-    _mark_dirty(session, dirty, now)
-    report.dossiers_changed = len(updates)
+    for event in fresh:
+        history[event.dossier_code].append(_stored(event))
+    derivations = {code: derive(code, history[code], rules) for code in sorted({e.dossier_code for e in fresh})}
+    rows = [_row(d.state, now) for d in derivations.values()]
+    dirty = _periods_touched(rows)
+    token = uuid.uuid4().hex
+    write = ingest_pg.write if postgres else _write
+    new_ids = write(session, rows, dirty, fresh, now, token)
+    if len(new_ids) < len(fresh):
+        # An event id some dossier outside the batch already uses: a duplicate after all, so it must not count.
+        derivations.update(_without_lost(session, history, fresh, new_ids, rules, now, postgres))
+    report.stored = len(new_ids)
+    report.duplicates = len(events) - len(new_ids)
+    report.dossiers_changed = len(derivations)
+    rejected_rows = [r for d in derivations.values() for r in d.rejected]
+    _record_rejections(session, rejected_rows, new_ids, report, now)
     return report
+
+
+def _stored(event: Event) -> StoredEvent:
+    payload = event.raw.get("payload", {}) if event.event_type in PAYLOAD_READ_FOR else {}
+    return StoredEvent(str(event.event_id), event.event_type, event.time, payload)
+
+
+def _without_lost(
+    session: Session,
+    history: dict[str, list[StoredEvent]],
+    fresh: list[Event],
+    new_ids: set[str],
+    rules: TimelinessRules,
+    now: dt.datetime,
+    postgres: bool,
+) -> dict[str, Derivation]:
+    """Re-derive the dossiers whose events were not stored (their ids were taken) and rewrite their rows."""
+    lost = {str(e.event_id) for e in fresh} - new_ids
+    codes = sorted({e.dossier_code for e in fresh if str(e.event_id) in lost})
+    derivations = {}
+    for code in codes:
+        history[code] = [e for e in history[code] if e.event_id not in lost]
+        derivations[code] = derive(code, history[code], rules)
+    rows = [_row(d.state, now) for d in derivations.values()]
+    if postgres:
+        ingest_pg.update_dossiers(session, rows)
+    else:
+        session.execute(sa.update(Dossier), rows)
+    return derivations
+
+
+def _lock_and_load(session: Session, codes: list[str], now: dt.datetime) -> dict[str, list[StoredEvent]]:
+    _lock_dossiers(session, codes, now)
+    return _load_events(session, codes)
+
+
+def _write(
+    session: Session,
+    rows: list[dict[str, object]],
+    dirty: set[tuple[str, str]],
+    events: list[Event],
+    now: dt.datetime,
+    token: str,
+) -> set[str]:
+    """The portable writes (SQLite): dossiers, marks, then the events; returns the ids stored."""
+    session.execute(sa.update(Dossier), rows)
+    _mark_dirty(session, dirty, now, token)
+    return _store_events(session, events, now)
 
 
 def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None:
@@ -166,16 +210,25 @@ def _row(state: DossierState, now: dt.datetime) -> dict[str, object]:
     }
 
 
-def _periods_touched(state: DossierState) -> set[tuple[str, str]]:
-    """The yearly periods whose figures this dossier feeds: its receipt's and its closing's."""
-    if state.unit_code is None:
-        return set()
-    dates = [d for d in (DossierState.local_date(state.received_at), DossierState.local_date(state.closed_at)) if d]
-    return {(state.unit_code, period_containing(d, PeriodKind.YEAR).label) for d in dates}
+def _periods_touched(rows: list[dict[str, object]]) -> set[tuple[str, str]]:
+    """The yearly periods whose figures these dossiers feed: their receipt's and their closing's."""
+    return {
+        (unit, _year_label(day))  # type: ignore[arg-type]
+        for row in rows
+        if (unit := row["unit_code"]) is not None
+        for day in (row["received_date"], row["closed_date"])
+        if day is not None
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _year_label(day: dt.date) -> str:
+    """Cached: a batch asks for a few hundred distinct days a thousand times."""
+    return period_containing(day, PeriodKind.YEAR).label
 
 
 def _record_rejections(
-    session: Session, rejected: list, batch: dict[str, Event], new_ids: set[str], report: IngestReport, now: dt.datetime
+    session: Session, rejected: list, new_ids: set[str], report: IngestReport, now: dt.datetime
 ) -> None:
     """Final refusals are dead-lettered once: this batch's through the consumer, older ones via the outbox."""
     if not rejected:
@@ -228,11 +281,10 @@ def _dead_letter_stored(session: Session, event_id: str, field_path: str, reason
     )
 
 
-def _mark_dirty(session: Session, dirty: set[tuple[str, str]], now: dt.datetime) -> None:
+def _mark_dirty(session: Session, dirty: set[tuple[str, str]], now: dt.datetime, token: str) -> None:
     """Mark (or re-mark, with a new token) the changed figures, in key order so batches cannot deadlock."""
     if not dirty:
         return
-    token = uuid.uuid4().hex
     session.execute(
         upsert(session, StatsDirty.__table__, ["unit_code", "period"], ["marked_at", "token"]),
         [{"unit_code": unit, "period": period, "marked_at": now, "token": token} for unit, period in sorted(dirty)],

@@ -7,35 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-
 from services.dossiers.ingest import ingest_batch
 from services.dossiers.periods import parse_period
 from services.dossiers.reads import period_stats
 from services.dossiers.rules import rules_from_config
 from shared.config import load_config
-from shared.db import open_database
 from shared.events import make_envelope, parse_event
-from tests.support import PG_URL, pg_schema_prefix
 
 TZ = dt.timezone(dt.timedelta(hours=7))
 PROCEDURE = "1.000894.H44"  # 5 working days
 DISTRICT = "D227"  # Thành phố Việt Trì, a district until 30/6/2025
 RULES = rules_from_config(load_config())
 NOW = dt.datetime(2026, 1, 1, tzinfo=TZ)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = open_database(load_config(DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db"), "dossiers")
-        yield db
-    else:
-        request.applymarker(pytest.mark.integration)
-        with pg_schema_prefix() as schema:
-            db = open_database(load_config(DATABASE_URL=PG_URL, DATABASE_SCHEMA=schema), "dossiers")
-            yield db
-            db.engine.dispose()
 
 
 def at(day: str, hour: int = 9) -> dt.datetime:

@@ -1,0 +1,92 @@
+"""What one ingest batch stores and derives, on SQLite and PostgreSQL: duplicates are recognised whether they
+repeat an event of a dossier in the batch, of one outside it, or of the batch itself, and nothing a duplicate
+says reaches a dossier's state or the statistics marks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+
+from services.dossiers.ingest import ingest_batch
+from services.dossiers.models import Dossier, DossierEvent, StatsDirty
+from services.dossiers.rules import rules_from_config
+from shared.config import load_config
+from shared.events import make_envelope, parse_event
+
+TZ = dt.timezone(dt.timedelta(hours=7))
+RULES = rules_from_config(load_config())
+NOW = dt.datetime(2026, 1, 1, tzinfo=TZ)
+PROCEDURE = "1.000894.H44"  # 5 working days
+RECEIVED = dt.datetime(2025, 3, 3, 9, tzinfo=TZ)  # Monday: due Monday 10/3
+
+
+def received(code: str, event_id: str, unit: str = "D227") -> dict:
+    payload = {"dossier_code": code, "procedure_code": PROCEDURE, "unit_code": unit, "received_at": RECEIVED}
+    return make_envelope("dossier.received", payload, occurred_at=RECEIVED, event_id=event_id)
+
+
+def resolved(code: str, event_id: str, day: int) -> dict:
+    when = RECEIVED.replace(day=day, hour=10)
+    return make_envelope("dossier.resolved", {"dossier_code": code, "resolved_at": when}, occurred_at=when,
+                         event_id=event_id)
+
+
+def returned(code: str, event_id: str, day: int) -> dict:
+    when = RECEIVED.replace(day=day, hour=15)
+    return make_envelope("dossier.returned", {"dossier_code": code, "returned_at": when}, occurred_at=when,
+                         event_id=event_id)
+
+
+def ingest(database, *envelopes: dict):
+    with database.transaction() as session:
+        return ingest_batch(session, [parse_event(e) for e in envelopes], RULES, NOW)
+
+
+def state(database, code: str) -> tuple:
+    with database.transaction() as session:
+        dossier = session.get(Dossier, code)
+        return dossier.status, dossier.unit_code, dossier.outcome
+
+
+def owners(database) -> dict[str, str]:
+    with database.transaction() as session:
+        return dict(session.execute(sa.select(DossierEvent.event_id, DossierEvent.dossier_code)).all())
+
+
+def test_an_event_id_another_dossier_already_uses_counts_as_a_duplicate(database):
+    x, y, z = (str(uuid.uuid4()) for _ in range(3))
+    first = ingest(database, received("A", x), resolved("A", y, 5))
+    assert (first.stored, first.duplicates, first.dossiers_changed) == (2, 0, 1)
+    assert state(database, "A") == ("resolved", "D227", "early")
+
+    # B's receipt reuses A's receipt id (A is not in the batch): it is not stored, so B has no receipt
+    second = ingest(database, received("B", x, unit="D228"), resolved("B", z, 12))
+    assert (second.stored, second.duplicates) == (1, 1)
+    assert state(database, "B") == ("awaiting_receipt", None, None)
+    assert state(database, "A") == ("resolved", "D227", "early")
+
+    # C's receipt reuses A's resolution id while A is in the same batch: known from A's history
+    w, v = str(uuid.uuid4()), str(uuid.uuid4())
+    third = ingest(database, returned("A", w, 6), received("C", y, unit="D228"), received("C", v, unit="D228"),
+                   received("C", v, unit="D228"))
+    assert (third.stored, third.duplicates, third.rejections) == (2, 2, {})
+    assert state(database, "C") == ("in_progress", "D228", None)
+    assert state(database, "A") == ("returned", "D227", "early")
+    assert owners(database) == {x: "A", y: "A", z: "B", w: "A", v: "C"}
+
+
+def test_a_redelivered_batch_changes_nothing(database):
+    batch = [received("R", str(uuid.uuid4()), unit="D228"), resolved("R", str(uuid.uuid4()), 11)]
+    first = ingest(database, *batch)
+    assert (first.stored, first.dossiers_changed) == (2, 1)
+    assert state(database, "R") == ("resolved", "D228", "late")
+    with database.transaction() as session:
+        marks = {(m.unit_code, m.period, m.token) for m in session.scalars(sa.select(StatsDirty))}
+    assert {(u, p) for u, p, _ in marks} == {("D228", "2025")}
+
+    again = ingest(database, *batch)
+    assert (again.stored, again.duplicates, again.dossiers_changed) == (0, 2, 0)
+    with database.transaction() as session:
+        assert {(m.unit_code, m.period, m.token) for m in session.scalars(sa.select(StatsDirty))} == marks
