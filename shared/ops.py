@@ -13,6 +13,7 @@ from nameko.web.handlers import http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
+from shared.heap import FrozenStartupHeap
 from shared.messaging import connect
 
 
@@ -31,6 +32,7 @@ class OpsEndpoints:
     name: str
     db: Any
     config: Any
+    heap = FrozenStartupHeap()
 
     @http("GET", "/health")
     def health(self, request: Any) -> Response:
