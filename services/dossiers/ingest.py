@@ -52,13 +52,14 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     # history, an event already in it is a duplicate, and the rest are new (written below, never read back).
     history = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
     known = {e.event_id for stored in history.values() for e in stored}
-    fresh = [event for event_id, event in unique.items() if event_id not in known]
+    fresh = {event_id: event for event_id, event in unique.items() if event_id not in known}
     report.duplicates = len(events) - len(fresh)
     if not fresh:
         return report
-    for event in fresh:
-        history[event.dossier_code].append(_stored(event))
-    derivations = {code: derive(code, history[code], rules) for code in sorted({e.dossier_code for e in fresh})}
+    for event_id, event in fresh.items():
+        history[event.dossier_code].append(_stored(event_id, event))
+    changed = sorted({e.dossier_code for e in fresh.values()})
+    derivations = {code: derive(code, history[code], rules) for code in changed}
     rows = [_row(d.state, now) for d in derivations.values()]
     dirty = _periods_touched(rows)
     token = uuid.uuid4().hex
@@ -75,23 +76,23 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     return report
 
 
-def _stored(event: Event) -> StoredEvent:
+def _stored(event_id: str, event: Event) -> StoredEvent:
     payload = event.raw.get("payload", {}) if event.event_type in PAYLOAD_READ_FOR else {}
-    return StoredEvent(str(event.event_id), event.event_type, event.time, payload)
+    return StoredEvent(event_id, event.event_type, event.time, payload)
 
 
 def _without_lost(
     session: Session,
     history: dict[str, list[StoredEvent]],
-    fresh: list[Event],
+    fresh: dict[str, Event],
     new_ids: set[str],
     rules: TimelinessRules,
     now: dt.datetime,
     postgres: bool,
 ) -> dict[str, Derivation]:
     """Re-derive the dossiers whose events were not stored (their ids were taken) and rewrite their rows."""
-    lost = {str(e.event_id) for e in fresh} - new_ids
-    codes = sorted({e.dossier_code for e in fresh if str(e.event_id) in lost})
+    lost = fresh.keys() - new_ids
+    codes = sorted({fresh[event_id].dossier_code for event_id in lost})
     derivations = {}
     for code in codes:
         history[code] = [e for e in history[code] if e.event_id not in lost]
@@ -113,11 +114,11 @@ def _write(
     session: Session,
     rows: list[dict[str, object]],
     dirty: set[tuple[str, str]],
-    events: list[Event],
+    events: dict[str, Event],
     now: dt.datetime,
     token: str,
 ) -> set[str]:
-    """The portable writes (SQLite): dossiers, marks, then the events; returns the ids stored."""
+    """The portable writes (SQLite): dossiers, marks, then the events (by id); returns the ids stored."""
     session.execute(sa.update(Dossier), rows)
     _mark_dirty(session, dirty, now, token)
     return _store_events(session, events, now)
@@ -143,10 +144,10 @@ def _lock_dossiers(session: Session, codes: list[str], now: dt.datetime) -> None
     )
 
 
-def _store_events(session: Session, events: list[Event], now: dt.datetime) -> set[str]:
+def _store_events(session: Session, events: dict[str, Event], now: dt.datetime) -> set[str]:
     rows = [
         {
-            "event_id": str(e.event_id),
+            "event_id": event_id,
             "dossier_code": e.dossier_code,
             "event_type": e.event_type,
             "time": e.time,
@@ -155,7 +156,7 @@ def _store_events(session: Session, events: list[Event], now: dt.datetime) -> se
             "source": e.source,
             "stored_at": now,
         }
-        for e in events
+        for event_id, e in events.items()
     ]
     stmt = insert_ignore(session, DossierEvent.__table__).returning(DossierEvent.__table__.c.event_id)
     return {row[0] for row in session.execute(stmt, rows)}

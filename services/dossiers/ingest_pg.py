@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -117,12 +117,12 @@ def write(
     session: Session,
     rows: list[dict[str, Any]],
     dirty: Iterable[tuple[str, str]],
-    events: Sequence[Event],
+    events: Mapping[str, Event],
     now: dt.datetime,
     token: str,
 ) -> set[str]:
-    """Update the derived dossiers, mark the changed figures and store the events; returns the ids stored (an id
-    already used by a dossier outside the batch is not)."""
+    """Update the derived dossiers, mark the changed figures and store the events (by id); returns the ids stored
+    (an id already used by a dossier outside the batch is not)."""
     marks = sorted(dirty)
     sql = [UPDATE] if rows else []
     params: dict[str, Any] = _update_params(rows) if rows else {}
@@ -132,13 +132,13 @@ def write(
                       token=token)
     sql.append(STORE)
     params.update(
-        ids=array_literal(str(e.event_id) for e in events),
-        codes=array_literal(e.dossier_code for e in events),
-        types=array_literal(e.event_type for e in events),
-        times=array_literal(e.time for e in events),
-        occurred=array_literal(e.occurred_at for e in events),
-        payloads=array_literal(json.dumps(e.raw.get("payload", {}), ensure_ascii=False) for e in events),
-        sources=array_literal(e.source for e in events),
+        ids=array_literal(events),
+        codes=array_literal(e.dossier_code for e in events.values()),
+        types=array_literal(e.event_type for e in events.values()),
+        times=array_literal(e.time for e in events.values()),
+        occurred=array_literal(e.occurred_at for e in events.values()),
+        payloads=array_literal(json.dumps(e.raw.get("payload", {}), ensure_ascii=False) for e in events.values()),
+        sources=array_literal(e.source for e in events.values()),
         now=now,
     )
     cursor = _cursor(session)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.dossiers.catalogue import Catalogue
 from services.dossiers.deadlines import (
@@ -51,9 +51,11 @@ STATUS_CODES = {
 }
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """An accepted event as kept in the event table: its payload is the JSON as received."""
+class StoredEvent(NamedTuple):
+    """An accepted event as kept in the event table: its payload is the JSON as received.
+
+    A named tuple, not a frozen dataclass: a batch builds a couple of hundred thousand of them (each dossier's whole
+    history), and a frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``."""
 
     event_id: str
     event_type: str
