@@ -3,8 +3,8 @@
 Each step is a set-based statement over arrays (``unnest``): row-by-row executemany costs a parameter conversion
 and, under eventlet, a hub switch per row; sending the batch as a handful of arrays (one text literal per
 column, shared/pg_arrays.py) leaves PostgreSQL the rest (ARCHITECTURE.md: ``INSERT … SELECT FROM unnest(...)
-ON CONFLICT DO NOTHING`` was as fast as COPY). The statements of a step go as one multi-statement string on the
-raw DBAPI cursor: every round trip is an eventlet wait, and with eight per batch the service spent a fifth of
+ON CONFLICT DO NOTHING`` was as fast as COPY). The statements of a step go as one multi-statement string
+straight to the driver: every round trip is an eventlet wait, and with eight per batch the service spent a fifth of
 its time with every batch in flight waiting on the database. SQLite, the embedded default, keeps the portable
 statements in ingest.py.
 """
@@ -98,17 +98,18 @@ RETURNING event_id
 
 
 
-def _cursor(session: Session) -> Any:
-    """A cursor on the session's own DBAPI connection: same transaction, without SQLAlchemy's statement layer."""
-    return session.connection().connection.cursor()
+def _execute(session: Session, sql: str, params: dict[str, Any]) -> Any:
+    """The statements as written, straight to psycopg2 in the session's transaction (no compilation), with
+    SQLAlchemy still wrapping driver errors: the batch consumer tells a lost connection or a deadlock (retried)
+    from a bad message (dead-lettered) by SQLAlchemy's exception types."""
+    return session.connection().exec_driver_sql(sql, params)
 
 
 def lock_and_load(session: Session, codes: list[str], now: dt.datetime) -> dict[str, list[StoredEvent]]:
     """Lock the batch's dossiers (creating missing rows) and return every event already stored for them."""
-    cursor = _cursor(session)
-    cursor.execute(LOCK_AND_LOAD, {"codes": array_literal(codes), "now": now})
+    rows = _execute(session, LOCK_AND_LOAD, {"codes": array_literal(codes), "now": now})
     by_code: dict[str, list[StoredEvent]] = defaultdict(list)
-    for event_id, code, event_type, time, body in cursor.fetchall():
+    for event_id, code, event_type, time, body in rows:
         by_code[code].append(StoredEvent(event_id, event_type, time, body or {}))
     return by_code
 
@@ -141,13 +142,11 @@ def write(
         sources=array_literal(e.source for e in events.values()),
         now=now,
     )
-    cursor = _cursor(session)
-    cursor.execute(";\n".join(sql), params)
-    return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in _execute(session, ";\n".join(sql), params)}
 
 
 def update_dossiers(session: Session, rows: list[dict[str, Any]]) -> None:
-    _cursor(session).execute(UPDATE, _update_params(rows))
+    _execute(session, UPDATE, _update_params(rows))
 
 
 def _update_params(rows: list[dict[str, Any]]) -> dict[str, str]:

@@ -4,16 +4,21 @@ says reaches a dossier's state or the statistics marks."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from services.dossiers.ingest import ingest_batch
 from services.dossiers.models import Dossier, DossierEvent, StatsDirty
 from services.dossiers.rules import rules_from_config
+from shared.batch_consumer import is_transient
 from shared.config import load_config
+from shared.db import open_database
 from shared.events import make_envelope, parse_event
+from tests.support import PG_URL, pg_schema_prefix
 
 TZ = dt.timezone(dt.timedelta(hours=7))
 RULES = rules_from_config(load_config())
@@ -90,3 +95,45 @@ def test_a_redelivered_batch_changes_nothing(database):
     assert (again.stored, again.duplicates, again.dossiers_changed) == (0, 2, 0)
     with database.transaction() as session:
         assert {(m.unit_code, m.period, m.token) for m in session.scalars(sa.select(StatsDirty))} == marks
+
+
+@pytest.mark.integration
+def test_database_failures_mid_batch_reach_the_consumer_as_transient():
+    """The PostgreSQL path sends its statements straight to the driver; its errors must still reach the batch
+    consumer as SQLAlchemy's, or a lock time-out or a database restart would dead-letter good messages instead
+    of retrying them."""
+    with pg_schema_prefix() as schema:
+        database = open_database(load_config(DATABASE_URL=PG_URL, DATABASE_SCHEMA=schema), "dossiers")
+        try:
+            ingest(database, received("K1", str(uuid.uuid4())))
+            batch = [parse_event(resolved("K1", str(uuid.uuid4()), 4))]
+
+            def failure_of(interfere) -> BaseException:
+                """What ingest_batch itself raises (not what the rollback after it may raise)."""
+                caught: list[BaseException] = []
+                with contextlib.suppress(sa.exc.SQLAlchemyError), database.transaction() as session:
+                    interfere(session)
+                    try:
+                        ingest_batch(session, batch, RULES, NOW)
+                    except Exception as exc:
+                        caught.append(exc)
+                        raise  # the transaction rolls back, as in the service
+                assert caught, "ingest_batch did not fail"
+                return caught[0]
+
+            with database.engine.connect() as holder:  # another batch holds K1's row lock
+                holder.execute(sa.text("SELECT 1 FROM dossiers WHERE dossier_code = 'K1' FOR UPDATE"))
+                timed_out = failure_of(lambda s: s.execute(sa.text("SET LOCAL lock_timeout = '200ms'")))
+                holder.rollback()
+            assert "lock timeout" in str(timed_out) and is_transient(timed_out)
+
+            def lose_connection(session) -> None:
+                pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+                with database.engine.connect() as other:
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+            assert is_transient(failure_of(lose_connection))
+            with database.transaction() as session:  # the pool recovers: the same batch then succeeds
+                assert ingest_batch(session, batch, RULES, NOW).stored == 1
+        finally:
+            database.engine.dispose()
