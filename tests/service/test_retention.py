@@ -11,7 +11,7 @@ from services.dossiers.models import Dossier, DossierEvent
 from services.dossiers.reads import period_stats
 from shared.config import load_config
 from shared.messaging import connect
-from tests.service.test_period_statistics import RULES, at, database, ingest_all, life  # noqa: F401 - fixture
+from tests.service.test_period_statistics import RULES, at, ingest_all, life
 
 APPLICANT = {"name": "Trần Thị Bình", "phone": "0912 345 678", "email": "binh@example.vn"}
 
@@ -21,7 +21,7 @@ def with_applicant(events: list) -> list:
     return events
 
 
-def test_applicant_data_is_erased_after_retention_and_statistics_stay(database):  # noqa: F811
+def test_applicant_data_is_erased_after_retention_and_statistics_stay(database):
     ingest_all(database, with_applicant(life("OLD", at("2023-03-01"), "resolved", at("2023-03-02")))
                + with_applicant(life("OPEN", at("2023-03-01"))))
     with database.transaction() as session:
