@@ -42,6 +42,17 @@ from shared.db import Database, insert_ignore
 log = logging.getLogger(__name__)
 
 SERVICE = "reports"
+_reported_versions: dict[str, int] = {}  # set_id -> the highest version this process has put on the gauge
+_reported_lock = threading.Lock()
+
+
+def report_built_version(set_id: str, version: int) -> None:
+    """Move the ranking-version gauge forward only: a timer that read the built versions just before a newer
+    build finished must not set the gauge back (alerts compare it with scoring's version)."""
+    with _reported_lock:
+        if version > _reported_versions.get(set_id, 0):
+            _reported_versions[set_id] = version
+            ranking_version.labels(SERVICE, set_id).set(version)
 EVALUATED_KINDS = ("department", "commune", "district")
 Renderer = Callable[[Document, str], bytes]
 
@@ -100,7 +111,7 @@ class Builder:
             if len(ids) == 1:
                 self._mark_built(ids[0], versions[ids[0]])
         for set_id, version in versions.items():
-            ranking_version.labels(SERVICE, set_id).set(version)
+            report_built_version(set_id, version)
         return result
 
     def commitment(self, unit_code: str, year: int, *, with_results: bool = False,
@@ -179,7 +190,7 @@ class Builder:
             built = session.execute(sa.select(KnownSet.set_id, KnownSet.built_version)
                                     .where(KnownSet.built_version > 0)).all()
         for set_id, version in built:
-            ranking_version.labels(SERVICE, set_id).set(version)
+            report_built_version(set_id, version)
         return results
 
     # -- helpers -------------------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def test_ranking_document_follows_ranking_updated(reports):
         files = rpc.reports.documents(kind="ranking", key=cs.id)
         done = len(ranking["table"]) == 3 and len(files) == 3 and all(
             f["sources"]["ranking_versions"][cs.id] == ranking["version"] for f in files)
-        return done and (ranking, files)
+        gauge = REGISTRY.get_sample_value("cchc_documents_ranking_version", {"service": "reports", "set_id": cs.id})
+        return done and gauge == ranking["version"] and (ranking, files)  # the gauge is set just after the files
 
     ranking, files = wait_until(built_from_the_latest_ranking, timeout=60, message="the ranking document")
     data = {f["format"]: read_file(f) for f in files}
