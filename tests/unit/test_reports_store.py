@@ -12,6 +12,7 @@ import pytest
 from nameko.cli.run import import_service
 from prometheus_client import REGISTRY
 
+from services.reports import builder as builder_module
 from services.reports import store
 from services.reports.builder import Builder
 from services.reports.errors import BadRequest, NotFound
@@ -158,7 +159,8 @@ def test_ranking_builds_once_per_ranking_version(builder) -> None:
         "ranking_versions": {"department-2026": 7}}
     assert builder.build_pending() == []
     gauge = {"service": "reports", "set_id": "department-2026"}
-    ranking_version.labels("reports", "department-2026").set(0)  # as after a restart
+    ranking_version.labels("reports", "department-2026").set(0)  # as after a restart: gauge and memory fresh
+    builder_module._reported_versions.clear()
     builder.build_pending()
     assert REGISTRY.get_sample_value("cchc_documents_ranking_version", gauge) == 7  # from the database
     # a set announced with no unit in its ranking yet: nothing built, not retried at every tick
