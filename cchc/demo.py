@@ -89,7 +89,7 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
         f"  {len(traffic.messages):,} thông điệp ({traffic.distinct_events:,} sự kiện khác nhau, "
         f"{len(traffic.messages) - traffic.distinct_events:,} bản trùng) + {len(bad)} thông điệp lỗi"
     )
-    with running(SERVICES, config):
+    with running(SERVICES, config, http_base_port=8101):
         publisher = publisher_for(dict(config))
         started = time.monotonic()
         with Progress(

@@ -18,16 +18,18 @@ from shared.messaging import amqp_uri, install_memory_transport_shims, is_memory
 
 
 def container_config(config: Mapping[str, Any], index: int, http_base_port: int | None) -> dict[str, Any]:
+    """``http_base_port``: service ``index`` listens on base + index; 0 lets the system pick a free port for each
+    (tests, so that several runs on one machine never collide); None keeps the config's address."""
     cfg = copy.deepcopy(dict(config))
     cfg["TRANSPORT_OPTIONS"] = transport_options(cfg)
     if http_base_port is not None:
-        cfg["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{http_base_port + index}"
+        cfg["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{http_base_port + index if http_base_port else 0}"
     return cfg
 
 
 @contextlib.contextmanager
 def running(
-    service_classes: Sequence[type], config: Mapping[str, Any], http_base_port: int | None = 8101
+    service_classes: Sequence[type], config: Mapping[str, Any], http_base_port: int | None = 0
 ) -> Iterator[list[ServiceContainer]]:
     """Start the services, yield their containers, stop them gracefully on exit (kill if stopping fails)."""
     if is_memory_uri(amqp_uri(config)):

@@ -29,7 +29,7 @@ import zlib
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from math import exp
@@ -130,6 +130,32 @@ class GeneratedTraffic:
     # Ground truth per unit code (every unit that could have received, zero or not): a Counter of
     # FINAL_STATES as of `now`.
     expected: dict[str, Counter[str]]
+    # Ground truth per dossier code, as of `now`: what tests that judge deadlines need (a count per unit
+    # cannot say WHICH dossiers are overdue).
+    truth: dict[str, DossierTruth] = field(default_factory=dict)
+
+    def open_past_due(self, granularity: str = "date") -> set[str]:
+        """Codes of the dossiers that are open, not waiting for a supplement, and past their due date at
+        `now`: exactly the ones the deadline scan must announce late."""
+        return {code for code, t in self.truth.items() if t.open_past_due(granularity)}
+
+
+@dataclass(frozen=True)
+class DossierTruth:
+    """One dossier as of ``TrafficSpec.now``, from the generator's own plan (not from the service's rules)."""
+
+    unit_code: str
+    state: str  # one of FINAL_STATES
+    due_at: datetime | None  # after the supplement rounds completed by `now` (RESTART), local time
+    paused: bool  # a supplement was requested by `now` and not supplied by then
+    now: datetime
+
+    def open_past_due(self, granularity: str = "date") -> bool:
+        if self.state != "unfinished" or self.paused or self.due_at is None:
+            return False
+        if granularity == "date":
+            return self.due_at.date() < self.now.astimezone(LOCAL_TZ).date()
+        return self.due_at < self.now
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -979,8 +1005,11 @@ class _Generator:
         # 4. Events, as of `now`.
         messages: list[dict[str, Any]] = []
         expected: dict[str, Counter[str]] = {unit.code: Counter() for unit in units}
+        truth: dict[str, DossierTruth] = {}
         for dossier in dossiers:
-            expected[dossier.unit.code][self._emit(dossier, messages)] += 1
+            state = self._emit(dossier, messages)
+            expected[dossier.unit.code][state] += 1
+            truth[dossier.code] = self._truth(dossier, state)
 
         # 5. The bus: everything out of order, some messages delivered twice or more. Shuffling originals
         # and copies together is the same as re-inserting each copy at a random position, without the
@@ -989,7 +1018,24 @@ class _Generator:
         if distinct:
             messages.extend(_copy_message(m) for m in rng.choices(messages, k=round(spec.duplicate_share * distinct)))
         rng.shuffle(messages)
-        return GeneratedTraffic(messages=messages, distinct_events=distinct, dossiers=len(dossiers), expected=expected)
+        return GeneratedTraffic(messages=messages, distinct_events=distinct, dossiers=len(dossiers), expected=expected,
+                                truth=truth)
+
+    def _truth(self, dossier: _Dossier, state: str) -> DossierTruth:
+        """The dossier as of `now`: only an open one needs its due date and pause recomputed, since a
+        supplement round still running at `now` leaves it paused and later rounds have not happened yet."""
+        now, due, paused = self.now, None, False
+        if state == "unfinished":
+            done: list[tuple[datetime, datetime | None]] = []
+            for requested, supplied in dossier.rounds or ():
+                if requested > now:
+                    break
+                if supplied is None or supplied > now:
+                    paused = True
+                    break
+                done.append((requested, supplied))
+            due = self._deadline(dossier, done)
+        return DossierTruth(dossier.unit.code, state, due, paused, now)
 
     def _assign_codes(self, unit: Unit, batch: list[_Dossier], ordinal: int) -> None:
         """MaHoSo as one-door systems number it: <agency portal code>-<yymmdd>-<sequence of the day>."""

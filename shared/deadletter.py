@@ -6,7 +6,6 @@ refused, so ``cchc dlq replay`` can send it back to its exchange once the cause 
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from kombu import Connection, Producer
 from nameko.extensions import DependencyProvider
 
+from shared.clock import utcnow
 from shared.events import ONEDOOR_EXCHANGE
 from shared.messaging import dead_letter_exchange, dead_letter_queue, declare_topology
 from shared.metrics import dead_letters
@@ -40,7 +40,7 @@ class DeadLetter:
 
 def publish_dead_letters(producer: Producer, service: str, letters: list[DeadLetter]) -> None:
     """Publish persistently to the service's dead-letter queue; the caller acks the originals afterwards."""
-    now = dt.datetime.now(dt.UTC).isoformat()
+    now = utcnow().isoformat()
     for letter in letters:
         producer.publish(
             letter.body,
@@ -139,7 +139,7 @@ def replay(connection: Connection, service: str, limit: int | None = None) -> in
                 delivery_mode=2,
                 content_type="application/json",
                 content_encoding="binary",
-                headers={"x-cchc-replayed-at": dt.datetime.now(dt.UTC).isoformat()},
+                headers={"x-cchc-replayed-at": utcnow().isoformat()},
                 retry=True,
             )
             message.ack()

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.clock import utcnow
 from shared.db import UTCDateTime
 from shared.metrics import events_published, outbox_pending
 
@@ -28,7 +29,7 @@ class OutboxMixin:
 
 def enqueue(session: Session, model: type[Any], event_type: str, payload: dict[str, Any]) -> None:
     session.add(model(event_type=event_type, payload=json.dumps(payload, default=str, ensure_ascii=False),
-                      created_at=dt.datetime.now(dt.UTC)))
+                      created_at=utcnow()))
 
 
 def relay(session: Session, model: type[Any], dispatch: Callable[[str, Any], None], service: str,

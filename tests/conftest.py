@@ -11,7 +11,30 @@ eventlet.monkey_patch()
 import pytest  # noqa: E402
 
 from shared.config import load_config  # noqa: E402
-from tests.support import PG_URL, pg_schema_prefix, rabbit_vhost  # noqa: E402
+from tests.support import PG_URL, PINNED_TIMES, pg_schema_prefix, rabbit_vhost  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--pinned-times", default=None,
+        help="comma-separated names from tests/support.py PINNED_TIMES, or 'all', for tests taking `pinned_now` "
+             "(default: each test's @pytest.mark.pinned_times, else all)")
+
+
+def pytest_generate_tests(metafunc):
+    """``pinned_now``: the instant a test generates its stream for and runs the services' clock at."""
+    if "pinned_now" not in metafunc.fixturenames:
+        return
+    option = metafunc.config.getoption("--pinned-times")
+    marker = metafunc.definition.get_closest_marker("pinned_times")
+    if option:
+        names = list(PINNED_TIMES) if option == "all" else [n.strip() for n in option.split(",") if n.strip()]
+    else:
+        names = list(marker.args) if marker else list(PINNED_TIMES)
+    unknown = [n for n in names if n not in PINNED_TIMES]
+    if unknown:
+        raise pytest.UsageError(f"--pinned-times: unknown {unknown}; known: {', '.join(PINNED_TIMES)}")
+    metafunc.parametrize("pinned_now", [PINNED_TIMES[n] for n in names], ids=names)
 
 
 @pytest.fixture(params=["memory-sqlite", "rabbitmq-postgresql"])

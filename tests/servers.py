@@ -14,7 +14,6 @@ import email
 import email.policy
 import http.server
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,13 +24,11 @@ import aiosmtpd.controller
 import eventlet.patcher
 from aiosmtpd.controller import Controller
 
+from tests.support import free_port
+
 aiosmtpd.controller.threading = eventlet.patcher.original("threading")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import socket
 import subprocess
 import time
 import uuid
@@ -13,8 +15,27 @@ import sqlalchemy as sa
 
 T = TypeVar("T")
 
+_ICT = dt.timezone(dt.timedelta(hours=7))
+#: Instants at which tests that judge deadlines replay their streams (``pinned_now`` fixture, option
+#: ``--pinned-times``): a test's outcome must not depend on the hour it runs at, so it runs at these instead of
+#: the wall clock. Each was chosen so that the streams of the fault tests hold open overdue dossiers then.
+PINNED_TIMES = {
+    "early-morning": dt.datetime(2026, 12, 7, 6, 0, tzinfo=_ICT),  # Monday, before the offices open
+    "lunch-break": dt.datetime(2026, 12, 8, 12, 15, tzinfo=_ICT),  # Tuesday, between the two sessions
+    "after-hours": dt.datetime(2026, 12, 9, 19, 0, tzinfo=_ICT),  # Wednesday evening
+    "weekend": dt.datetime(2026, 12, 12, 10, 0, tzinfo=_ICT),  # Saturday
+    "after-holiday": dt.datetime(2026, 9, 3, 8, 0, tzinfo=_ICT),  # Thursday after 29/8-2/9 (National Day, 2026)
+}
+
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 RABBIT = "pyamqp://guest:guest@127.0.0.1:5672"
+
+
+def free_port() -> int:
+    """A port nothing listens on now: tests never hard-code one, so several runs on one machine never collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_until(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, message: str = "condition") -> T:

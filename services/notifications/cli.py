@@ -50,11 +50,10 @@ def show(config: Mapping[str, Any], notification_id: int, reveal: bool = False) 
 def resend(config: Mapping[str, Any], notification_id: int | None = None, *, failed: bool = False,
            kind: str | None = None, channel: str | None = None) -> dict[str, Any]:
     """One notification by id, or with ``failed`` every failed one (optionally of a kind / channel)."""
-    import datetime as dt
-
     from services.notifications import delivery
+    from shared.clock import utcnow
 
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     db = _database(config)
     try:
         with db.transaction() as session:

@@ -37,6 +37,7 @@ from services.reports.settings import ReportSettings
 from services.reports.sources import Sources
 from services.reports.statistics_report import build_statistics_document
 from shared.calendar import LOCAL_TZ
+from shared.clock import utcnow
 from shared.db import Database, insert_ignore
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class Builder:
         self.db = db
         self.sources = sources
         self.settings = settings
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or utcnow
         self.renderer = renderer
 
     # -- the three documents ----------------------------------------------------------------------------

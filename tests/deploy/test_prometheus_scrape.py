@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import urllib.parse
 import urllib.request
@@ -22,7 +21,7 @@ from cchc.runner import running
 from services.dossiers.service import DossiersService
 from shared.config import load_config
 from shared.publisher import publisher_for
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "cchc-alerts.rules.yml"
@@ -30,10 +29,6 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "cchc-overview.json"
 PROMETHEUS = shutil.which("prometheus")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Prometheus:
@@ -77,7 +72,7 @@ def prometheus(tmp: Path, target: str) -> Iterator[Prometheus]:
         "scrape_configs": [{"job_name": "dossiers", "static_configs": [{"targets": [target]}]}],
     }
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = (tmp / "prometheus.log").open("wb")
     process = subprocess.Popen(
         [PROMETHEUS, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
@@ -124,7 +119,7 @@ def test_prometheus_scrapes_the_service_and_the_dead_letter_alert_fires(tmp_path
     memory.Channel.queues.clear()
     config = load_config(AMQP_URI="memory://", DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db",
                          timeliness={"scan_interval_seconds": 3600})
-    port = _free_port()
+    port = free_port()
     with running([DossiersService], config, http_base_port=port), prometheus(tmp_path, f"127.0.0.1:{port}") as prom:
         # The service is scraped: up, and its metrics with their `service` label.
         wait_until(lambda: (prom.value('count_over_time(up{job="dossiers"}[15m])') or 0) >= 3, timeout=20,

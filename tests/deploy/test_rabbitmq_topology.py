@@ -9,7 +9,6 @@ import contextlib
 import importlib
 import inspect
 import json
-import socket
 import subprocess
 import sys
 import uuid
@@ -30,7 +29,7 @@ from shared import topology as topo
 from shared.batch_consumer import BatchEventHandler
 from shared.config import load_config
 from shared.messaging import connect
-from tests.support import RABBIT, wait_until
+from tests.support import RABBIT, free_port, wait_until
 
 TOPOLOGY = topo.load()
 
@@ -170,10 +169,6 @@ def _refused(action) -> str:
     raise AssertionError("the broker allowed it")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.integration
@@ -217,8 +212,8 @@ def test_applied_topology_enforces_least_privilege_and_the_services_run_under_it
             return load_config(AMQP_URI=uri, DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db",
                                timeliness={"scan_interval_seconds": 3600})
 
-        with running([DossiersService], config("dossiers"), http_base_port=_free_port()), \
-                running([ScoringService], config("scoring"), http_base_port=_free_port()):
+        with running([DossiersService], config("dossiers"), http_base_port=free_port()), \
+                running([ScoringService], config("scoring"), http_base_port=free_port()):
             # dossiers consumed the one-door's malformed message and dead-lettered it as its own user.
             wait_until(lambda: _depth(vhost, "cchc.dead-letter.dossiers") == 1, timeout=20,
                        message="the malformed message in cchc.dead-letter.dossiers")

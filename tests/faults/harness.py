@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,10 +34,11 @@ from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, final_stat
 from services.dossiers.periods import parse_period
 from services.dossiers.rules import rules_from_config
 from shared import deadletter
+from shared.clock import pinned
 from shared.config import load_config
 from shared.messaging import INGEST_QUEUE, connect, declare_topology
 from shared.publisher import PikaPublisher, PublishError
-from tests.support import PG_URL, pg_schema_prefix, rabbit_vhost, wait_until
+from tests.support import PG_URL, free_port, pg_schema_prefix, rabbit_vhost, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_PATH = "services.dossiers.service:DossiersService"  # the module alone also finds the OpsEndpoints mixin
@@ -143,10 +143,6 @@ def interleave(valid: list[dict[str, Any]], bad: list[bytes], seed: int = 3) -> 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServiceProcess:
@@ -279,8 +275,10 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(tmp_path: Path, **ingest: Any) -> Iterator[Stack]:
-    with rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:
+def stack(tmp_path: Path, now: dt.datetime = NOW, **ingest: Any) -> Iterator[Stack]:
+    """``now``: the instant the stream was generated for; every process started meanwhile (this one too) reads
+    its clock from there, so what the services judge overdue never depends on the hour the test runs at."""
+    with pinned(now), rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:
         settings = {
             "AMQP_URI": amqp_uri,
             "DATABASE_URL": PG_URL,

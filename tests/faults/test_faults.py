@@ -38,7 +38,7 @@ from tests.faults.harness import (
 )
 from tests.support import RABBIT, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,7 @@ def replay_through(consumers: int, traffic, batch_size: int) -> tuple[list[dict]
             ingest={"batch_size": batch_size, "batches_in_flight": 2},
             timeliness={"scan_interval_seconds": 3600, "stats_publish_interval_seconds": 3600},
         )
-        with running([DossiersService] * consumers, config, http_base_port=8300 + consumers * 10):
+        with running([DossiersService] * consumers, config):
             publisher = publisher_for(config)
             publisher.publish_many(traffic.messages)
             publisher.close()

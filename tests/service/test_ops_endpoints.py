@@ -8,9 +8,9 @@ import urllib.request
 from cchc.runner import running
 from services.dossiers.service import DossiersService
 from shared.publisher import publisher_for
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
-PORT = 8610
+PORT = free_port()
 
 
 def get(path: str) -> tuple[int, str]:
