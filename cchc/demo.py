@@ -224,8 +224,10 @@ def demo_config(config: Mapping[str, Any], services: Sequence[str]) -> dict[str,
     from shared.db import make_engine
 
     cfg = dict(config)
-    # the demo's apologies and warnings go to var/cchc/demo/{mail,letters}, wiped with the rest
-    folders = {"email": {"folder": "var/cchc/demo/mail"}, "letters": {"folder": "var/cchc/demo/letters"}}
+    # the demo's apologies and warnings go to var/cchc/demo/{mail,letters}, wiped with the rest: local channels
+    # on purpose, which the notifications service refuses anywhere else
+    folders = {"email": {"folder": "var/cchc/demo/mail"}, "letters": {"folder": "var/cchc/demo/letters"},
+               "allow_local_channels": True}
     cfg["notifications"] = deep_merge(cfg.get("notifications") or {}, folders)
     cfg["reports"] = deep_merge(cfg.get("reports") or {}, {"output_dir": "var/cchc/demo/store"})
     url = str(setting(cfg, "DATABASE_URL"))

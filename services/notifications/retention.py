@@ -1,7 +1,9 @@
 """Erasing personal data from finished notifications after ``privacy.retention_days``.
 
 A sent or failed notification keeps its kind, channel, unit, dossier code, times and masked recipient (what an
-operator needs to answer "was the apology sent?"); the address, the text and the letter itself are removed.
+operator needs to answer "was the apology sent?"); the address, the text and the letter itself are removed, and
+every apology letter issued before the cut-off loses its data and PDF (its number and dates stay: the unit's
+register of apologies) — whatever channel it went by, PDF rendered or not.
 The folder transports (the zero-install mail folder and the queue of letters to print) hold the same data in
 files, so their files older than the cut-off are deleted too.
 """
@@ -35,10 +37,17 @@ def erase_personal_data(session: Session, before: dt.datetime) -> int:
     ).rowcount or 0
     letters = session.execute(
         sa.update(ApologyLetter)
-        .where(ApologyLetter.issued_on < before.date(), ApologyLetter.pdf.is_not(None))
+        .where(ApologyLetter.issued_on < before.date(), not_erased(ApologyLetter))
         .values(data={}, pdf=None)
     ).rowcount or 0
     return erased + letters
+
+
+def not_erased(letter: type[ApologyLetter]) -> sa.ColumnElement[bool]:
+    """A letter still holding personal data: its ``data`` (the applicant) or its PDF. Not the PDF alone: an SMS
+    apology is never rendered as PDF, so its letter keeps ``pdf`` NULL and its applicant in ``data``. JSON is
+    compared as text, which PostgreSQL's ``json`` type (no equality operator) and SQLite both allow."""
+    return sa.or_(letter.pdf.is_not(None), sa.cast(letter.data, sa.Text) != "{}")
 
 
 def sweep_files(settings: Mapping[str, Any], before: dt.datetime) -> int:

@@ -15,7 +15,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.notifications import apology, delivery, intake, registry, retention
 from services.notifications.channels import Attachment, Transport, transports_from
 from services.notifications.schemas import DossierAlert, RankingUpdated
-from services.notifications.settings import setting_timer, settings_from
+from services.notifications.settings import SettingsError, settings_from
 from shared import ops
 from shared.calendar import WorkingCalendar
 from shared.clock import retention_cutoff, utcnow
@@ -42,11 +42,16 @@ class Notifier:
 
 class NotifierProvider(DependencyProvider):
     def setup(self) -> None:
-        self.notifier = Notifier(self.container.config)
+        """Settings are checked here, so a service configured to deliver nowhere (or to leak its SMTP password)
+        stops at start-up with every reason, instead of marking messages sent that nobody receives."""
+        try:
+            self.notifier = Notifier(self.container.config)
+        except SettingsError as exc:
+            log.error("%s", exc)
+            raise
 
     def get_dependency(self, worker_ctx: Any) -> Notifier:
         return self.notifier
-
 
 
 class NotificationsService(ops.OpsEndpoints):
@@ -84,12 +89,12 @@ class NotificationsService(ops.OpsEndpoints):
                                           unit_codes, unit_kind, title, self.notifier.settings, utcnow())
 
     # -- timers -----------------------------------------------------------------------------------------------
-    @setting_timer("delivery_interval_seconds")
+    @configured_timer("notifications", "delivery_interval_seconds")
     def deliver(self) -> None:
         delivery.deliver_due(self.db, self.notifier.transports, self.notifier.policy, self._attachments, self.name,
                              utcnow)
 
-    @setting_timer("digest_interval_seconds")
+    @configured_timer("notifications", "digest_interval_seconds")
     def send_digests(self) -> None:
         self.flush_digests()
 
@@ -104,13 +109,13 @@ class NotificationsService(ops.OpsEndpoints):
         if swept:
             log.info("deleted %d mail and letter files older than %d days", swept, days)
 
-    @setting_timer("schedule_interval_seconds")
+    @configured_timer("notifications", "schedule_interval_seconds")
     def send_scheduled(self) -> None:
         self._ensure_units()
         with self.db.transaction() as session:
             intake.flush_scheduled(session, self.notifier.settings, utcnow())
 
-    @setting_timer("units_refresh_seconds", eager=True)
+    @configured_timer("notifications", "units_refresh_seconds", eager=True)
     def refresh_units(self) -> None:
         self._ensure_units(force=True)
 

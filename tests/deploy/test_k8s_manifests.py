@@ -177,6 +177,43 @@ def test_the_mounted_configuration_loads_as_nameko_and_cchc_read_it(config_file,
     assert {"AMQP_URI", "max_workers", "WEB_SERVER_ADDRESS", "serializer", "HEARTBEAT"} <= set(raw)
 
 
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_notifications_deliver_over_smtp_and_the_sms_gateway_with_credentials_from_a_secret(
+        built, overlay, monkeypatch, tmp_path):
+    """The mounted configuration, read with the Deployment's environment, passes the service's own start-up
+    checks (no mail folder, no SMS console, TLS before any login); what is secret comes from the Secret
+    `cchc-notifications`; printable letters go to a shared persistent volume, not the pod's scratch space."""
+    from services.notifications.settings import settings_from
+
+    objects = built[overlay]
+    pod = _find(objects, "Deployment", "notifications")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    for name in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN"):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "cchc-notifications", name
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    config_map = _find(objects, "ConfigMap", volumes["config"]["configMap"]["name"])
+    assert not re.search(r"(password|token|secret):\s*[^$\s!]", config_map["data"]["config.yaml"], re.I)
+    for name, var in env.items():  # what the kubelet would put in the environment
+        monkeypatch.setenv(name, var.get("value", f"from-secret-{name.lower()}"))
+    path = tmp_path / "config.yaml"
+    path.write_text(config_map["data"]["config.yaml"], encoding="utf-8")
+
+    settings = settings_from(load_config(path))
+
+    email, sms = settings["email"], settings["sms"]
+    assert settings["allow_local_channels"] is False
+    assert (email["transport"], sms["transport"]) == ("smtp", "http")
+    assert email["smtp"]["host"] == "from-secret-smtp_host" and email["smtp"]["starttls"] is True
+    assert (email["smtp"]["username"], email["smtp"]["password"]) == ("from-secret-smtp_username",
+                                                                    "from-secret-smtp_password")
+    assert (sms["url"], sms["token"]) == ("from-secret-sms_gateway_url", "from-secret-sms_gateway_token")
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    letters = volumes[mounts[settings["letters"]["folder"]]]
+    claim = _find(objects, "PersistentVolumeClaim", letters["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # every replica writes, the units' desks read
+
+
 def test_the_image_runs_unprivileged_and_execs_nameko():
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     final_stage = dockerfile.rsplit("\nFROM ", 1)[1]

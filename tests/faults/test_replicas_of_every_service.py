@@ -99,6 +99,7 @@ def test_three_replicas_of_every_service(tmp_path, pinned_now):
     assert owed, f"the stream for {now} holds no open overdue dossier: pin another instant (tests/support.py)"
     mail, letters = tmp_path / "mail", tmp_path / "letters"
     notify = {"notifications": {
+        "allow_local_channels": True,  # e-mail into a folder and SMS to the console, read back by this test
         "delivery_interval_seconds": 0.3, "digest_interval_seconds": 3600, "schedule_interval_seconds": 3600,
         "units_refresh_seconds": 3600, "email": {"transport": "folder", "folder": str(mail)},
         "sms": {"transport": "console"}, "letters": {"folder": str(letters)},

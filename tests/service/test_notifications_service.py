@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdf
@@ -19,8 +21,8 @@ from prometheus_client import REGISTRY, generate_latest
 
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
-from services.notifications.channels.webhook import SIGNATURE_HEADER, verify
 from services.notifications.service import NotificationsService
+from services.notifications.webhook_signature import verify
 from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events import make_envelope
 from shared.publisher import publisher_for
@@ -32,7 +34,7 @@ COMMUNE = "07900"  # Phường Việt Trì
 PROCEDURE = "1.000894.H44"  # Đăng ký kết hôn: 5 working days
 LEAD_EMAIL = "lanhdao.motcua@vietri.phutho.gov.vn"
 LEAD_PHONE = "0987654321"
-SECRET = "webhook-secret"
+SECRET = "webhook-secret-of-the-ioc"
 CITIZENS = {
     "ONLINE-EMAIL": {"name": "Nguyễn Văn An", "kind": "citizen", "email": "an.nguyen@example.vn"},
     "ONLINE-PHONE": {"name": "Trần Thị Bình", "kind": "citizen", "phone": "0912345678"},
@@ -50,8 +52,8 @@ def make_config(backend_config, tmp_path: Path, smtp_port: int, http_url: str, *
         "retry_max_seconds": 1.0,
         "retry_jitter": 0,
         "max_attempts": 3,
-        "email": {"transport": "smtp", "sender": "CCHC Phú Thọ <cchc@phutho.gov.vn>",
-                  "smtp": {"host": "127.0.0.1", "port": smtp_port, "timeout_seconds": 5}},
+        "email": {"transport": "smtp", "sender": "CCHC Phú Thọ <cchc@phutho.gov.vn>",  # a plain relay, no login
+                  "smtp": {"host": "127.0.0.1", "port": smtp_port, "starttls": False, "timeout_seconds": 5}},
         "sms": {"transport": "http", "url": f"{http_url}/sms", "token": "sms-token", "timeout_seconds": 5},
         "webhooks": [{"name": "ioc", "url": f"{http_url}/hook", "secret": SECRET}],
         "letters": {"folder": str(tmp_path / "letters")},
@@ -187,9 +189,10 @@ def test_late_dossiers_produce_apologies_alerts_and_digests_once(backend_config,
     assert all(code in overdue_digest for code in [*CITIZENS, "DUP-1"])
     assert "SOON-1" in due_soon_digest and "SOON-1" not in overdue_digest
 
-    # webhooks: signed with HMAC-SHA256 over the body, and never carrying personal data
+    # webhooks: signed with HMAC-SHA256 over timestamp, delivery id and body, and never carrying personal data
     hooks = http.on("/hook")
-    assert hooks and all(verify(SECRET, r.body, r.headers[SIGNATURE_HEADER]) for r in hooks)
+    assert hooks and all(verify(SECRET, dict(r.headers.items()), r.body) == r.headers["X-CCHC-Delivery"]
+                         for r in hooks)
     assert {r.json()["kind"] for r in hooks} == {"late_alert", "overdue_digest", "due_soon_digest"}
 
     # the duplicate event: one letter, one message per recipient and channel
@@ -308,3 +311,41 @@ def test_window_reminders_and_the_latest_ranking_are_announced(backend_config, t
     assert "Kính gửi: Phường Nông Trang" in opening.get_body(("plain",)).get_content()
     hooks = sorted((r.json()["kind"], r.json()["data"].get("version")) for r in http.on("/hook"))
     assert hooks == [("ranking_published", 2), ("window_closing", None), ("window_opening", None)]
+
+
+def test_a_redirecting_sms_gateway_is_retried_and_nothing_is_sent_elsewhere(backend_config, tmp_path):
+    """A 302 is not "sent": the outbox retries it (then fails it visibly), and the redirect's target never sees
+    the text or the gateway's token."""
+    smtp = SmtpSink().start()
+    try:
+        with http_recorder() as http, http_recorder() as elsewhere:
+            http.redirect["/sms"] = f"{elsewhere.url}/collect"
+            config = make_config(backend_config, tmp_path, smtp.port, http.url, leads={}, webhooks=[])
+            with running([DossiersService, NotificationsService], config), rpc_proxy(config) as rpc:
+                publish(config, [overdue("ONLINE-PHONE", CITIZENS["ONLINE-PHONE"], "online")])
+                [sms] = wait_until(lambda: find(rpc, kind="apology", channel="sms", status="failed"), timeout=30,
+                                   message="the redirected SMS failed after max_attempts")
+                detail = rpc.notifications.get_notification(sms["id"])
+    finally:
+        smtp.stop()
+    assert sms["attempts"] == 3 and detail["sent_at"] is None
+    assert [h["outcome"] for h in detail["history"]] == ["retry", "retry", "failed"]
+    assert "SMS gateway answered HTTP 302" in detail["last_error"] and "not followed" in detail["last_error"]
+    assert [r.method for r in http.on("/sms")] == ["POST"] * 3
+    assert elsewhere.requests == []
+
+
+def test_the_service_refuses_to_start_with_local_channels_outside_the_demo(tmp_path):
+    """`nameko run` with the packaged defaults (mail folder, SMS console) stops at start-up with the reason."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"AMQP_URI: memory://\nDATABASE_URL: sqlite:///{tmp_path}/<service>.db\n"
+                      f"WEB_SERVER_ADDRESS: 127.0.0.1:{free_port()}\n", encoding="utf-8")
+    cchc = str(Path(sys.executable).with_name("cchc"))
+    try:
+        run = subprocess.run([cchc, "--config", str(config), "run", "notifications"], capture_output=True,
+                             text=True, timeout=60, cwd=tmp_path)
+    except subprocess.TimeoutExpired as running_anyway:
+        raise AssertionError("the service started with e-mail into a folder and SMS to the console") from running_anyway
+    assert run.returncode != 0
+    assert "notifications.email.transport: 'folder'" in run.stderr, run.stderr[-2000:]
+    assert "notifications.sms.transport: 'console'" in run.stderr and "allow_local_channels: true" in run.stderr

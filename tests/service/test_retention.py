@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from services.dossiers import retention
 from services.dossiers.models import Dossier, DossierEvent
 from services.dossiers.reads import period_stats
+from services.notifications import retention as notifications_retention
+from services.notifications.models import ApologyLetter, Notification
 from shared.config import load_config
 from shared.messaging import connect
 from tests.service.test_period_statistics import RULES, at, ingest_all, life
@@ -47,12 +49,14 @@ def test_tls_settings_reach_every_broker_connection():
     assert connect(load_config()).ssl is False
 
 
-def test_finished_notifications_lose_their_personal_data_after_retention(tmp_path):
-    from services.notifications import retention as notifications_retention
-    from services.notifications.models import ApologyLetter, Notification
-    from shared.db import open_database
+def letter(code: str, issued: dt.datetime, pdf: bytes | None) -> ApologyLetter:
+    return ApologyLetter(dossier_code=code, unit_code="07900", year=issued.year, number=1, issued_on=issued.date(),
+                         new_due_date=issued.date(), new_due_source="proposed", pdf=pdf, created_at=issued,
+                         data={"dossier_code": code, "applicant": {"name": "Trần Thị Bình", "phone": "0912345678"}})
 
-    db = open_database(load_config(DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db"), "notifications")
+
+def test_finished_notifications_lose_their_personal_data_after_retention(notifications_database):
+    db = notifications_database
     old, recent = dt.datetime(2024, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
     def notification(created: dt.datetime, status: str) -> Notification:
@@ -64,20 +68,36 @@ def test_finished_notifications_lose_their_personal_data_after_retention(tmp_pat
 
     with db.transaction() as session:
         session.add_all([notification(old, "sent"), notification(old, "pending"), notification(recent, "sent")])
-        session.add(ApologyLetter(dossier_code="D1", unit_code="07900", year=2024, number=1,
-                                  issued_on=old.date(), new_due_date=old.date(), new_due_source="proposed",
-                                  data={"applicant": {"name": "Trần Thị Bình"}}, pdf=b"%PDF", created_at=old))
+        session.add(letter("D1", old, b"%PDF"))
     with db.transaction() as session:
         erased = notifications_retention.erase_personal_data(session, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     with db.transaction() as session:
         rows = {n.topic: n for n in session.scalars(sa.select(Notification))}
-        letter = session.get(ApologyLetter, "D1")
+        kept = session.get(ApologyLetter, "D1")
     assert erased == 2  # the old sent notification and the old letter; pending and recent ones are kept
     assert rows["t-2024-sent"].recipient == "b***@e***.vn" and "Bình" not in rows["t-2024-sent"].body
     assert rows["t-2024-pending"].recipient == "binh@example.vn"  # still to be delivered
     assert rows["t-2026-sent"].body == "Kính gửi bà Trần Thị Bình"
-    assert letter.pdf is None and letter.data == {} and letter.number == 1
-    db.engine.dispose()
+    assert kept.pdf is None and kept.data == {} and kept.number == 1
+
+
+def test_apology_letters_never_rendered_as_pdf_lose_their_personal_data_too(notifications_database):
+    """An SMS apology carries no PDF, so its letter's ``pdf`` stays NULL: its data must go all the same."""
+    db = notifications_database
+    old, recent = dt.datetime(2024, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    cutoff = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    with db.transaction() as session:
+        session.add_all([letter("SMS-OLD", old, None), letter("PDF-OLD", old, b"%PDF"),
+                         letter("SMS-RECENT", recent, None)])
+    with db.transaction() as session:
+        erased = notifications_retention.erase_personal_data(session, cutoff)
+    with db.transaction() as session:
+        letters = {row.dossier_code: row for row in session.scalars(sa.select(ApologyLetter))}
+        again = notifications_retention.erase_personal_data(session, cutoff)
+    assert erased == 2 and again == 0  # each erased once; a second run touches nothing
+    assert letters["SMS-OLD"].data == {} and letters["PDF-OLD"].data == {} and letters["PDF-OLD"].pdf is None
+    assert letters["SMS-RECENT"].data["applicant"]["name"] == "Trần Thị Bình"  # within retention: kept
+    assert letters["SMS-OLD"].number == 1 and letters["SMS-OLD"].new_due_date == old.date()  # the register stays
 
 
 def test_mail_and_letter_files_are_swept_after_retention(tmp_path):

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from nameko.cli.run import import_service
 
-from services.notifications import apology, cli, delivery, intake, rendering, rules, samples
+from services.notifications import apology, cli, delivery, intake, rendering, rules, samples, settings
 from services.notifications.channels import DeliveryError, Outgoing, permanent, transient
 from services.notifications.channels.sms_gateway import normalise_phone
-from services.notifications.channels.webhook import sign, verify
 from services.notifications.models import Base, Notification
 from services.notifications.privacy import mask_email, mask_phone, mask_text, redact
 from services.notifications.settings import settings_from
@@ -26,6 +25,7 @@ from shared.config import load_config
 from shared.db import open_database
 
 TZ = dt.timezone(dt.timedelta(hours=7))
+LOCAL = {"notifications": {"allow_local_channels": True}}  # the demo's and these tests' mail folder and console
 
 
 # -- rules ----------------------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_the_proposed_date_adds_the_dossiers_own_working_days_and_skips_tet():
     # received Mon 20/1/2025, due Thu 23/1 (3 working days), found late Fri 24/1: + 3 working days over Tết
     payload = {"received_at": "2025-01-20T09:00:00+07:00", "due_at": "2025-01-23T09:00:00+07:00",
                "detected_at": "2025-01-24T07:30:00+07:00"}
-    settings = settings_from({})["apology"]
+    settings = settings_from(LOCAL)["apology"]
     assert apology.propose_new_due(payload, WorkingCalendar(), settings) == (dt.date(2025, 2, 5), "proposed")
     fixed = {**settings, "extension_working_days": 1}
     assert apology.propose_new_due(payload, WorkingCalendar(), fixed) == (dt.date(2025, 2, 3), "proposed")
@@ -139,11 +139,12 @@ def test_preview_of_an_unknown_template_is_a_clear_error():
 
 
 # -- channels -------------------------------------------------------------------------------------------------
-def test_webhook_signature_is_hmac_sha256_over_the_body():
+def test_webhook_signature_is_hmac_sha256_over_timestamp_delivery_and_body():
+    from services.notifications.webhook_signature import signature
+
     body = b'{"kind": "late_alert"}'
-    assert sign("s3cret", body) == "sha256=" + __import__("hmac").new(b"s3cret", body, "sha256").hexdigest()
-    assert verify("s3cret", body, sign("s3cret", body))
-    assert not verify("s3cret", body + b" ", sign("s3cret", body)) and not verify("other", body, sign("s3cret", body))
+    expected = __import__("hmac").new(b"s3cret", b"1784000000.42." + body, "sha256").hexdigest()
+    assert signature("s3cret", "1784000000", "42", body) == f"sha256={expected}"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -155,7 +156,7 @@ def test_phone_numbers_are_normalised_or_refused(raw, expected):
 
 
 def test_backoff_is_exponential_and_capped():
-    policy = delivery.Policy.from_settings({**settings_from({}), "retry_jitter": 0})
+    policy = delivery.Policy.from_settings({**settings_from(LOCAL), "retry_jitter": 0})
     assert [policy.backoff(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert policy.backoff(20) == 3600
 
@@ -180,7 +181,8 @@ class Recorder:
 def outbox(tmp_path):
     config = load_config(DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db",
                          notifications={"retry_jitter": 0, "retry_base_seconds": 10, "max_attempts": 3,
-                                        "leads": {"07900": {"email": "lead@vt.gov.vn"}}, "lead_email_pattern": ""})
+                                        "leads": {"07900": {"email": "lead@vt.gov.vn"}}, "lead_email_pattern": "",
+                                        "allow_local_channels": True})
     db = open_database(config, "notifications")
     yield db, settings_from(config), config
     db.engine.dispose()
@@ -288,6 +290,125 @@ def test_cli_lists_shows_masked_and_resends(outbox):
     assert cli.resend(config, failed=True) == {"requeued": 0}
     with pytest.raises(delivery.NotFound):
         cli.show(config, 999)
+
+
+# -- settings: one home for the defaults, checked at start-up --------------------------------------------------
+PRODUCTION = {"notifications": {
+    "email": {"transport": "smtp", "smtp": {"host": "mail.phutho.gov.vn", "port": 587, "starttls": True,
+                                            "username": "cchc", "password": "mat-khau"}},
+    "sms": {"transport": "http", "url": "https://sms.phutho.gov.vn/api/send", "token": "sms-token"},
+    "letters": {"folder": "/var/cchc/letters"},
+}}
+
+
+def with_settings(**notifications) -> dict:
+    from shared.config import deep_merge
+
+    return deep_merge(PRODUCTION, {"notifications": notifications})
+
+
+def refusal(config: dict) -> str:
+    with pytest.raises(settings.SettingsError) as refused:
+        settings_from(config)
+    return str(refused.value)
+
+
+def test_local_channels_are_refused_outside_the_demo_naming_the_setting_and_the_reason():
+    text = refusal({})  # the packaged defaults: mail into a folder, SMS to the console, letters under the cwd
+    assert "notifications.email.transport: 'folder'" in text and "notifications.sms.transport: 'console'" in text
+    assert "notifications.letters.folder: 'var/cchc/letters'" in text
+    assert "nobody receives" in text and "allow_local_channels: true" in text
+    allowed = settings_from(LOCAL)
+    assert (allowed["email"]["transport"], allowed["sms"]["transport"]) == ("folder", "console")
+    production = settings_from(PRODUCTION)
+    assert (production["email"]["transport"], production["sms"]["transport"]) == ("smtp", "http")
+    assert production["allow_local_channels"] is False
+
+
+def test_smtp_settings_that_would_leak_credentials_or_trust_nothing_are_refused(tmp_path):
+    clear = refusal(with_settings(email={"smtp": {"starttls": False, "port": 25}}))
+    assert "notifications.email.smtp.username: credentials would cross the network in clear text" in clear
+    assert "starttls: true" in clear and "ssl: true" in clear
+    assert "notifications.email.smtp: starttls and ssl" in refusal(with_settings(email={"smtp": {"ssl": True}}))
+    missing = tmp_path / "absent-ca.crt"
+    assert f"notifications.email.smtp.ca_file: {str(missing)!r} is not a readable file" in refusal(
+        with_settings(email={"smtp": {"ca_file": str(missing)}}))
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    assert settings_from(with_settings(email={"smtp": {"ca_file": str(tmp_path / "ca.crt")}}))["email"]["smtp"][
+        "ca_file"] == str(tmp_path / "ca.crt")
+    no_login = settings_from(with_settings(email={"smtp": {"starttls": False, "username": "", "password": ""}}))
+    assert no_login["email"]["smtp"]["username"] == ""  # an internal relay without login may stay plain
+
+
+def test_bad_values_name_the_field():
+    assert "notifications.email.smtp.port: Not a valid integer." in refusal(
+        with_settings(email={"smtp": {"port": "twenty-five"}}))
+    assert "notifications.sms.url: required with transport http" in refusal(with_settings(sms={"url": None}))
+    assert "notifications.webhooks[0].secret: Missing data for required field." in refusal(
+        with_settings(webhooks=[{"name": "ioc", "url": "https://ioc.phutho.gov.vn/hook"}]))
+    assert "notifications.emial: Unknown field." in refusal(with_settings(emial={}))
+    assert "notifications.email.transport: Must be one of: smtp, folder." in refusal(
+        with_settings(email={"transport": "pigeon"}))
+
+
+def test_defaults_live_only_in_shared_config_yaml(monkeypatch):
+    import shared.config
+
+    packaged = shared.config.defaults()
+    packaged["notifications"]["max_attempts"] = 5
+    packaged["notifications"]["sms"]["sender"] = "UBND"
+    monkeypatch.setattr(shared.config, "_frozen_defaults", lambda: packaged)
+    changed = settings_from(LOCAL)
+    assert changed["max_attempts"] == 5 and changed["sms"]["sender"] == "UBND"
+    del packaged["notifications"]["retry_jitter"]  # no second home to fall back to: the key is missing
+    assert "notifications.retry_jitter: Missing data for required field." in refusal(LOCAL)
+
+
+def test_every_timer_reads_its_interval_from_the_notifications_section():
+    from nameko.containers import ServiceContainer
+    from nameko.timer import Timer
+
+    from services.notifications.service import NotificationsService
+    from shared.timers import ConfiguredTimer
+
+    intervals = {"delivery_interval_seconds": 0.7, "digest_interval_seconds": 1800,
+                 "schedule_interval_seconds": 20, "units_refresh_seconds": 600}
+    container = ServiceContainer(NotificationsService, load_config(notifications=intervals))
+    timers = {t.method_name: t for t in container.entrypoints if isinstance(t, Timer)}
+    assert all(isinstance(t, ConfiguredTimer) for t in timers.values())
+    assert not hasattr(settings, "SettingTimer")
+    for timer in timers.values():
+        timer.setup()
+    assert {name: (t.section_name, t.key, t.interval) for name, t in timers.items()} == {
+        "deliver": ("notifications", "delivery_interval_seconds", 0.7),
+        "send_digests": ("notifications", "digest_interval_seconds", 1800.0),
+        "send_scheduled": ("notifications", "schedule_interval_seconds", 20.0),
+        "refresh_units": ("notifications", "units_refresh_seconds", 600.0),
+        "erase_personal_data": ("privacy", "retention_scan_interval_seconds", 3600.0),
+    }
+    assert timers["refresh_units"].eager and not timers["deliver"].eager
+
+
+@pytest.mark.parametrize(("value", "reason"), [("hourly", "'hourly' is not a number of seconds"),
+                                                (0, "must be more than 0 seconds, not 0")])
+def test_a_timer_interval_that_is_not_a_positive_number_names_its_key(value, reason):
+    from nameko.containers import ServiceContainer
+    from nameko.timer import Timer
+
+    from services.notifications.service import NotificationsService
+
+    container = ServiceContainer(NotificationsService, load_config(notifications={"digest_interval_seconds": value}))
+    [timer] = [t for t in container.entrypoints if isinstance(t, Timer) and t.method_name == "send_digests"]
+    with pytest.raises(ValueError, match=f"notifications.digest_interval_seconds: {reason}"):
+        timer.setup()
+
+
+def test_the_demo_allows_its_local_channels(tmp_path, monkeypatch):
+    from cchc.demo import demo_config
+
+    monkeypatch.chdir(tmp_path)  # demo_config wipes var/cchc/demo under the working directory
+    config = demo_config(load_config(DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db"), [])
+    assert settings_from(config)["allow_local_channels"] is True
 
 
 def test_the_service_module_holds_one_service():

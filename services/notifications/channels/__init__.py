@@ -56,7 +56,8 @@ class Transport(Protocol):
 
 
 def transports_from(settings: Mapping[str, Any]) -> dict[str, Transport]:
-    """One transport per channel, as configured: email (smtp | folder), sms (http | console), webhook, letter."""
+    """One transport per channel, from settings already checked by ``settings.settings_from``: email (smtp |
+    folder), sms (http | console), webhook, letter."""
     from services.notifications.channels.console import ConsoleSms
     from services.notifications.channels.folder import LetterFolder, MailFolder
     from services.notifications.channels.sms_gateway import SmsGateway
@@ -64,20 +65,11 @@ def transports_from(settings: Mapping[str, Any]) -> dict[str, Transport]:
     from services.notifications.channels.webhook import WebhookTransport
 
     email, sms = settings["email"], settings["sms"]
-    transports: dict[str, Transport] = {
+    return {
+        "email": (SmtpTransport(email["smtp"], email["sender"]) if email["transport"] == "smtp"
+                  else MailFolder(email["folder"], email["sender"])),
+        "sms": (SmsGateway(sms["url"], sms["token"], sms["sender"], float(sms["timeout_seconds"]))
+                if sms["transport"] == "http" else ConsoleSms()),
         "webhook": WebhookTransport(settings["webhooks"], float(settings["webhook_timeout_seconds"])),
         "letter": LetterFolder(settings["letters"]["folder"]),
     }
-    if email["transport"] == "smtp":
-        transports["email"] = SmtpTransport(email["smtp"], email["sender"])
-    elif email["transport"] == "folder":
-        transports["email"] = MailFolder(email["folder"], email["sender"])
-    else:
-        raise ValueError(f"notifications.email.transport: {email['transport']!r} is not smtp or folder")
-    if sms["transport"] == "http":
-        transports["sms"] = SmsGateway(sms["url"], sms["token"], sms["sender"], float(sms["timeout_seconds"]))
-    elif sms["transport"] == "console":
-        transports["sms"] = ConsoleSms()
-    else:
-        raise ValueError(f"notifications.sms.transport: {sms['transport']!r} is not http or console")
-    return transports

@@ -2,6 +2,12 @@
 
 SMTP's own codes decide retry vs failure: 5xx on the recipient or the data is permanent (the address does not
 exist, the message is refused), 4xx is "try later", and a refused connection or a timeout is transient.
+
+TLS, from the first byte (``ssl``, port 465) or by STARTTLS (port 587), always verifies the server's certificate
+and host name, against ``ca_file`` (a province's private CA, then the only one trusted) or the system's CAs; an
+untrusted certificate is a transient failure (fixing the CA file lets the retries through). Credentials are never
+sent over a connection that is not encrypted: the settings refuse such a configuration at start-up, and the
+transport checks the live socket again before AUTH (a permanent failure: retrying would encrypt nothing).
 """
 
 from __future__ import annotations
@@ -51,20 +57,35 @@ class SmtpTransport:
         self.password = str(settings.get("password") or "")
         self.starttls = bool(settings.get("starttls"))
         self.ssl = bool(settings.get("ssl"))
+        self.ca_file = str(settings.get("ca_file") or "") or None
         self.timeout = float(settings["timeout_seconds"])
         self.sender = sender
+
+    def _tls(self) -> ssl.SSLContext:
+        """Certificate and host name verified; with a CA file, only that CA is trusted."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def send(self, message: Outgoing) -> str:
         mail = build_email(message, self.sender)
         envelope_from = email.utils.parseaddr(self.sender)[1] or self.sender
         try:
-            client_class = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
-            with client_class(self.host, self.port, timeout=self.timeout) as client:
+            if self.ssl:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                                        context=self._tls())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
                 if self.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=self._tls())
                 if self.username:
+                    if not isinstance(client.sock, ssl.SSLSocket):
+                        raise permanent("SMTP: refusing to send credentials over an unencrypted connection "
+                                        "(set notifications.email.smtp.starttls or ssl)")
                     client.login(self.username, self.password)
                 client.send_message(mail, from_addr=envelope_from, to_addrs=[message.recipient])
+        except ssl.SSLCertVerificationError as exc:
+            raise transient(f"SMTP server {self.host}:{self.port}: TLS certificate not trusted "
+                            f"({exc.verify_message}); a private CA goes in notifications.email.smtp.ca_file") from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _by_code(code, f"recipient refused by the SMTP server: {code} {_text(reply, message)}") from None
