@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pypdf
+import pytest
 from nameko.standalone.events import event_dispatcher
 from prometheus_client import REGISTRY, generate_latest
 
@@ -24,12 +25,21 @@ from services.dossiers.service import DossiersService
 from services.notifications.service import NotificationsService
 from services.notifications.webhook_signature import verify
 from shared.calendar import LOCAL_TZ, WorkingCalendar
+from shared.clock import pinned, utcnow
 from shared.events import make_envelope
 from shared.publisher import publisher_for
 from tests.servers import SmtpSink, free_port, http_recorder
-from tests.support import wait_until
+from tests.support import PINNED_TIMES, wait_until
 
 TZ = dt.timezone(dt.timedelta(hours=7))
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    """The services and these tests read one pinned clock: a new return date computed from "today" can never
+    straddle midnight between the service's detection and the test's expectation."""
+    with pinned(PINNED_TIMES["lunch-break"]):
+        yield
 COMMUNE = "07900"  # Phường Việt Trì
 PROCEDURE = "1.000894.H44"  # Đăng ký kết hôn: 5 working days
 LEAD_EMAIL = "lanhdao.motcua@vietri.phutho.gov.vn"
@@ -74,7 +84,7 @@ def received(code: str, at: dt.datetime, **extra) -> dict:
 
 
 def overdue(code: str, applicant: dict, channel: str) -> dict:
-    return received(code, dt.datetime.now(TZ) - dt.timedelta(days=30), channel=channel, applicant=applicant)
+    return received(code, utcnow().astimezone(TZ) - dt.timedelta(days=30), channel=channel, applicant=applicant)
 
 
 def publish(config, messages) -> None:
@@ -107,7 +117,7 @@ def expected_new_due(received_at: dt.datetime) -> dt.date:
     """The documented proposal: max(due, detection day) + the dossier's own 5 working days."""
     calendar = WorkingCalendar()
     due = calendar.add_working_days(received_at.astimezone(LOCAL_TZ).date(), 5)
-    return calendar.add_working_days(max(due, dt.datetime.now(LOCAL_TZ).date()), 5)
+    return calendar.add_working_days(max(due, utcnow().astimezone(LOCAL_TZ).date()), 5)
 
 
 def test_late_dossiers_produce_apologies_alerts_and_digests_once(backend_config, tmp_path, caplog):
@@ -120,7 +130,7 @@ def test_late_dossiers_produce_apologies_alerts_and_digests_once(backend_config,
             config = make_config(backend_config, tmp_path, smtp.port, http.url)
             with running([DossiersService, NotificationsService], config), rpc_proxy(config) as rpc:
                 publish(config, [overdue(code, CITIZENS[code], CHANNELS[code]) for code in CITIZENS]
-                        + [received("SOON-1", dt.datetime.now(TZ))])
+                        + [received("SOON-1", utcnow().astimezone(TZ))])
                 # apology: 1 email, 1 SMS, 1 letter; lead: 3 alert emails + 3 alert SMS; 3 webhooks
                 wait_until(lambda: len(smtp.messages) >= 4 and len(http.on("/sms")) >= 4
                            and len(http.on("/hook")) >= 3 and settled(rpc), timeout=40, message="first deliveries")
@@ -155,7 +165,7 @@ def test_late_dossiers_produce_apologies_alerts_and_digests_once(backend_config,
     [mail] = smtp.to("an.nguyen@example.vn")
     assert "ONLINE-EMAIL" in mail["Subject"] and "xin lỗi" in mail["Subject"]
     body = mail.get_body(("plain",)).get_content()
-    new_due = expected_new_due(dt.datetime.now(TZ) - dt.timedelta(days=30))
+    new_due = expected_new_due(utcnow().astimezone(TZ) - dt.timedelta(days=30))
     assert "Kính gửi: Ông/Bà Nguyễn Văn An" in body and f"{new_due:%d/%m/%Y}" in body
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
@@ -191,7 +201,8 @@ def test_late_dossiers_produce_apologies_alerts_and_digests_once(backend_config,
 
     # webhooks: signed with HMAC-SHA256 over timestamp, delivery id and body, and never carrying personal data
     hooks = http.on("/hook")
-    assert hooks and all(verify(SECRET, dict(r.headers.items()), r.body) == r.headers["X-CCHC-Delivery"]
+    at = utcnow().timestamp()  # the receiver's clock is the pinned one too
+    assert hooks and all(verify(SECRET, dict(r.headers.items()), r.body, now=at) == r.headers["X-CCHC-Delivery"]
                          for r in hooks)
     assert {r.json()["kind"] for r in hooks} == {"late_alert", "overdue_digest", "due_soon_digest"}
 
@@ -284,7 +295,7 @@ def test_window_reminders_and_the_latest_ranking_are_announced(backend_config, t
                 ranking_debounce_seconds=1.0, announcements={"emails": ["vanphong@snv.phutho.gov.vn"],
                                                              "to_unit_leads": False})
             with running([DossiersService, NotificationsService], config), rpc_proxy(config) as rpc:
-                now = dt.datetime.now(TZ)
+                now = utcnow().astimezone(TZ)
                 plan = rpc.notifications.schedule_window_reminders(
                     "commune-2026", (now - dt.timedelta(minutes=1)).isoformat(),
                     (now + dt.timedelta(hours=1)).isoformat(), [COMMUNE, "07894"], None, "Chỉ số CCHC cấp xã 2026")
