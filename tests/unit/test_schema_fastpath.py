@@ -68,7 +68,7 @@ def test_valid_examples_take_the_fast_path_with_marshmallows_result(event_type):
 @pytest.mark.parametrize("event_type", sorted(CATALOGUE))
 def test_refused_examples_are_left_to_marshmallow(event_type):
     payload = copy.deepcopy(PAYLOADS[event_type])
-    del payload["dossier_code"]
+    del payload["petition_code" if event_type.startswith("petition.") else "dossier_code"]
     assert verdicts(event_type, payload) == (Defer, ValidationError)
     payload = {**PAYLOADS[event_type], "unexpected": 1}
     assert verdicts(event_type, payload) == (Defer, ValidationError)
@@ -163,3 +163,24 @@ def test_marshmallows_own_aware_datetime_compiles_and_an_override_does_not():
     assert loader is not None
     assert loader({"at": "2026-02-13T15:30:00+07:00"}) == Plain().load({"at": "2026-02-13T15:30:00+07:00"})
     assert compile_loader(Overridden()) is None
+
+
+def test_booleans_and_lists_of_the_766_facts_agree():
+    received = PAYLOADS["dossier.received"]
+    for value in [True, False, "true", "yes", 1, 0, None, "", [], {}]:
+        assert_agrees("dossier.received", {**received, "vneid_verified": value})
+    for value in [[], [{}], [{"component_code": "X"}], {"component_code": "X"}, "X", [1], [None],
+                  [{"component_code": "X", "digitised": "true"}], [{"component_code": "X", "colour": "red"}],
+                  [{"component_code": "X"}] * 201]:
+        assert_agrees("dossier.received", {**received, "components": value, "has_digitised_components": False})
+    for value in [[{"amount": "1"}], [{"amount": 1}], [{"amount": "-1"}], [{"amount": "NaN"}], [{}]]:
+        assert_agrees("dossier.received", {**received, "fees": value})
+    assert assert_agrees("dossier.received", received)  # the full version-2 receipt takes the fast path
+
+
+def test_contradictory_766_facts_are_left_to_marshmallow_which_refuses_them():
+    received = PAYLOADS["dossier.received"]
+    exempt = {**received, "fees": [{"amount": "0"}]}
+    assert verdicts("dossier.received", exempt) == (Defer, ValidationError)
+    no_components = {**received, "components": []}
+    assert verdicts("dossier.received", no_components) == (Defer, ValidationError)
