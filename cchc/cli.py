@@ -207,6 +207,9 @@ def parser() -> argparse.ArgumentParser:
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
+    from services.dossiers.index766.cli import add_parser as add_index766_parser
+
+    add_index766_parser(sub, _config)  # cchc index766 show|ranking|import|imports
     return top
 
 

@@ -3,16 +3,15 @@
 import csv
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
 from services.dossiers.progress766 import MAX_POINTS, progress_rate, progress_score
 from shared.rounding import percent, round_half_up
+from tests.support import handbook_data
 
-# The handbook folder sits beside the repo as ../shared.
-HANDBOOK = Path(__file__).resolve().parents[2].parent / "shared"
-DATA = HANDBOOK / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
+# The handbook folder sits beside the checkout as ../shared (found from a nested worktree too).
+DATA = handbook_data("766_phutho_tien_do_giai_quyet_2026-08.csv")
 
 
 def _rows() -> list[dict[str, str]]:

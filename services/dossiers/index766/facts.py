@@ -1,12 +1,13 @@
-"""A dossier's Decision 766 facts, folded from its events in any order.
+"""A dossier's (and a petition's) Decision 766 facts, folded from their events in any order.
 
 The facts come from the contract's version-2 fields and events (shared/events.py): the receipt's components,
 fee lines, online payment, VNeID and population-data flags; ``dossier.paid``, ``dossier.result_issued``,
 ``dossier.rated`` and ``dossier.synced``. Events arrive twice, late and shuffled, so every fact is folded with an
 operation that does not care about order or repetition — the earliest of a kind (first electronic result, first
 national-sync acknowledgement, first online payment), the latest rating, an "any" flag, and the whole receipt
-block of the earliest receipt (the one the dossier's own derivation accepts). :func:`merge` is therefore
-commutative, associative and idempotent (tests/unit/test_index766_facts.py checks it on random streams).
+block of the earliest receipt that carried facts. :func:`merge` is therefore commutative, associative and
+idempotent (tests/unit/test_index766_facts.py checks it on random streams). A receipt block whose receipt time is
+not the dossier's (its derivation refused that receipt: a second one) is dropped when the views are read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FACT_EVENTS", "RECEIPT_FACT_FIELDS", "DossierFacts", "facts_of", "fold", "merge"]
+__all__ = ["FACT_EVENTS", "RECEIPT_FACT_FIELDS", "DossierFacts", "PetitionRecord", "facts_of", "fold", "merge",
+           "merge_petition", "petition_facts_of"]
 
 # Fields of dossier.received that carry Decision 766 facts (schema_version 2).
 RECEIPT_FACT_FIELDS = frozenset(
@@ -70,6 +72,10 @@ class DossierFacts:
     def as_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def without_receipt(self) -> DossierFacts:
+        """These facts less the receipt's (when the receipt they came with is not the dossier's accepted one)."""
+        return replace(self, **dict.fromkeys(_RECEIPT_BLOCK))
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DossierFacts:
         return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
@@ -114,11 +120,11 @@ def facts_of(event_id: str, event_type: str, payload: Mapping[str, Any]) -> Doss
     return None
 
 
-def _block(facts: DossierFacts, names: tuple[str, ...]) -> dict[str, Any]:
+def _block(facts: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(facts, name) for name in names}
 
 
-def _pick(a: DossierFacts, b: DossierFacts, names: tuple[str, ...], key: str, tie: str,
+def _pick(a: Any, b: Any, names: tuple[str, ...], key: str, tie: str,
           latest: bool = False) -> dict[str, Any]:
     """The whole block of ``names`` from the fact with the earliest (or latest) ``(key, tie)``; absent blocks lose."""
     candidates = [f for f in (a, b) if getattr(f, key) is not None]
@@ -152,3 +158,64 @@ def fold(facts: Iterable[DossierFacts], start: DossierFacts | None = None) -> Do
     for item in facts:
         result = merge(result, item)
     return result
+
+
+_PETITION_RECEIPT = ("received_event_id", "unit_code", "received_at", "transferred_at", "due_at", "category",
+                     "dossier_code", "repeat_of")
+_PETITION_ANSWER = ("answer_event_id", "answered_at", "outcome")
+_PETITION_RATING = ("rating_event_id", "rated_at", "likes", "dislikes")
+
+
+@dataclass(frozen=True, slots=True)
+class PetitionRecord:
+    """A petition folded from its events: the earliest receipt, the first answer, the latest likes/dislikes."""
+
+    petition_code: str
+    received_event_id: str | None = None
+    unit_code: str | None = None
+    received_at: dt.datetime | None = None
+    transferred_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    category: str | None = None
+    dossier_code: str | None = None
+    repeat_of: str | None = None
+    answer_event_id: str | None = None
+    answered_at: dt.datetime | None = None
+    outcome: str | None = None
+    rating_event_id: str | None = None
+    rated_at: dt.datetime | None = None
+    likes: int = 0
+    dislikes: int = 0
+
+    def as_row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PetitionRecord:
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
+
+
+def petition_facts_of(event_id: str, event_type: str, payload: Mapping[str, Any]) -> PetitionRecord:
+    code = payload["petition_code"]
+    if event_type == "petition.received":
+        return PetitionRecord(code, received_event_id=event_id, **{
+            name: payload.get(name) for name in _PETITION_RECEIPT[1:]})
+    if event_type == "petition.answered":
+        return PetitionRecord(code, answer_event_id=event_id, answered_at=payload["answered_at"],
+                              outcome=payload["outcome"])
+    if event_type == "petition.rated":
+        return PetitionRecord(code, rating_event_id=event_id, rated_at=payload["rated_at"], likes=payload["likes"],
+                              dislikes=payload["dislikes"])
+    raise ValueError(f"{event_type} is not a petition event")
+
+
+def merge_petition(a: PetitionRecord, b: PetitionRecord) -> PetitionRecord:
+    """Both records of one petition, whatever the order (commutative, associative, idempotent)."""
+    if a.petition_code != b.petition_code:
+        raise ValueError(f"cannot merge petitions {a.petition_code} and {b.petition_code}")
+    return replace(
+        a,
+        **_pick(a, b, _PETITION_RECEIPT, "received_at", "received_event_id"),
+        **_pick(a, b, _PETITION_ANSWER, "answered_at", "answer_event_id"),
+        **_pick(a, b, _PETITION_RATING, "rated_at", "rating_event_id", latest=True),
+    )
