@@ -110,9 +110,10 @@ def test_processing_time_forms_agree():
         assert_agrees("dossier.received", {**PAYLOADS["dossier.received"], "processing_time": value})
 
 
-def test_a_generated_stream_takes_the_fast_path_throughout():
+@pytest.mark.parametrize("index766", [False, True], ids=["version-1", "with-766-facts"])
+def test_a_generated_stream_takes_the_fast_path_throughout(index766):
     spec = TrafficSpec(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31), dossiers=300,
-                       now=dt.datetime(2026, 4, 15, 16, 0, tzinfo=LOCAL_TZ), seed=11)
+                       now=dt.datetime(2026, 4, 15, 16, 0, tzinfo=LOCAL_TZ), seed=11, index766=index766)
     traffic = generate(spec, UnitTree.for_province(25), Catalogue.load(), WorkingCalendar())
     fast_payloads = 0
     for message in traffic.messages:

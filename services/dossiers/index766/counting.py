@@ -199,25 +199,28 @@ def tally(
     use: dict[str, _Use] = defaultdict(_Use)
     misses: dict[str, dict[str, list[Miss]]] = {code: defaultdict(list) for code in collecting}
     dossier_tests = _BY_KIND[Kind.DOSSIER]
+    tests = [(ind.code, ind.test) for ind in dossier_tests]  # the loop below runs per dossier and indicator
+    period, as_of = ctx.period, ctx.as_of
     for view in dossiers:
-        processed = in_population(view.received_at, view.closed_at, ctx.period, ctx.as_of)
-        new = received_in_period(view.received_at, ctx.period, ctx.as_of)
+        processed = in_population(view.received_at, view.closed_at, period, as_of)
+        new = received_in_period(view.received_at, period, as_of)
         if not processed and not new:
             continue
         judged = JudgedDossier(view, judge(view.received_at, view.deadline, view.rounds, view.closing,
-                                           view.closed_at, ctx.as_of), processed, new)
+                                           view.closed_at, as_of), processed, new)
         counter = own[view.unit_code]
+        num, den = counter.num, counter.den
         keep = [u for u in chain(view.unit_code) if u in collecting] if collecting else ()
-        for ind in dossier_tests:
-            verdict = ind.test(judged, ctx)
+        for code, test in tests:
+            verdict = test(judged, ctx)
             if verdict is None:
                 continue
-            counter.den[ind.code] += 1
+            den[code] += 1
             if verdict.met:
-                counter.num[ind.code] += 1
+                num[code] += 1
             else:
                 for unit_code in keep:
-                    bucket = misses[unit_code][ind.code]
+                    bucket = misses[unit_code][code]
                     if len(bucket) < max_items:
                         bucket.append(Miss("dossier", view.code, view.unit_code, verdict.reason,
                                            _dossier_detail(judged)))
@@ -234,7 +237,7 @@ def tally(
             counter.den[ind.code] += 1
             if verdict.met:
                 counter.num[ind.code] += 1
-            elif verdict.reason is not None:
+            elif verdict.why is not None:
                 for unit_code in keep:
                     bucket = misses[unit_code][ind.code]
                     if len(bucket) < max_items:
@@ -318,6 +321,7 @@ def _procedure_indicators(
     communes = [u for u in active.values() if u.kind in (UnitKind.COMMUNE, UnitKind.DISTRICT)]
     offers = {u.code: any(r.e_certified_copy for r in ecc_rows if in_scope(r, u)) for u in communes}
     scopes: dict[str, list[ProcedureFacts]] = {}
+    nothing = _Use()
 
     def scoped(unit: Unit) -> list[ProcedureFacts]:
         if unit.code not in scopes:
@@ -339,18 +343,14 @@ def _procedure_indicators(
                 result.notes[ind.code] = PROVINCE_COPY_NOTE
             elif collect:
                 result.misses[ind.code] = province_misses[ind.code]
-        scope = scoped(unit)
+        uses = [(combined.of(f), f.procedure_code, code) for f in scoped(unit)]
         for ind in _BY_KIND[Kind.PROCEDURE]:
             bucket = result.misses[ind.code] if collect else None
-            result.ratios[ind.code] = _count(ind, ((combined.of(f), f.procedure_code, code) for f in scope), ctx,
-                                             "procedure", code, bucket, max_items)
+            result.ratios[ind.code] = _count(ind, uses, ctx, "procedure", code, bucket, max_items)
+        services = [((use.get(m) or nothing).of(f), f.procedure_code, m) for m in members
+                    if active[m].kind is not UnitKind.PROVINCE for f in scoped(active[m])]
         for ind in _BY_KIND[Kind.SERVICE]:
             bucket = result.misses[ind.code] if collect else None
-            services = (
-                (use.get(m, _Use()).of(f), f.procedure_code, m)
-                for m in members if active[m].kind is not UnitKind.PROVINCE
-                for f in scoped(active[m])
-            )
             result.ratios[ind.code] = _count(ind, services, ctx, "service", code, bucket, max_items)
         for ind in _BY_KIND[Kind.COMMUNE]:
             if not ecc_rows:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FACT_EVENTS", "RECEIPT_FACT_FIELDS", "DossierFacts", "PetitionRecord", "facts_of", "fold", "merge",
-           "merge_petition", "petition_facts_of"]
+__all__ = ["FACT_EVENTS", "FACT_FIELDS", "RECEIPT_FACT_FIELDS", "DossierFacts", "PetitionRecord", "facts_of", "fold",
+           "merge", "merge_petition", "petition_facts_of"]
 
 # Fields of dossier.received that carry Decision 766 facts (schema_version 2).
 RECEIPT_FACT_FIELDS = frozenset(
@@ -78,7 +78,11 @@ class DossierFacts:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> DossierFacts:
-        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
+        """From a row holding every field (a table row, or the views' join)."""
+        return cls(**{name: row[name] for name in FACT_FIELDS})
+
+
+FACT_FIELDS = tuple(f.name for f in fields(DossierFacts))  # in order: the views select the columns so
 
 
 def facts_of(event_id: str, event_type: str, payload: Mapping[str, Any]) -> DossierFacts | None:

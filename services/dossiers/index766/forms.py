@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import cache
 
 from shared.rounding import percent, round_half_up
 
@@ -70,10 +71,20 @@ class Form:
 
     def points(self, max_points: Decimal, value: Fraction) -> Fraction:
         """Exact points for an exact ratio ``value`` (0 ≤ value ≤ 1)."""
-        top = Fraction(max_points)
+        top = _exact(max_points)
         if self.threshold is None:
             return top * value
         return min(top, top * value / self.threshold)
+
+    def points_of(self, max_points: Decimal, numerator: int, denominator: int) -> Fraction:
+        """:meth:`points` of ``numerator / denominator`` (denominator > 0), built as one fraction: a ranking of
+        thousands of units scores tens of thousands of indicators."""
+        top = _exact(max_points)
+        if self.threshold is None:
+            return Fraction(top.numerator * numerator, top.denominator * denominator)
+        t = self.threshold
+        return min(top, Fraction(top.numerator * numerator * t.denominator,
+                                 top.denominator * denominator * t.numerator))
 
     @property
     def label(self) -> str:
@@ -84,6 +95,11 @@ class Form:
 
 
 LINEAR = Form()
+
+
+@cache
+def _exact(max_points: Decimal) -> Fraction:
+    return Fraction(max_points)
 
 
 def threshold(percent_value: int) -> Form:
@@ -111,5 +127,5 @@ def score(max_points: Decimal, form: Form, empty: EmptyRule, ratio: Ratio) -> Sc
         if empty is EmptyRule.FULL:
             return Scored(None, round_half_up(max_points), Fraction(max_points))
         return Scored(None, None, None)
-    exact = form.points(max_points, ratio.value)
+    exact = form.points_of(max_points, ratio.numerator, ratio.denominator)
     return Scored(percent(ratio.numerator, ratio.denominator), round_half_up(exact), exact)

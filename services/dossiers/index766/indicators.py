@@ -44,8 +44,15 @@ class Kind(StrEnum):
 
 
 class Verdict(NamedTuple):
+    """In the numerator or not; ``why`` is the reason (Vietnamese), or a judgement whose ``reason`` says it — written
+    only when someone reads it, since most misses of a province-wide ranking are only counted."""
+
     met: bool
-    reason: str | None = None
+    why: Any = None
+
+    @property
+    def reason(self) -> str | None:
+        return self.why if self.why is None or isinstance(self.why, str) else self.why.reason
 
 
 MET = Verdict(True)
@@ -194,7 +201,7 @@ def progress_on_time(d: JudgedDossier, ctx: Context) -> Verdict | None:
     received → 0."""
     if not d.processed:
         return None
-    return MET if d.judgement.on_time else Verdict(False, d.judgement.reason)
+    return MET if d.judgement.on_time else Verdict(False, d.judgement)
 
 
 # --- 3. Dịch vụ công trực tuyến (12) --------------------------------------------------------------------------
@@ -375,7 +382,7 @@ def petition_on_time(p: JudgedPetition, ctx: Context) -> Verdict | None:
     without petitions gets the full 6 (S2 would share the points out between 5.2 and 5.4; the portal does not)."""
     if not p.judgement.handled_or_in_progress:
         return None
-    return MET if p.judgement.on_time else Verdict(False, p.judgement.reason)
+    return MET if p.judgement.on_time else Verdict(False, p.judgement)
 
 
 @indicator("PETITION_HANDLING_SATISFACTION", "5.3", SATISFACTION, "Tỷ lệ hài lòng trong xử lý PAKN", "6",
@@ -394,7 +401,7 @@ def petition_satisfaction(p: JudgedPetition, ctx: Context) -> Verdict | None:
         return Verdict(False, f"Người dân không hài lòng với kết quả ({p.view.dislikes} không thích, "
                               f"{p.view.likes} thích)")
     if not j.on_time:
-        return Verdict(False, j.reason)
+        return Verdict(False, j)
     return MET
 
 
@@ -409,7 +416,7 @@ def dossier_satisfaction(d: JudgedDossier, ctx: Context) -> Verdict | None:
     if not d.processed:
         return None
     if not d.judgement.on_time:
-        return Verdict(False, d.judgement.reason)
+        return Verdict(False, d.judgement)
     f, view = d.view.facts, d.view
     if f.rating in DISSATISFIED and f.rated_at is not None and f.rated_at <= ctx.as_of:
         return Verdict(False, "Người dân đánh giá không hài lòng")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from services.dossiers.deadlines import ProcessingTime, TimeUnit, compute_deadline
 from services.dossiers.index766.facts import (
     FACT_EVENTS,
+    FACT_FIELDS,
     DossierFacts,
     PetitionRecord,
     facts_of,
@@ -51,7 +52,7 @@ __all__ = ["dossier_views", "ingest_with_facts", "petition_views", "procedure_fa
            "store_import"]
 
 _CHUNK = 5_000  # codes per IN list (SQLite's limit on variables is far above, PostgreSQL has none)
-_FACT_COLUMNS = [c.name for c in DossierFactsRow.__table__.columns if c.name != "dossier_code"]
+_FACT_COLUMNS = [c.name for c in DossierFactsRow.__table__.columns if c.name != "dossier_code"]  # + updated_at
 _PETITION_COLUMNS = [c.name for c in PetitionRow.__table__.columns if c.name not in ("petition_code", "first_seen_at")]
 
 
@@ -208,13 +209,16 @@ def _complaints(session: Session) -> dict[str, dt.datetime]:
     return {code: first for code, first in session.execute(query)}
 
 
+_VIEW_COLUMNS = ("dossier_code", "unit_code", "procedure_code", "channel", "received_at", "onedoor_due_at", "due_at",
+                 "supplement_rounds", "closing", "closed_at", "processing_amount", "time_unit")
+_FACTS_AT = len(_VIEW_COLUMNS)  # the facts' columns follow, in DossierFacts' order
+
+
 def dossier_views(session: Session, rules: TimelinessRules, period: BoardPeriod, units: Iterable[str] | None = None,
                   *, with_applicants: bool = False) -> list[DossierView]:
     """Every dossier received by the period's end and not closed before it began (of ``units``, if given)."""
     d, f = Dossier.__table__, DossierFactsRow.__table__
-    columns = [d.c.dossier_code, d.c.unit_code, d.c.procedure_code, d.c.channel, d.c.received_at, d.c.onedoor_due_at,
-               d.c.due_at, d.c.supplement_rounds, d.c.closing, d.c.closed_at, d.c.processing_amount, d.c.time_unit,
-               *(f.c[name] for name in _FACT_COLUMNS if name != "updated_at")]
+    columns = [*(d.c[name] for name in _VIEW_COLUMNS), *(f.c[name] for name in FACT_FIELDS)]
     if with_applicants:
         columns.append(d.c.applicant)
     query = (
@@ -225,29 +229,30 @@ def dossier_views(session: Session, rules: TimelinessRules, period: BoardPeriod,
         .order_by(d.c.received_at, d.c.dossier_code)
     )
     wanted = sorted(set(units)) if units is not None else None
-    rows: list[Mapping[str, Any]] = []
+    rows: list[Any] = []
     if wanted is None:
-        rows = list(session.execute(query).mappings())
+        rows = list(session.execute(query))
     else:
         for chunk in _chunks(wanted):
-            rows.extend(session.execute(query.where(d.c.unit_code.in_(chunk))).mappings())
-        rows.sort(key=lambda r: (r["received_at"], r["dossier_code"]))
-    steps = _steps(session, [r["dossier_code"] for r in rows if r["supplement_rounds"]])
+            rows.extend(session.execute(query.where(d.c.unit_code.in_(chunk))))
+        rows.sort(key=lambda r: (r.received_at, r.dossier_code))
+    steps = _steps(session, [r.dossier_code for r in rows if r.supplement_rounds])
     complaints = _complaints(session)
+    empty = DossierFacts()
+    facts_end = _FACTS_AT + len(FACT_FIELDS)
+    pushed_at = _FACTS_AT + FACT_FIELDS.index("result_pushed")
     views = []
     for row in rows:
-        code = row["dossier_code"]
-        has_facts = row["result_pushed"] is not None  # the outer join found a facts row
-        facts = DossierFacts.from_row(row) if has_facts else DossierFacts()
-        if facts.receipt_at is not None and facts.receipt_at != row["received_at"]:
+        code = row.dossier_code
+        facts = DossierFacts(*row[_FACTS_AT:facts_end]) if row[pushed_at] is not None else empty  # a facts row
+        if facts.receipt_at is not None and facts.receipt_at != row.received_at:
             facts = facts.without_receipt()  # they came with a receipt the dossier's derivation refused
-        applicant = row.get("applicant") if with_applicants else None
+        applicant = row[-1] if with_applicants else None
         views.append(DossierView(
-            code=code, unit_code=row["unit_code"], procedure_code=row["procedure_code"], channel=row["channel"],
-            received_at=row["received_at"], deadline=_deadline(row, rules),
-            rounds=rounds_from_steps(steps.get(code, ()), row["closed_at"]) if row["supplement_rounds"] else (),
-            closing=row["closing"], closed_at=row["closed_at"], facts=facts, complained_at=complaints.get(code),
-            applicant_name=applicant.get("name") if isinstance(applicant, dict) else None,
+            code, row.unit_code, row.procedure_code, row.channel, row.received_at, _deadline(row._mapping, rules),
+            rounds_from_steps(steps.get(code, ()), row.closed_at) if row.supplement_rounds else (),
+            row.closing, row.closed_at, facts, complaints.get(code),
+            applicant.get("name") if isinstance(applicant, dict) else None,
         ))
     return views
 

@@ -42,7 +42,26 @@ class Judgement:
     on_time: bool
     end_at: dt.datetime  # the instant compared with NgayHenTra (after subtracting supplement waits)
     state: str  # finished | withdrawn | rejected | in_progress | awaiting_supplement
-    reason: str | None = None
+    requests: int = 0  # supplement requests made by the as-of instant
+    raw_end: dt.datetime | None = None  # the end before the waits were subtracted
+    deadline: dt.datetime | None = None
+    waited: dt.timedelta = dt.timedelta()
+
+    @property
+    def reason(self) -> str | None:
+        """Why the dossier is late, as an official reads it (written only when asked: most are never shown)."""
+        if self.on_time:
+            return None
+        if self.requests > 1:
+            return f"Yêu cầu bổ sung hồ sơ {self.requests} lần (quá một lần tính là trễ hạn)"
+        assert self.deadline is not None and self.raw_end is not None
+        due = _vi(_day(self.deadline))
+        if self.state == "in_progress":
+            return f"Đang giải quyết, quá hạn {due}"
+        if self.state == "awaiting_supplement":
+            return f"Yêu cầu bổ sung ngày {_vi(_day(self.raw_end))}, sau hạn {due}"
+        note = f" (đã trừ {_waited_vi(self.waited)} chờ bổ sung)" if self.waited else ""
+        return f"{CLOSINGS_VI[self.state]} ngày {_vi(_day(self.raw_end))}{note}, hạn {due}"
 
 
 def _day(value: dt.datetime) -> dt.date:
@@ -75,8 +94,14 @@ def judge(
     as_of: dt.datetime,
 ) -> Judgement:
     """Whether the board counts the dossier on time at ``as_of`` (see the module's rules)."""
-    requests = [r for r in rounds if r.requested_at <= as_of]
     closed = closing is not None and closed_at is not None and closed_at <= as_of
+    if not rounds:  # most dossiers: no supplement, nothing to subtract
+        raw_end = closed_at if closed else as_of
+        assert raw_end is not None
+        on_time = deadline is None or _day(raw_end) <= _day(deadline)
+        return Judgement(on_time, raw_end, closing if closed else "in_progress", 0, raw_end,  # type: ignore[arg-type]
+                         deadline)
+    requests = [r for r in rounds if r.requested_at <= as_of]
     if closed:
         assert closed_at is not None and closing is not None
         raw_end, state = closed_at, closing
@@ -93,20 +118,8 @@ def judge(
         dt.timedelta(),
     )
     end_at = raw_end - waited
-    if len(requests) > 1:
-        return Judgement(False, end_at, state,
-                         f"Yêu cầu bổ sung hồ sơ {len(requests)} lần (quá một lần tính là trễ hạn)")
-    if deadline is None or _day(end_at) <= _day(deadline):
-        return Judgement(True, end_at, state)
-    due = _vi(_day(deadline))
-    note = f" (đã trừ {_waited_vi(waited)} chờ bổ sung)" if waited else ""
-    if state == "in_progress":
-        reason = f"Đang giải quyết, quá hạn {due}"
-    elif state == "awaiting_supplement":
-        reason = f"Yêu cầu bổ sung ngày {_vi(_day(raw_end))}, sau hạn {due}"
-    else:
-        reason = f"{CLOSINGS_VI[state]} ngày {_vi(_day(raw_end))}{note}, hạn {due}"
-    return Judgement(False, end_at, state, reason)
+    on_time = len(requests) <= 1 and (deadline is None or _day(end_at) <= _day(deadline))
+    return Judgement(on_time, end_at, state, len(requests), raw_end, deadline, waited)
 
 
 def _waited_vi(waited: dt.timedelta) -> str:
