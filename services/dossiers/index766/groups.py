@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from services.dossiers.index766.forms import Ratio, Scored
 from services.dossiers.index766.indicators import (
@@ -47,9 +48,9 @@ class Group:
     max_points: Decimal
     metric: bool  # total = sum of displayed metric scores; else the exact sum rounded once
 
-    @property
-    def indicators(self) -> list[Indicator]:
-        return [ind for ind in INDICATORS.values() if ind.group == self.code]
+    @cached_property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(ind for ind in INDICATORS.values() if ind.group == self.code)
 
 
 GROUPS: tuple[Group, ...] = (

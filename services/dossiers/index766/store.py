@@ -1,9 +1,10 @@
 """The Decision 766 index's adapter to the dossiers service's database: what the ingest stores, and the views the
 formulas read.
 
-**Ingest hook** (:func:`split` and :func:`record`, called by the service's batch handler in the batch's transaction):
-petition events are taken out of the batch before the timeliness ingest (they have no dossier); after it, the
-batch's Decision 766 facts are folded into ``index766_dossier_facts`` and its petitions into ``index766_petitions``.
+**Ingest hook** (:func:`ingest_with_facts`, what the service's batch handler calls in the batch's transaction):
+petition events are taken out of the batch before the timeliness ingest (``services.dossiers.ingest``, unchanged;
+they have no dossier); after it, the batch's Decision 766 facts are folded into ``index766_dossier_facts`` and its
+petitions into ``index766_petitions``.
 Folding is order-free and idempotent (facts.py), so redeliveries and shuffled events change nothing. A dossier's row
 is rewritten while the timeliness ingest holds that dossier's lock (every event of the batch is in it); petitions
 are locked here, in code order. A batch without any Decision 766 fact costs nothing more than a look at its events.
