@@ -13,6 +13,8 @@ Pure modules (no database, no bus):
     the board's periods: calendar month, quarter and year (1st to last day), and the as-of instant.
 ``forms``
     ratios, the linear and threshold scoring forms, the empty-unit rules, half-up rounding to 2 decimals.
+``facts``
+    a dossier's and a petition's facts folded from their events, in any order.
 ``timeliness``
     the board's on-time test of one dossier (supplement wait subtracted, a pending supplement judged at its
     request, more than one request late) — whatever supplement policy the province uses for its own figures.
@@ -34,5 +36,6 @@ Pure modules (no database, no bus):
 ``workbook``
     the XLSX people send to units (Vietnamese headers).
 
-Adapters: ``store`` (tables, the ingest hook) and ``reads`` (what the RPCs and the command line call).
+Adapters: ``tables`` (migration 0005_index766_facts), ``store`` (the ingest hook and the views of a period),
+``reads`` (what the RPCs call) and ``cli`` (``cchc index766``).
 """

@@ -66,8 +66,8 @@ def indicator_losses(index: UnitIndex, tally: Tally) -> list[IndicatorLoss]:
                 continue
             needed, per_item = _worth(score)
             ratio = score.ratio
-            losses.append(IndicatorLoss(score, ratio.denominator - ratio.numerator, needed, per_item,
-                                        tuple(tally.misses.get(score.indicator.code, ()))))
+            items = () if score.forced else tuple(tally.misses.get(score.indicator.code, ()))  # nothing to act on
+            losses.append(IndicatorLoss(score, ratio.denominator - ratio.numerator, needed, per_item, items))
     return sorted(losses, key=lambda loss: (-loss.points_lost, loss.score.indicator.number))
 
 

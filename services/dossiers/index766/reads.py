@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.dossiers.index766 import store
 from services.dossiers.index766.counting import Tally, active_units, tally
-from services.dossiers.index766.groups import GROUPS, IndicatorScore, UnitIndex, compute
+from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
 from services.dossiers.index766.periods import BoardPeriod, as_of, parse_board_period
 from services.dossiers.index766.procedure_facts import plan_import
@@ -187,11 +187,11 @@ def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt
         raise ValueError(f"unit_kind: {unit_kind!r} is not one of {', '.join(UNIT_KINDS)}")
     period = parse_board_period(period_label)
     ctx, tallies, units, warnings, chosen = _all(session, rules, period, now)
-    indexes = {code: compute(t.ratios, is_root=False, notes=t.notes) for code, t in tallies.items()}
     root = next((u for u in units if u.kind is UnitKind.PROVINCE), None)
+    indexes = {code: compute(t.ratios, is_root=root is not None and code == root.code, notes=t.notes)
+               for code, t in tallies.items()}
     province = None
     if root is not None:
-        indexes[root.code] = compute(tallies[root.code].ratios, is_root=True, notes=tallies[root.code].notes)
         province = {**_head(root, period, ctx, indexes[root.code]), "groups": _groups_json(indexes[root.code])}
     kinds = {unit_kind} if unit_kind else set(UNIT_KINDS)
     ranked = [(u.code, u.name, u.kind.value) for u in units if u.kind.value in kinds]
@@ -241,7 +241,3 @@ def decode_file(content_base64: str) -> bytes:
 def workbook_base64(session: Session, rules: TimelinessRules, period_label: str, now: dt.datetime,
                     unit_code: str | None = None) -> str:
     return base64.b64encode(workbook(session, rules, period_label, now, unit_code)).decode("ascii")
-
-
-def group_names() -> Iterable[tuple[str, str, Decimal]]:
-    return [(g.code, g.name_vi, g.max_points) for g in GROUPS]

@@ -17,8 +17,6 @@ from shared.calendar import WorkingCalendar
 
 __all__ = ["Context", "DossierView", "PetitionView", "ProcedureFacts"]
 
-ONLINE_LEVELS = ("none", "partial", "full")  # mức độ DVCTT: không, một phần, toàn trình
-RATINGS = ("very_satisfied", "satisfied", "neutral", "dissatisfied")
 DISSATISFIED = frozenset({"dissatisfied"})
 
 
