@@ -212,3 +212,22 @@ def test_the_procedure_facts_import_discipline(database):
     assert doc["procedure_facts"]["import_id"] == first["import_id"]
     ecc = next(i for g in doc["groups"] for i in g["indicators"] if i["code"] == "ELECTRONIC_CERTIFIED_COPY")
     assert (ecc["numerator"], ecc["denominator"]) == (1, 1)  # 2.000815 is offered by every commune in the sample
+
+
+def test_without_ngay_hen_tra_the_deadline_is_our_due_date_at_receipt(database):
+    plain = {"procedure_code": MARRIAGE, "unit_code": VIET_TRI, "received_at": at("2026-08-03")}
+    ingest(database, [
+        event("dossier.received", {"dossier_code": "N1", **plain}, at("2026-08-03")),
+        event("dossier.received", {"dossier_code": "N2", **plain}, at("2026-08-03")),
+        event("dossier.supplement_requested", {"dossier_code": "N2", "requested_at": at("2026-08-04")},
+              at("2026-08-04")),
+        event("dossier.supplement_received", {"dossier_code": "N2", "supplied_at": at("2026-08-07")}, at("2026-08-07")),
+        event("dossier.resolved", {"dossier_code": "N2", "resolved_at": at("2026-08-13")}, at("2026-08-13")),
+    ])
+    with database.transaction() as session:
+        views = {v.code: v for v in store.dossier_views(session, RULES, reads.parse_board_period("2026-08"))}
+        doc = reads.unit_index(session, RULES, VIET_TRI, "2026-08", NOW)
+    assert views["N1"].deadline == views["N2"].deadline == at("2026-08-10")  # 5 working days, whatever came after
+    assert len(views["N2"].rounds) == 1 and views["N2"].rounds[0].supplied_at == at("2026-08-07")
+    progress = next(i for g in doc["groups"] for i in g["indicators"] if i["code"] == "PROGRESS_ON_TIME")
+    assert (progress["numerator"], progress["denominator"]) == (1, 2)  # N2 on time once its 3-day wait is subtracted

@@ -175,18 +175,18 @@ def progress(session: Session) -> dict[str, int]:
 # --- views -----------------------------------------------------------------------------------------------------
 
 
-def _deadline(row: Mapping[str, Any], rules: TimelinessRules) -> dt.datetime | None:
+def _deadline(row: Any, rules: TimelinessRules) -> dt.datetime | None:
     """NgayHenTra as the one-door sent it; else our due date at receipt (the procedure's legal time)."""
-    if row["onedoor_due_at"] is not None:
-        return row["onedoor_due_at"]
-    unit = row["time_unit"] or "none"
-    if unit == TimeUnit.NONE or row["processing_amount"] is None:
+    if row.onedoor_due_at is not None:
+        return row.onedoor_due_at  # type: ignore[no-any-return]
+    unit = row.time_unit or "none"
+    if unit == TimeUnit.NONE or row.processing_amount is None:
         return None
-    if not row["supplement_rounds"]:
-        return row["due_at"]  # no round moved it: our due date is the one at receipt
-    procedure = rules.catalogue.get(row["procedure_code"] or "")
-    time = ProcessingTime(Decimal(row["processing_amount"]), TimeUnit(unit))
-    return compute_deadline(row["received_at"], time, rules.calendar,
+    if not row.supplement_rounds:
+        return row.due_at  # type: ignore[no-any-return]  # no round moved it: our due date is the one at receipt
+    procedure = rules.catalogue.get(row.procedure_code or "")
+    time = ProcessingTime(Decimal(row.processing_amount), TimeUnit(unit))
+    return compute_deadline(row.received_at, time, rules.calendar,
                             cutoff=procedure.cutoff if procedure else None).due_at
 
 
@@ -250,7 +250,7 @@ def dossier_views(session: Session, rules: TimelinessRules, period: BoardPeriod,
             facts = facts.without_receipt()  # they came with a receipt the dossier's derivation refused
         applicant = row[-1] if with_applicants else None
         views.append(DossierView(
-            code, row.unit_code, row.procedure_code, row.channel, row.received_at, _deadline(row._mapping, rules),
+            code, row.unit_code, row.procedure_code, row.channel, row.received_at, _deadline(row, rules),
             rounds_from_steps(steps.get(code, ()), row.closed_at) if row.supplement_rounds else (),
             row.closing, row.closed_at, facts, complaints.get(code),
             applicant.get("name") if isinstance(applicant, dict) else None,
