@@ -102,9 +102,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(LOCAL_TZ)
     start = dt.date.fromisoformat(args.start) if args.start else (now - dt.timedelta(days=182)).date()
     spec = TrafficSpec(start=start, end=now.astimezone(LOCAL_TZ).date(), now=now, dossiers=args.dossiers,
-                       seed=args.seed, duplicate_share=args.duplicates)
+                       seed=args.seed, duplicate_share=args.duplicates, index766=args.index766)
     traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
     lines = write_jsonl(traffic.messages, args.out)
+    if args.procedure_facts and traffic.truth766 is not None:
+        import csv
+
+        with open(args.procedure_facts, "w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(traffic.truth766.procedure_rows())
+        print(f"wrote the procedure facts to {args.procedure_facts} (cchc index766 import FILE --period …)")
     print(f"wrote {lines:,} messages ({traffic.distinct_events:,} distinct events, {traffic.dossiers:,} dossiers) "
           f"to {args.out}")
     return 0
@@ -189,6 +195,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", help="first receipt date (default: six months before --now)")
     gen.add_argument("--now", help="the stream's present, ISO 8601 with offset (default: now)")
     gen.add_argument("--duplicates", type=float, default=0.2, help="share of re-sent messages")
+    gen.add_argument("--index766", action="store_true",
+                     help="add the Decision 766 facts and petitions (schema_version 2)")
+    gen.add_argument("--procedure-facts", help="with --index766: also write the period's procedure facts (CSV) here")
     gen.set_defaults(func=cmd_generate)
 
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
@@ -207,6 +216,9 @@ def parser() -> argparse.ArgumentParser:
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
+    from services.dossiers.index766.cli import add_parser as add_index766_parser
+
+    add_index766_parser(sub, _config)  # cchc index766 show|ranking|import|imports
     return top
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+from cchc.traffic766 import Facts766, Truth766
 from services.dossiers.catalogue import Catalogue, Procedure
 from services.dossiers.deadlines import (
     ProcessingTime,
@@ -96,6 +97,8 @@ class TrafficSpec:
     late_event_share: float = 0.5  # of late dossiers, share for which the one-door also sends dossier.late
     onedoor_due_mismatch_share: float = 0.01  # dossier.received whose due_at differs from ours (by days)
     seed: int = 766
+    # Decision 766 facts and petitions (schema_version 2, cchc/traffic766.py); off, the stream is what it always was.
+    index766: bool = False
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() is None:
@@ -133,6 +136,8 @@ class GeneratedTraffic:
     # Ground truth per dossier code, as of `now`: what tests that judge deadlines need (a count per unit
     # cannot say WHICH dossiers are overdue).
     truth: dict[str, DossierTruth] = field(default_factory=dict)
+    # With TrafficSpec.index766: the Decision 766 facts and petitions as sent, and the procedure facts to import.
+    truth766: Truth766 | None = None
 
     def open_past_due(self, granularity: str = "date") -> set[str]:
         """Codes of the dossiers that are open, not waiting for a supplement, and past their due date at
@@ -418,6 +423,9 @@ class _WorkingDays:
         return self.days[index]
 
 
+_Round = tuple[datetime, datetime | None]  # a supplement round: requested, supplied (None: not yet)
+
+
 @dataclass(slots=True)
 class _Dossier:
     """One dossier's fate, decided before any of its events is written."""
@@ -468,8 +476,11 @@ def _copy_message(message: dict[str, Any]) -> dict[str, Any]:
     """An independent copy: a consumer that mutates one delivery must not change the other."""
     copy = dict(message)
     payload = dict(message["payload"])
-    if isinstance(payload.get("applicant"), dict):
-        payload["applicant"] = dict(payload["applicant"])
+    for key, value in payload.items():
+        if isinstance(value, dict):  # the applicant, a payment
+            payload[key] = dict(value)
+        elif isinstance(value, list):  # components, fee lines
+            payload[key] = [dict(item) if isinstance(item, dict) else item for item in value]
     copy["payload"] = payload
     return copy
 
@@ -505,6 +516,7 @@ class _Generator:
         self.portal_prefix = self._portal_prefix()
         self.ward_portal_codes = self._ward_portal_codes()
         self.is_ward: dict[str, bool] = {}
+        self.facts766 = Facts766(spec.seed, self.now, calendar, self.source) if spec.index766 else None
 
     # ---- province facts -------------------------------------------------------------------------------
 
@@ -934,6 +946,8 @@ class _Generator:
         }
         departments = [u for u in units if u.kind == UnitKind.DEPARTMENT]
         by_department = self._department_procedures(departments, procedures["province"])
+        if self.facts766 is not None:
+            self.facts766.procedures(self.catalogue, by_department)
         communes = [u for u in units if u.kind == UnitKind.COMMUNE]
         commune_cum = list(accumulate(self._procedure_weights(procedures["commune"], _BUSY_FIELDS)))
 
@@ -1010,6 +1024,10 @@ class _Generator:
             state = self._emit(dossier, messages)
             expected[dossier.unit.code][state] += 1
             truth[dossier.code] = self._truth(dossier, state)
+            if self.facts766 is not None:
+                self.facts766.after(dossier.code, *self._as_written(dossier), messages)
+        if self.facts766 is not None:
+            self.facts766.petitions(units, len(dossiers), messages, spec.start)
 
         # 5. The bus: everything out of order, some messages delivered twice or more. Shuffling originals
         # and copies together is the same as re-inserting each copy at a random position, without the
@@ -1019,7 +1037,25 @@ class _Generator:
             messages.extend(_copy_message(m) for m in rng.choices(messages, k=round(spec.duplicate_share * distinct)))
         rng.shuffle(messages)
         return GeneratedTraffic(messages=messages, distinct_events=distinct, dossiers=len(dossiers), expected=expected,
-                                truth=truth)
+                                truth=truth, truth766=self.facts766.truth if self.facts766 is not None else None)
+
+    def _as_written(self, dossier: _Dossier) -> tuple[list[_Round], tuple[str, datetime] | None]:
+        """The supplement rounds and the closing that ``_emit`` wrote for the dossier (those that happened by now)."""
+        now = self.now
+        rounds: list[_Round] = []
+        for requested, supplied in dossier.rounds or ():
+            if requested > now:
+                break
+            rounds.append((requested, supplied if supplied is not None and supplied <= now else None))
+            if supplied is None or supplied > now:
+                break
+        if dossier.fate != "resolve":
+            assert dossier.end_at is not None
+            kind = "rejected" if dossier.fate == "reject" else "withdrawn"
+            return rounds, ((kind, dossier.end_at) if dossier.end_at <= now else None)
+        finished_at = dossier.late_at if dossier.late else dossier.ok_at
+        assert finished_at is not None
+        return rounds, (("finished", finished_at) if finished_at <= now else None)
 
     def _truth(self, dossier: _Dossier, state: str) -> DossierTruth:
         """The dossier as of `now`: only an open one needs its due date and pause recomputed, since a
@@ -1075,6 +1111,8 @@ class _Generator:
         if dossier.initial_due is not None:
             mismatch = rng.random() < spec.onedoor_due_mismatch_share
             received["due_at"] = self._onedoor_due(dossier) if mismatch else dossier.initial_due
+        if self.facts766 is not None:  # its own random numbers: the rest of the stream stays as it was
+            self.facts766.receipt(code, dossier.unit, procedure, dossier.channel, dossier.received_at, received)
         self._event(out, "dossier.received", received, dossier.received_at)
 
         for requested, supplied in dossier.rounds or ():

@@ -58,6 +58,20 @@ DATE_TIME_RULE = (
 # name. A hook missing here stops the generation: translate it, or the contract would promise too much.
 SCHEMA_RULES: dict[str, dict[str, Any]] = {
     "DossierReceived._time_needs_unit": {"dependentRequired": {"processing_time": ["processing_time_unit"]}},
+    "DossierReceived._facts_agree": {"allOf": [
+        # paid online needs a fee line that is not exempt
+        {"if": {"required": ["payment", "fees"]},
+         "then": {"properties": {"fees": {"contains": {"required": ["amount"], "properties": {
+             "amount": {"pattern": _DECIMAL_PATTERNS[(0, False)]}}}}}}},
+        # has_digitised_components agrees with the components' own flags
+        {"if": {"required": ["has_digitised_components", "components"],
+                "properties": {"has_digitised_components": {"const": True}}},
+         "then": {"properties": {"components": {"contains": {"required": ["digitised"], "properties": {
+             "digitised": {"const": True}}}}}}},
+        {"if": {"required": ["has_digitised_components", "components"],
+                "properties": {"has_digitised_components": {"const": False}}},
+         "then": {"properties": {"components": {"items": {"properties": {"digitised": {"const": False}}}}}}},
+    ]},
 }
 _HOOKS_WITHOUT_EFFECT_ON_INPUT = {"post_load", "pre_dump", "post_dump"}
 _FIELD_TYPES = (
@@ -98,6 +112,15 @@ _EXAMPLES: dict[str, tuple[datetime, dict[str, Any]]] = {
                 "phone": "+84 912 345 678",
                 "address": "Số 12, đường Hùng Vương, phường Thanh Miếu, Phú Thọ",
             },
+            "components": [
+                {"component_code": "TK-KH", "digitised": True},
+                {"component_code": "CCCD", "digitised": True, "from_national_store": True},
+                {"component_code": "XNTTHN", "reused": True, "replacing_result_code": "KQ-H44.101-250120-0042"},
+            ],
+            "has_digitised_components": True,
+            "fees": [{"fee_code": "LP-KH", "kind": "charge", "amount": Decimal("0")}],
+            "vneid_verified": True,
+            "population_data_used": True,
         },
     ),
     "dossier.supplement_requested": (
@@ -144,6 +167,48 @@ _EXAMPLES: dict[str, tuple[datetime, dict[str, Any]]] = {
             "rejected_at": datetime(2025, 3, 3, 10, 20, tzinfo=_ICT),
             "reason": "Thủ tục không thuộc thẩm quyền giải quyết của UBND phường.",
         },
+    ),
+    "dossier.paid": (
+        datetime(2025, 3, 3, 8, 40, tzinfo=_ICT),
+        {"dossier_code": _DOSSIER, "paid_at": datetime(2025, 3, 3, 8, 40, tzinfo=_ICT), "channel": "national_platform"},
+    ),
+    "dossier.result_issued": (
+        datetime(2025, 3, 13, 16, 5, tzinfo=_ICT),
+        {
+            "dossier_code": _DOSSIER,
+            "issued_at": datetime(2025, 3, 13, 16, 5, tzinfo=_ICT),
+            "result_code": "KQ-H44.100-250313-0003",
+            "file_url": "https://motcua.phutho.gov.vn/ketqua/KQ-H44.100-250313-0003.pdf",
+            "pushed_to_personal_store": True,
+        },
+    ),
+    "dossier.rated": (
+        datetime(2025, 3, 14, 9, 40, tzinfo=_ICT),
+        {"dossier_code": _DOSSIER, "rated_at": datetime(2025, 3, 14, 9, 40, tzinfo=_ICT), "rating": "satisfied"},
+    ),
+    "dossier.synced": (
+        datetime(2025, 3, 3, 8, 16, tzinfo=_ICT),
+        {"dossier_code": _DOSSIER, "synced_at": datetime(2025, 3, 3, 8, 16, tzinfo=_ICT), "status_code": 2},
+    ),
+    "petition.received": (
+        datetime(2025, 3, 17, 10, 0, tzinfo=_ICT),
+        {
+            "petition_code": "PAKN-2025-000123",
+            "unit_code": "07900",
+            "received_at": datetime(2025, 3, 17, 10, 0, tzinfo=_ICT),
+            "category": "procedure",
+            "dossier_code": _DOSSIER,
+        },
+    ),
+    "petition.answered": (
+        datetime(2025, 3, 24, 15, 0, tzinfo=_ICT),
+        {"petition_code": "PAKN-2025-000123", "answered_at": datetime(2025, 3, 24, 15, 0, tzinfo=_ICT),
+         "outcome": "handled"},
+    ),
+    "petition.rated": (
+        datetime(2025, 3, 31, 0, 0, tzinfo=_ICT),
+        {"petition_code": "PAKN-2025-000123", "rated_at": datetime(2025, 3, 31, 0, 0, tzinfo=_ICT), "likes": 4,
+         "dislikes": 1},
     ),
 }
 EXAMPLE_SOURCE = "motcua-h44"

@@ -20,7 +20,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from shared.schema_fastpath import Defer, compile_loader
 
 ONEDOOR_EXCHANGE = "onedoor.events"
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+# Version 2 adds the Decision 766 facts (VERSION_2 below); a version-1 message stays valid and means what it meant.
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 
 
 class InvalidEvent(ValueError):
@@ -41,9 +42,9 @@ class AwareDateTime(fields.AwareDateTime):
     }
 
 
-def _code(description: str, max_length: int = 64) -> fields.String:
+def _code(description: str, max_length: int = 64, *, required: bool = True) -> fields.String:
     return fields.String(
-        required=True,
+        required=required,
         metadata={"description": description},
         validate=[
             validate.Length(min=1, max=max_length),
@@ -70,6 +71,53 @@ class ApplicantSchema(StrictSchema):
     address = fields.String(validate=validate.Length(max=500))
 
 
+# --- Decision 766 facts (schema_version 2) ---------------------------------------------------------------------
+# Each field names the national sync field (DVCQG "Hệ thống điều phối") it maps to; 766-INDEX.md §5 lists them.
+
+
+class DossierComponent(StrictSchema):
+    """TaiLieuNop: one component (thành phần hồ sơ) of the dossier and how it was supplied."""
+
+    component_code = _code("MaThanhPhanHoSo: the component's code in the procedure.")
+    digitised = fields.Boolean(
+        metadata={"description": "DuocSoHoa (a file in DuongDanTaiTepTin): the component was digitised, at reception, "
+                                 "by post or online."})
+    reused = fields.Boolean(
+        metadata={"description": "DuocTaiSuDung: the component re-uses data digitised before instead of paper."})
+    from_national_store = fields.Boolean(
+        metadata={"description": "DuocLayTuKhoDMQG: taken from the applicant's data store on the national portal."})
+    replacing_result_code = _code(
+        "MaKetQuaThayThe: code of an earlier result (an electronic document) that replaces this component.",
+        required=False)
+
+
+class FeeLine(StrictSchema):
+    """DanhSachLePhi: one fee line of the dossier."""
+
+    fee_code = _code("MaPhiLePhi: the fee's code.", required=False)
+    kind = fields.String(validate=validate.OneOf(["fee", "charge"]),
+                         metadata={"description": "LoaiPhiLePhi: fee (phí) or charge (lệ phí)."})
+    amount = fields.Decimal(
+        required=True, as_string=True, validate=validate.Range(min=0),
+        metadata={"description": "Gia: the amount in VND, as a decimal string; \"0\" = exempt (miễn phí)."})
+
+
+def _payment_channel() -> fields.String:
+    return fields.String(
+        required=True, validate=validate.OneOf(["national_platform", "provincial_gateway"]),
+        metadata={"description": "DuocThanhToanTrucTuyen: 1 the national payment platform (national_platform), "
+                                 "2 the province's payment gateway (provincial_gateway)."})
+
+
+class OnlinePayment(StrictSchema):
+    """A successful online payment of the dossier's fees at submission (766: 3.6); a payment made later is a
+    dossier.paid event."""
+
+    channel = _payment_channel()
+    paid_at = AwareDateTime(required=True, metadata={
+        "description": "When the payment succeeded (no national sync field confirmed for it)."})
+
+
 class DossierReceived(StrictSchema):
     dossier_code = _code("MaHoSo: the dossier code in the one-door system.")
     procedure_code = _code("MaTTHC: national procedure code, e.g. 1.001193.H44.")
@@ -90,11 +138,43 @@ class DossierReceived(StrictSchema):
     )
     field_code = fields.String(validate=validate.Length(max=64), metadata={"description": "MaLinhVuc: field code."})
     applicant = fields.Nested(ApplicantSchema)
+    # schema_version 2: Decision 766 facts.
+    components = fields.List(
+        fields.Nested(DossierComponent), validate=validate.Length(max=200),
+        metadata={"description": "TaiLieuNop: the dossier's components and their digitisation flags (766: 4.2-4.5)."})
+    has_digitised_components = fields.Boolean(
+        metadata={"description": "HoSoCoThanhPhanSoHoa: some component is digitised (must agree with components)."})
+    fees = fields.List(
+        fields.Nested(FeeLine), validate=validate.Length(max=50),
+        metadata={"description": "DanhSachLePhi: the fee lines; every amount 0 = exempt (766: group 6)."})
+    payment = fields.Nested(OnlinePayment)  # described by OnlinePayment: a $ref takes no sibling in AsyncAPI 2
+    vneid_verified = fields.Boolean(metadata={
+        "description": "TaiKhoanDuocXacThucVoiVNeID: the applicant signed in with a VNeID-verified account "
+                       "(766: 4.5)."})
+    population_data_used = fields.Boolean(metadata={
+        "description": "DSKetNoiCSDL[].MaCSDL: the national population database was queried for the dossier "
+                       "(766: 4.5)."})
 
     @validates_schema
     def _time_needs_unit(self, data: dict[str, Any], **_: Any) -> None:
         if "processing_time" in data and "processing_time_unit" not in data:
             raise ValidationError("Required when processing_time is given.", "processing_time_unit")
+
+    @validates_schema
+    def _facts_agree(self, data: dict[str, Any], **_: Any) -> None:
+        """Contradictory Decision 766 facts are refused: each would put the dossier on both sides of an indicator."""
+        fees, payment = data.get("fees"), data.get("payment")
+        if payment is not None and fees is not None and not any(line["amount"] > 0 for line in fees):
+            raise ValidationError("Paid online, but every fee line is exempt (amount 0) or there is none.", "payment")
+        flag, components = data.get("has_digitised_components"), data.get("components")
+        if flag is not None and components is not None:
+            digitised = any(c.get("digitised") for c in components)
+            if flag and not digitised:
+                raise ValidationError("Says some component is digitised, but no component in components is.",
+                                      "has_digitised_components")
+            if not flag and digitised:
+                raise ValidationError("Says no component is digitised, but a component in components is.",
+                                      "has_digitised_components")
 
 
 class DossierSupplementRequested(StrictSchema):
@@ -137,6 +217,72 @@ class DossierLate(StrictSchema):
     new_due_at = AwareDateTime(metadata={"description": "The new return date promised in the apology letter."})
 
 
+class DossierPaid(StrictSchema):
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    paid_at = AwareDateTime(required=True, metadata={"description": "When the online payment succeeded."})
+    channel = _payment_channel()
+
+
+class DossierResultIssued(StrictSchema):
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    issued_at = AwareDateTime(required=True, metadata={"description": "When the electronic result was issued."})
+    result_code = _code("DanhSachGiayToKetQua[].MaGiayToKetQua: the result document's code.")
+    file_url = fields.String(
+        required=True, validate=[validate.Length(max=2000), validate.Regexp(r"^https?://\S+$",
+                                                                            error="Must be an http(s) link.")],
+        metadata={"description": "DanhSachGiayToKetQua[].DuongDanTepTinKetQua: link to the signed result file."})
+    pushed_to_personal_store = fields.Boolean(metadata={
+        "description": "The result was pushed to the applicant's data store on the national portal (766: 4.4)."})
+
+
+class DossierRated(StrictSchema):
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    rated_at = AwareDateTime(required=True)
+    rating = fields.String(
+        required=True, validate=validate.OneOf(["very_satisfied", "satisfied", "neutral", "dissatisfied"]),
+        metadata={"description": "The applicant's satisfaction (đánh giá mức độ hài lòng) on the portal or the desk's "
+                                 "rating device; dissatisfied counts against 766's indicator 5.4."})
+
+
+class DossierSynced(StrictSchema):
+    dossier_code = _code("MaHoSo: the dossier code, as in its dossier.received.")
+    synced_at = AwareDateTime(required=True, metadata={
+        "description": "When the national portal (Hệ thống điều phối) acknowledged the dossier (766: 1.4)."})
+    status_code = fields.Integer(strict=True, validate=validate.Range(min=1, max=10), metadata={
+        "description": "TrangThaiHoSo: the status the acknowledgement was for (1-10)."})
+
+
+class PetitionReceived(StrictSchema):
+    petition_code = _code("The petition's code (phản ánh, kiến nghị) in the petition system.")
+    unit_code = _code("The unit the petition was sent to (as in dossier.received).")
+    received_at = AwareDateTime(required=True, metadata={"description": "When the petition was sent to the unit."})
+    transferred_at = AwareDateTime(metadata={
+        "description": "The latest transfer (by VPCP or another agency): the deadlines count from it."})
+    due_at = AwareDateTime(metadata={
+        "description": "The handling deadline the petition system set; default 15 working days from sending."})
+    category = fields.String(validate=validate.OneOf(["procedure", "staff", "other"]), metadata={
+        "description": "About regulations or procedures (procedure), officials' behaviour (staff), or other."})
+    dossier_code = _code("MaHoSo of the dossier the petition is about.", required=False)
+    repeat_of = _code("The earlier petition this one repeats.", required=False)
+
+
+class PetitionAnswered(StrictSchema):
+    petition_code = _code("The petition's code, as in its petition.received.")
+    answered_at = AwareDateTime(required=True, metadata={
+        "description": "When it was handled (chờ công khai / đã công khai) or refused."})
+    outcome = fields.String(required=True, validate=validate.OneOf(["handled", "rejected"]), metadata={
+        "description": "handled (đã xử lý) or rejected (từ chối tiếp nhận: deadline 2 working days)."})
+
+
+class PetitionRated(StrictSchema):
+    petition_code = _code("The petition's code, as in its petition.received.")
+    rated_at = AwareDateTime(required=True, metadata={"description": "When these counts were read."})
+    likes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                           metadata={"description": "Citizens who liked the answer on the portal, so far."})
+    dislikes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0),
+                              metadata={"description": "Citizens who disliked the answer on the portal, so far."})
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -172,8 +318,35 @@ CATALOGUE: dict[str, EventType] = {
             "Không tiếp nhận / trả lại hồ sơ (trạng thái 3 hoặc 8).",
         ),
         EventType("dossier.late", DossierLate, "detected_at", "Hồ sơ quá hạn, optionally with a new return date."),
+        EventType("dossier.paid", DossierPaid, "paid_at",
+                  "Thanh toán trực tuyến phí, lệ phí: paid online after submission (schema_version 2)."),
+        EventType("dossier.result_issued", DossierResultIssued, "issued_at",
+                  "Cấp kết quả giải quyết TTHC điện tử: an electronic result with its file (schema_version 2)."),
+        EventType("dossier.rated", DossierRated, "rated_at",
+                  "Đánh giá mức độ hài lòng: the applicant's rating of the dossier's handling (schema_version 2)."),
+        EventType("dossier.synced", DossierSynced, "synced_at",
+                  "Cổng DVCQG xác nhận đồng bộ: the national portal acknowledged the dossier (schema_version 2)."),
+        EventType("petition.received", PetitionReceived, "received_at",
+                  "Tiếp nhận phản ánh, kiến nghị: a petition sent to a unit (schema_version 2)."),
+        EventType("petition.answered", PetitionAnswered, "answered_at",
+                  "Trả lời phản ánh, kiến nghị: handled or refused (schema_version 2)."),
+        EventType("petition.rated", PetitionRated, "rated_at",
+                  "Đánh giá trả lời phản ánh, kiến nghị: citizens' likes and dislikes (schema_version 2)."),
     )
 }
+# What schema_version 2 added: whole event types, and optional fields of dossier.received.
+VERSION_2_TYPES = frozenset(name for name in CATALOGUE if name.startswith("petition.")) | {
+    "dossier.paid", "dossier.result_issued", "dossier.rated", "dossier.synced"}
+VERSION_2_RECEIPT_FIELDS = frozenset(
+    {"components", "has_digitised_components", "fees", "payment", "vneid_verified", "population_data_used"})
+PETITION_EVENTS = frozenset(name for name in CATALOGUE if name.startswith("petition."))
+
+
+def schema_version_for(event_type: str, payload: dict[str, Any]) -> int:
+    """The lowest schema_version that has everything ``payload`` uses (1 unless it carries version-2 facts)."""
+    if event_type in VERSION_2_TYPES:
+        return 2
+    return 2 if event_type == "dossier.received" and VERSION_2_RECEIPT_FIELDS & payload.keys() else 1
 
 
 class EnvelopeSchema(StrictSchema):
@@ -205,6 +378,11 @@ class Event:
     @property
     def dossier_code(self) -> str:
         return self.payload["dossier_code"]
+
+    @property
+    def subject_code(self) -> str:
+        """The dossier's code, or the petition's for a petition event (which may also name a dossier)."""
+        return self.payload["petition_code" if self.event_type in PETITION_EVENTS else "dossier_code"]
 
 
 def first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
@@ -287,14 +465,19 @@ def make_envelope(
     occurred_at: datetime,
     source: str = "cchc",
     event_id: uuid.UUID | str | None = None,
+    schema_version: int | None = None,
 ) -> dict[str, Any]:
-    """Build a JSON-ready envelope (what a one-door system sends); datetimes become ISO 8601 strings."""
+    """Build a JSON-ready envelope (what a one-door system sends); datetimes become ISO 8601 strings. The schema
+    version defaults to the lowest that has every field used (so version-1 messages stay byte for byte as they
+    were)."""
 
     def _jsonable(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, dict):
             return {k: _jsonable(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_jsonable(v) for v in value]
         return str(value) if not isinstance(value, str | int | float | bool | type(None)) else value
 
     return {
@@ -302,6 +485,6 @@ def make_envelope(
         "event_type": event_type,
         "occurred_at": occurred_at.isoformat(),
         "source": source,
-        "schema_version": 1,
+        "schema_version": schema_version or schema_version_for(event_type, payload),
         "payload": _jsonable(payload),
     }

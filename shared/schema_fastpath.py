@@ -76,6 +76,21 @@ def _aware_datetime(value: Any) -> dt.datetime:
     return parsed
 
 
+def _boolean(value: Any) -> bool:
+    if type(value) is not bool:  # marshmallow also takes "true", 1, "yes"…: those go to it
+        raise Defer
+    return value
+
+
+def _list_of(convert: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def load(value: Any) -> list[Any]:
+        if type(value) is not list:  # marshmallow's List takes any non-string collection: those go to it
+            raise Defer
+        return [convert(item) for item in value]
+
+    return load
+
+
 def _plain_dict(value: Any) -> dict[str, Any]:
     if type(value) is not dict:
         raise Defer
@@ -91,6 +106,14 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
         return _uuid
     if kind is fields.Integer:
         return _integer
+    if kind is fields.Boolean:
+        return _boolean
+    if kind is fields.List:
+        inner = field.inner
+        if inner.allow_none or inner.pre_load or inner.post_load:
+            return None
+        convert = _converter(inner)
+        return None if convert is None else _list_of(_checked(convert, list(inner.validators)))
     if kind is fields.Decimal:
         if field.places is not None or field.allow_nan:
             return None

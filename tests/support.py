@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -81,3 +82,14 @@ def pg_schema_prefix() -> Iterator[str]:
             for schema in schemas:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+def handbook_data(name: str) -> Path:
+    """A reference file of the handbook's ``shared/data`` folder, which sits beside the checkout (``../shared``):
+    the nearest ancestor folder that has it, so tests also run from a worktree nested deeper than the checkout."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        candidate = folder / "shared" / "data" / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"shared/data/{name}: not found beside any folder above {here.parent}")

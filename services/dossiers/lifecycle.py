@@ -142,7 +142,9 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 def derive(dossier_code: str, events: Iterable[StoredEvent], rules: TimelinessRules) -> Derivation:
     """The dossier's state from all its events; deterministic for any permutation of ``events``."""
-    ordered = sorted({e.event_id: e for e in events}.values(), key=sort_key)  # a re-sent event counts once
+    # A re-sent event counts once; events that only carry Decision 766 facts (dossier.paid, .rated, …) never change
+    # a dossier's timeliness: services/dossiers/index766 folds them.
+    ordered = sorted({e.event_id: e for e in events if e.event_type in TYPE_RANK}.values(), key=sort_key)
     state = DossierState(dossier_code=dossier_code)
     result = Derivation(state=state)
     receipt = _accept_receipt(ordered, rules, result)

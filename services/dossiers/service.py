@@ -12,6 +12,8 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from services.dossiers import alerts, ingest, reads, retention
+from services.dossiers.index766 import reads as index766_reads
+from services.dossiers.index766 import store as index766_store
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
 from services.dossiers.rules import rules_from_config
@@ -64,10 +66,10 @@ class DossiersService(ops.OpsEndpoints):
     # its reason; bound to the known types only, the exchange would drop it silently.
     @batch_event_handler(["#"])
     def ingest(self, events: list) -> dict[str, Any]:
-        with self.db.transaction() as session:
-            report = ingest.ingest_batch(session, events, self.rules, utcnow())
+        with self.db.transaction() as session:  # timeliness, then the batch's Decision 766 facts and petitions
+            report, rejections = index766_store.ingest_with_facts(session, events, self.rules, utcnow())
         events_consumed.labels(self.name, "duplicate").inc(report.duplicates)
-        return report.rejections
+        return rejections
 
     @rpc(expected_exceptions=(reads.NotFound,))
     def get_dossier(self, dossier_code: str) -> dict[str, Any]:
@@ -86,7 +88,37 @@ class DossiersService(ops.OpsEndpoints):
     def ingest_progress(self) -> dict[str, int]:
         """How much has been committed: tools wait on this instead of sleeping."""
         with self.db.transaction() as session:
-            return ingest.progress(session)
+            return {**ingest.progress(session), **index766_store.progress(session)}
+
+    @rpc(expected_exceptions=(reads.NotFound, ValueError))
+    def index766(self, unit_code: str, period: str, max_items: int = 50) -> dict[str, Any]:
+        """The unit's whole Decision 766 index for a board period ("2026-08", "2026-Q3", "2026"), with where its
+        points go (up to ``max_items`` dossiers or procedures per indicator, personal data masked)."""
+        with self.db.transaction() as session:
+            return index766_reads.unit_index(session, self.rules, unit_code, period, utcnow(), max_items=max_items)
+
+    @rpc(expected_exceptions=(ValueError,))
+    def index766_ranking(self, period: str, unit_kind: str | None = None) -> dict[str, Any]:
+        """The province's units (or one kind: department, commune) by the points they have at stake."""
+        with self.db.transaction() as session:
+            return index766_reads.ranking(session, self.rules, period, utcnow(), unit_kind)
+
+    @rpc(expected_exceptions=(ValueError,))
+    def index766_import_procedure_facts(self, period: str, file_name: str, content_base64: str, actor: str,
+                                        skip_invalid: bool = False, skip_unknown: bool = False) -> dict[str, Any]:
+        """Import procedure-level facts (CSV or XLSX, base64) for a board period; the answer names every refused
+        row and unknown procedure, and nothing is stored unless the file passes or they are skipped."""
+        content = index766_reads.decode_file(content_base64)
+        with self.db.transaction() as session:
+            return index766_reads.import_procedure_facts(session, self.rules, period, file_name, content, actor,
+                                                         utcnow(), skip_invalid=skip_invalid,
+                                                         skip_unknown=skip_unknown)
+
+    @rpc(expected_exceptions=(reads.NotFound, ValueError))
+    def index766_workbook(self, period: str, unit_code: str | None = None) -> str:
+        """The XLSX (base64) of the ranking, or of one unit with the items behind its lost points."""
+        with self.db.transaction() as session:
+            return index766_reads.workbook_base64(session, self.rules, period, utcnow(), unit_code)
 
     @rpc
     def units(self) -> list[dict[str, Any]]:

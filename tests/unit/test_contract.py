@@ -106,6 +106,26 @@ def errors(schema: dict[str, Any], instance: Any, root: dict[str, Any] | None = 
                     for needed in needs
                     if needed not in instance
                 ]
+        elif keyword == "allOf":
+            for part in value:
+                found += errors(part, instance, root, at)
+        elif keyword == "if":
+            branch = schema.get("then") if not errors(value, instance, root, at) else schema.get("else")
+            if branch is not None:
+                found += errors(branch, instance, root, at)
+        elif keyword in {"then", "else"}:
+            continue  # applied with their "if"
+        elif keyword == "items":
+            if isinstance(instance, list):
+                for i, item in enumerate(instance):
+                    found += errors(value, item, root, f"{at}[{i}]")
+        elif keyword == "contains":
+            if isinstance(instance, list) and not any(not errors(value, item, root, at) for item in instance):
+                found.append(f"{at}: contains no item as required")
+        elif keyword in {"minItems", "maxItems"}:
+            if isinstance(instance, list) and not (len(instance) >= value if keyword == "minItems"
+                                                   else len(instance) <= value):
+                found.append(f"{at}: fails {keyword} {value}")
         elif keyword == "minLength":
             if isinstance(instance, str) and len(instance) < value:
                 found.append(f"{at}: shorter than {value}")
@@ -300,7 +320,7 @@ REJECTED: dict[str, Callable[[dict[str, Any]], None]] = {
     "event_id not a uuid": lambda m: m.update(event_id="evt-1"),
     "another event_type": lambda m: m.update(event_type="dossier.resolved"),
     "unknown event_type": lambda m: m.update(event_type="dossier.archived"),
-    "schema_version 2": lambda m: m.update(schema_version=2),
+    "schema_version 3": lambda m: m.update(schema_version=3),
     "schema_version as a string": lambda m: m.update(schema_version="1"),
     "empty source": lambda m: m.update(source=""),
     "naive occurred_at": lambda m: m.update(occurred_at="2025-03-03T08:15:00"),
@@ -320,6 +340,18 @@ REJECTED: dict[str, Callable[[dict[str, Any]], None]] = {
     "applicant phone": lambda m: m["payload"]["applicant"].update(phone="call me"),
     "applicant email": lambda m: m["payload"]["applicant"].update(email="not-an-email"),
     "applicant as a string": lambda m: m["payload"].update(applicant="Nguyễn Văn An"),
+    # schema_version 2: contradictory Decision 766 facts
+    "paid online for an exempt fee": lambda m: m["payload"].update(
+        payment={"channel": "national_platform", "paid_at": "2025-03-03T08:20:00+07:00"}),
+    "digitised flag without a digitised component": lambda m: m["payload"].update(
+        components=[{"component_code": "TK", "digitised": False}]),
+    "digitised flag on a dossier without components": lambda m: m["payload"].update(components=[]),
+    "no digitised flag but a digitised component": lambda m: m["payload"].update(has_digitised_components=False),
+    "negative fee": lambda m: m["payload"]["fees"][0].update(amount="-1"),
+    "unknown payment channel": lambda m: m["payload"].update(
+        fees=[{"amount": "50000"}], payment={"channel": "cash", "paid_at": "2025-03-03T08:20:00+07:00"}),
+    "component without its code": lambda m: m["payload"]["components"][0].pop("component_code"),
+    "components not a list": lambda m: m["payload"].update(components={"component_code": "TK"}),
 }
 # Changes that both accept.
 RECEIVED_REQUIRED = ("dossier_code", "procedure_code", "unit_code", "received_at")
@@ -331,6 +363,12 @@ ACCEPTED: dict[str, Callable[[dict[str, Any]], None]] = {
     "decimal processing_time": lambda m: m["payload"].update(processing_time="0.5"),
     "no optional fields": lambda m: m.update(payload={k: m["payload"][k] for k in RECEIVED_REQUIRED}),
     "unit without time": lambda m: m["payload"].pop("processing_time"),
+    "paid online with a fee to pay": lambda m: m["payload"].update(
+        fees=[{"amount": "0"}, {"amount": "50000.00", "kind": "fee"}],
+        payment={"channel": "provincial_gateway", "paid_at": "2025-03-03T08:20:00+07:00"}),
+    "no digitised component and the flag says so": lambda m: m["payload"].update(
+        has_digitised_components=False, components=[{"component_code": "TK"}]),
+    "version 1 envelope": lambda m: m.update(schema_version=1),
 }
 # What parse_event tolerates but the published contract does not: it is stricter, never looser.
 STRICTER: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -338,6 +376,8 @@ STRICTER: dict[str, Callable[[dict[str, Any]], None]] = {
     "space instead of T": lambda m: m.update(occurred_at="2025-03-03 08:15:00+07:00"),
     "basic ISO 8601": lambda m: m.update(occurred_at="20250303T081500+0700"),
     "uuid without hyphens": lambda m: m.update(event_id=uuid.UUID(m["event_id"]).hex),
+    "fee as a JSON number": lambda m: m["payload"]["fees"][0].update(amount=0),
+    "flag as a string": lambda m: m["payload"].update(vneid_verified="yes"),
 }
 
 

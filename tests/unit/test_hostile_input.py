@@ -1,8 +1,8 @@
 """Hostile input at every inbound schema: whatever arrives, validation either accepts it or refuses it with a
 field and a reason (which the consumers dead-letter), and never raises anything else.
 
-Covers the one-door envelope and its eight payloads (``shared.events.parse_event``, used by the dossiers batch
-consumer), the size limit ``ingest.max_message_bytes``, and scoring's ``ScoreSubmitted`` /
+Covers the one-door envelope and its payloads, schema versions 1 and 2 (``shared.events.parse_event``, used by
+the dossiers batch consumer), the size limit ``ingest.max_message_bytes``, and scoring's ``ScoreSubmitted`` /
 ``TimelinessUpdated`` event schemas. Inputs: random bytes and JSON, and valid examples mutated field by field
 (wrong types, missing and extra keys, huge strings, decomposed (NFD) Vietnamese, naive and other-offset
 timestamps, dates across Tết and year ends, very long names).
@@ -58,6 +58,28 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "dossier.rejected": {"dossier_code": "D-1", "rejected_at": AT, "reason": "Không đủ điều kiện"},
     "dossier.late": {"dossier_code": "D-1", "detected_at": AT, "reason": "Cần xác minh",
                      "new_due_at": "2026-03-06T15:30:00+07:00"},
+    # schema_version 2: Decision 766 facts
+    "dossier.paid": {"dossier_code": "D-1", "paid_at": AT, "channel": "national_platform"},
+    "dossier.result_issued": {"dossier_code": "D-1", "issued_at": AT, "result_code": "KQ-1",
+                              "file_url": "https://motcua.phutho.gov.vn/kq/KQ-1.pdf", "pushed_to_personal_store": True},
+    "dossier.rated": {"dossier_code": "D-1", "rated_at": AT, "rating": "dissatisfied"},
+    "dossier.synced": {"dossier_code": "D-1", "synced_at": AT, "status_code": 4},
+    "petition.received": {"petition_code": "PAKN-1", "unit_code": "07900", "received_at": AT,
+                          "transferred_at": AT, "due_at": "2026-03-06T15:30:00+07:00", "category": "staff",
+                          "dossier_code": "D-1", "repeat_of": "PAKN-0"},
+    "petition.answered": {"petition_code": "PAKN-1", "answered_at": AT, "outcome": "handled"},
+    "petition.rated": {"petition_code": "PAKN-1", "rated_at": AT, "likes": 2, "dislikes": 7},
+}
+# dossier.received with every version-2 field
+PAYLOADS["dossier.received"] = {
+    **PAYLOADS["dossier.received"],
+    "components": [{"component_code": "TK", "digitised": True, "reused": False, "from_national_store": True,
+                    "replacing_result_code": "KQ-0"}],
+    "has_digitised_components": True,
+    "fees": [{"fee_code": "LP", "kind": "charge", "amount": "50000"}],
+    "payment": {"channel": "provincial_gateway", "paid_at": AT},
+    "vneid_verified": True,
+    "population_data_used": False,
 }
 assert set(PAYLOADS) == set(CATALOGUE)
 
@@ -68,7 +90,7 @@ def envelope(event_type: str) -> dict[str, Any]:
         "event_type": event_type,
         "occurred_at": AT,
         "source": "motcua.phutho.gov.vn",
-        "schema_version": 1,
+        "schema_version": 2,
         "payload": copy.deepcopy(PAYLOADS[event_type]),
     }
 
@@ -83,7 +105,7 @@ def outcome(body: Any) -> Event | InvalidEvent:
         return exc
     assert isinstance(event, Event)
     assert event.occurred_at.utcoffset() is not None and event.time.utcoffset() is not None
-    assert event.dossier_code.strip() == event.dossier_code != ""
+    assert event.subject_code.strip() == event.subject_code != ""
     return event
 
 

@@ -3,16 +3,18 @@
 import csv
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
+from math import floor
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.dossiers.progress766 import MAX_POINTS, progress_rate, progress_score
 from shared.rounding import percent, round_half_up
+from tests.support import handbook_data
 
-# The handbook folder sits beside the repo as ../shared.
-HANDBOOK = Path(__file__).resolve().parents[2].parent / "shared"
-DATA = HANDBOOK / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
+# The handbook folder sits beside the checkout as ../shared (found from a nested worktree too).
+DATA = handbook_data("766_phutho_tien_do_giai_quyet_2026-08.csv")
 
 
 def _rows() -> list[dict[str, str]]:
@@ -132,3 +134,15 @@ def test_percent() -> None:
     assert percent(3, 31) == Decimal("9.68")
     assert percent(5, 0) == Decimal("0.00")
     assert percent(1, 3, places=4) == Decimal("33.3333")
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), st.integers(min_value=1, max_value=10**9),
+       st.integers(min_value=0, max_value=6), st.booleans())
+def test_integer_rounding_equals_the_exact_definition(numerator: int, denominator: int, places: int,
+                                                      flip: bool) -> None:
+    """round_half_up and percent work in integers: the same as floor(|x| × 10^places + 1/2) on the exact value."""
+    denominator = -denominator if flip else denominator
+    exact = Fraction(numerator, denominator)
+    expected = floor(abs(exact) * 10**places + Fraction(1, 2)) * (-1 if exact < 0 else 1)
+    assert round_half_up(exact, places) == Decimal(expected).scaleb(-places)
+    assert percent(numerator, denominator, places) == round_half_up(100 * exact, places)

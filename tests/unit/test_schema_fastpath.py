@@ -68,7 +68,7 @@ def test_valid_examples_take_the_fast_path_with_marshmallows_result(event_type):
 @pytest.mark.parametrize("event_type", sorted(CATALOGUE))
 def test_refused_examples_are_left_to_marshmallow(event_type):
     payload = copy.deepcopy(PAYLOADS[event_type])
-    del payload["dossier_code"]
+    del payload["petition_code" if event_type.startswith("petition.") else "dossier_code"]
     assert verdicts(event_type, payload) == (Defer, ValidationError)
     payload = {**PAYLOADS[event_type], "unexpected": 1}
     assert verdicts(event_type, payload) == (Defer, ValidationError)
@@ -110,9 +110,10 @@ def test_processing_time_forms_agree():
         assert_agrees("dossier.received", {**PAYLOADS["dossier.received"], "processing_time": value})
 
 
-def test_a_generated_stream_takes_the_fast_path_throughout():
+@pytest.mark.parametrize("index766", [False, True], ids=["version-1", "with-766-facts"])
+def test_a_generated_stream_takes_the_fast_path_throughout(index766):
     spec = TrafficSpec(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31), dossiers=300,
-                       now=dt.datetime(2026, 4, 15, 16, 0, tzinfo=LOCAL_TZ), seed=11)
+                       now=dt.datetime(2026, 4, 15, 16, 0, tzinfo=LOCAL_TZ), seed=11, index766=index766)
     traffic = generate(spec, UnitTree.for_province(25), Catalogue.load(), WorkingCalendar())
     fast_payloads = 0
     for message in traffic.messages:
@@ -163,3 +164,24 @@ def test_marshmallows_own_aware_datetime_compiles_and_an_override_does_not():
     assert loader is not None
     assert loader({"at": "2026-02-13T15:30:00+07:00"}) == Plain().load({"at": "2026-02-13T15:30:00+07:00"})
     assert compile_loader(Overridden()) is None
+
+
+def test_booleans_and_lists_of_the_766_facts_agree():
+    received = PAYLOADS["dossier.received"]
+    for value in [True, False, "true", "yes", 1, 0, None, "", [], {}]:
+        assert_agrees("dossier.received", {**received, "vneid_verified": value})
+    for value in [[], [{}], [{"component_code": "X"}], {"component_code": "X"}, "X", [1], [None],
+                  [{"component_code": "X", "digitised": "true"}], [{"component_code": "X", "colour": "red"}],
+                  [{"component_code": "X"}] * 201]:
+        assert_agrees("dossier.received", {**received, "components": value, "has_digitised_components": False})
+    for value in [[{"amount": "1"}], [{"amount": 1}], [{"amount": "-1"}], [{"amount": "NaN"}], [{}]]:
+        assert_agrees("dossier.received", {**received, "fees": value})
+    assert assert_agrees("dossier.received", received)  # the full version-2 receipt takes the fast path
+
+
+def test_contradictory_766_facts_are_left_to_marshmallow_which_refuses_them():
+    received = PAYLOADS["dossier.received"]
+    exempt = {**received, "fees": [{"amount": "0"}]}
+    assert verdicts("dossier.received", exempt) == (Defer, ValidationError)
+    no_components = {**received, "components": []}
+    assert verdicts("dossier.received", no_components) == (Defer, ValidationError)

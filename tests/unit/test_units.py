@@ -16,9 +16,9 @@ from services.dossiers.units import (
     name_key,
     packaged_unit_files,
 )
+from tests.support import handbook_data
 
-HANDBOOK = Path(__file__).resolve().parents[2].parent / "shared"
-DATA_766 = HANDBOOK / "data" / "766_phutho_tien_do_giai_quyet_2026-08.csv"
+DATA_766 = handbook_data("766_phutho_tien_do_giai_quyet_2026-08.csv")  # ../shared/data, from a worktree too
 
 
 @pytest.fixture(scope="module")

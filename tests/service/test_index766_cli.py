@@ -1,0 +1,73 @@
+"""``cchc index766``: import procedure facts, show a unit, rank the province, write the workbooks — on the dossiers
+service's own SQLite database, as an operator would with the service stopped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from cchc.cli import main
+from services.dossiers.index766 import store
+from shared.clock import pinned
+from shared.config import load_config
+from shared.db import open_database
+from shared.events import parse_event
+from tests.service.test_index766_store import NOW, RULES, SAMPLE, month_of_events
+
+
+@pytest.fixture
+def database_url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/<service>.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    db = open_database(load_config(DATABASE_URL=url), "dossiers")
+    with db.transaction() as session:
+        store.ingest_with_facts(session, [parse_event(e) for e in month_of_events()], RULES, NOW)
+    db.engine.dispose()
+    with pinned(NOW):
+        yield url
+
+
+def test_import_show_and_rank_from_the_command_line(database_url, tmp_path, capsys):
+    assert main(["index766", "import", str(SAMPLE), "--period", "2026-08", "--actor", "Văn phòng UBND tỉnh"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accepted"] and report["rows_imported"] == 13
+
+    assert main(["index766", "show", "07900", "--period", "2026-08", "--items", "3"]) == 0
+    shown = capsys.readouterr().out
+    assert "Phường Việt Trì" in shown and "Tiến độ giải quyết" in shown and "Điểm bị mất" in shown
+    assert "B2: Kết thúc xử lý ngày 14/08/2026, hạn 11/08/2026" in shown
+
+    xlsx = tmp_path / "ranking.xlsx"
+    assert main(["index766", "ranking", "--period", "2026-08", "--kind", "commune", "--xlsx", str(xlsx)]) == 0
+    assert "UBND tỉnh Phú Thọ" in capsys.readouterr().out
+    assert load_workbook(xlsx).sheetnames == ["Xếp hạng", "Ghi chú, căn cứ"]
+
+    assert main(["index766", "show", "07900", "--period", "2026-08", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["procedure_facts"]["actor"] == "Văn phòng UBND tỉnh"
+
+    assert main(["index766", "imports"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["period"] == "2026-08" and listed["rows"] == 13
+
+
+def test_a_refused_import_exits_non_zero_and_lists_why(database_url, tmp_path, capsys):
+    bad = tmp_path / "facts.csv"
+    bad.write_bytes(Path(SAMPLE).read_bytes() + "9.999999.H44,cấp xã,,,,,,,,,,\n".encode())
+    assert main(["index766", "import", str(bad), "--period", "2026-08"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert not report["accepted"] and report["unknown_procedures"][0]["procedure_code"] == "9.999999.H44"
+    assert main(["index766", "imports"]) == 0 and json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["index766", "show", "07900", "--period", "2026-H1"], "unrecognised board period"),
+    (["index766", "show", "NOPE", "--period", "2026-08"], "no unit 'NOPE'"),
+    (["index766", "import", "/nonexistent.csv", "--period", "2026-08"], "No such file"),
+])
+def test_bad_input_is_one_clear_line(database_url, capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
