@@ -204,9 +204,11 @@ def parser() -> argparse.ArgumentParser:
     topology.add_argument("args", nargs=argparse.REMAINDER)
     topology.set_defaults(func=cmd_topology)
 
+    from services.dossiers.cli import add_parsers as add_dossiers_parsers
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
+    add_dossiers_parsers(sub, _config)  # cchc catalogue import|show|gaps|versions, cchc reconcile
     return top
 
 

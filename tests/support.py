@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -81,3 +82,14 @@ def pg_schema_prefix() -> Iterator[str]:
             for schema in schemas:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+def handbook() -> Path:
+    """The read-only handbook (spec/, data/) beside the checkout: ``../shared`` from the main checkout, further up
+    from a worktree (``/work/wt/<branch>`` → ``/work/shared``)."""
+    here = Path(__file__).resolve().parents[1]
+    for folder in (here, *here.parents):
+        candidate = folder.parent / "shared"
+        if (candidate / "spec").is_dir() and (candidate / "data").is_dir():
+            return candidate
+    raise FileNotFoundError("the handbook folder (../shared with spec/ and data/) is not beside the checkout")
