@@ -78,7 +78,8 @@ def test_an_import_of_the_malformed_twin_reports_exactly_the_broken_rows(suffix:
 
 
 def test_the_committed_sample_files_are_what_the_generator_writes() -> None:
-    spec = importlib.util.spec_from_file_location("make_sample_catalogue", ROOT / "scripts" / "make_sample_catalogue.py")
+    script = ROOT / "scripts" / "make_sample_catalogue.py"
+    spec = importlib.util.spec_from_file_location("make_sample_catalogue", script)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
