@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers", "scoring", "reports", "notifications")
+SERVICES = ("dossiers", "scoring", "reports", "notifications", "intake")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
 
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
     dlq.add_argument("action", choices=("list", "count", "replay"))
-    dlq.add_argument("--service", default="dossiers", choices=SERVICES)
+    dlq.add_argument("--service", default="dossiers", choices=[s for s in SERVICES if s != "intake"])
     dlq.add_argument("--limit", type=int, default=100)
     dlq.set_defaults(func=cmd_dlq)
 
@@ -205,10 +205,12 @@ def parser() -> argparse.ArgumentParser:
     topology.set_defaults(func=cmd_topology)
 
     from services.dossiers.cli import add_parsers as add_dossiers_parsers
+    from services.intake.cli import add_parser as add_intake_parser
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
     add_dossiers_parsers(sub, _config)  # cchc catalogue import|show|gaps|versions, cchc reconcile
+    add_intake_parser(sub, _config)  # cchc intake tokens add|rotate|revoke|list
     return top
 
 

@@ -1,0 +1,153 @@
+"""Publishing a request's events with publisher confirms, and knowing which ones the broker took.
+
+``shared.publisher.PikaPublisher`` pipelines confirms and raises :class:`PublishError` with counts when something
+fails; an HTTP caller needs more: *which* events were taken, so that it resends exactly the others. The subclass
+here records each delivery tag's answer (ack or nack, and messages returned as unroutable — published with
+``mandatory``, so an exchange with no queue bound is a failure, not a silent loss) and maps them back to the
+request's events.
+
+A small pool of publishers serves the request workers (one connection each; a publisher is used by one greenthread
+at a time, as PikaPublisher requires). The in-memory broker of the demo has no confirms: every message handed to it
+is taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pika
+import pika.spec
+from eventlet.queue import LightQueue
+
+from shared.messaging import amqp_uri, is_memory_uri
+from shared.publisher import KombuPublisher, PikaPublisher, PublishError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BrokerUnavailable", "PublisherPool", "TrackingPublisher"]
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker could not be reached, or confirmed only part of a request: ``confirmed`` says which."""
+
+    def __init__(self, reason: str, confirmed: list[bool]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.confirmed = confirmed
+
+
+class TrackingPublisher(PikaPublisher):
+    """A PikaPublisher that answers, per message, whether the broker confirmed it."""
+
+    _base_tag: int | None = None  # the delivery tag before this call's first message, once the channel is open
+    _answers: dict[int, bool]
+    _returned_bodies: set[bytes]
+
+    def _ensure_open(self) -> None:
+        super()._ensure_open()
+        self._base_tag = self._next_tag  # publish_many numbers its messages from here
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tag = method.delivery_tag
+        if method.multiple:
+            settled = []
+            for pending in self._pending:
+                if pending > tag:
+                    break
+                settled.append(pending)
+        else:
+            settled = [tag] if tag in self._pending else []
+        ack = isinstance(method, pika.spec.Basic.Ack)
+        for pending in settled:
+            self._answers[pending] = ack
+        super()._on_confirm(frame)
+
+    def _on_return(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        self._returned_bodies.add(body)
+        super()._on_return(channel, method, properties, body)
+
+    def publish_each(self, bodies: Sequence[bytes], headers: Mapping[str, Any] | None = None) -> list[bool]:
+        """Publish ``bodies`` (routing key = each one's event_type) and wait for the confirms; the list says which
+        the broker took. Raises :class:`BrokerUnavailable` (with that list) unless it took them all."""
+        self.properties = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                               headers=dict(headers or {}))
+        self._base_tag, self._answers, self._returned_bodies = None, {}, set()
+        try:
+            self.publish_many(list(bodies))
+        except PublishError as exc:
+            base = self._base_tag
+            if base is None:  # the connection or channel could not be opened: nothing went out
+                raise BrokerUnavailable(str(exc), [False] * len(bodies)) from exc
+            confirmed = [self._answers.get(base + i + 1, False) and body not in self._returned_bodies
+                         for i, body in enumerate(bodies)]
+            raise BrokerUnavailable(str(exc), confirmed) from exc
+        return [True] * len(bodies)
+
+
+class PublisherPool:
+    """Up to ``size`` confirmed publishers, opened on first use and reused; a broken one reopens on its next use."""
+
+    def __init__(self, config: Mapping[str, Any], size: int, confirm_timeout: float) -> None:
+        self.config = config
+        self.uri = amqp_uri(config)
+        self.confirm_timeout = confirm_timeout
+        self._free: LightQueue = LightQueue()
+        for _ in range(size):
+            self._free.put(None)  # a slot; the publisher is created when first needed
+
+    @contextlib.contextmanager
+    def _publisher(self) -> Iterator[Any]:
+        publisher = self._free.get()
+        try:
+            if publisher is None:
+                if is_memory_uri(self.uri):
+                    from shared.messaging import connect
+
+                    publisher = KombuPublisher(connect(self.config))
+                else:
+                    self._declare_topology()
+                    try:
+                        publisher = TrackingPublisher(self.uri, mandatory=True, confirm_timeout=self.confirm_timeout,
+                                                      tls=self.config.get("AMQP_SSL"))
+                    except PublishError as exc:
+                        raise BrokerUnavailable(str(exc), []) from exc
+            yield publisher
+        finally:
+            self._free.put(publisher)
+
+    def _declare_topology(self) -> None:
+        """Declare the exchange and the ingest queue as the tools do (publisher_for): a deployment's intake user may
+        only publish, and then the deployed topology holds them; an unbound exchange is caught by ``mandatory``."""
+        from shared.messaging import connect, declare_topology
+
+        try:
+            with connect(self.config, connect_timeout=5) as connection:
+                declare_topology(connection)
+        except Exception as exc:  # ACCESS_REFUSED for a publish-only user, or the broker down (the publish says so)
+            log.info("intake: could not declare the topology (%r); relying on the deployed one", exc)
+
+    def publish(self, bodies: Sequence[bytes], headers: Mapping[str, Any] | None = None) -> list[bool]:
+        """Publish and wait for the broker; raises BrokerUnavailable saying which were taken."""
+        if not bodies:
+            return []
+        try:
+            with self._publisher() as publisher:
+                if isinstance(publisher, TrackingPublisher):
+                    return publisher.publish_each(bodies, headers)
+                publisher.publish_many(list(bodies))  # memory:// (the demo): no confirms to wait for
+                return [True] * len(bodies)
+        except BrokerUnavailable as exc:
+            if not exc.confirmed:
+                exc.confirmed = [False] * len(bodies)
+            raise
+
+    def close(self) -> None:
+        while not self._free.empty():
+            publisher = self._free.get_nowait()
+            if publisher is not None:
+                with contextlib.suppress(Exception):
+                    publisher.close()
