@@ -39,6 +39,38 @@ class BrokerUnavailable(RuntimeError):
         self.confirmed = confirmed
 
 
+def _coalesce_writes(connection: Any) -> None:
+    """Send each message as one buffer, and whatever is buffered in one ``send``.
+
+    pika buffers a message as three frames (method, header, body) and writes every buffered frame with its own
+    ``send``: under eventlet each is a green socket call, and they were a third of the intake's CPU. The bytes on
+    the wire are identical. Applied to this publisher's own connection and transport only."""
+    if connection is None or getattr(connection, "_cchc_coalesced", False):
+        return
+    emit = connection._adapter_emit_data
+
+    def output_marshaled_frames(frames: Sequence[bytes]) -> None:
+        data = b"".join(frames)
+        connection.bytes_sent += len(data)
+        connection.frames_sent += len(frames)
+        emit(data)
+
+    transport = connection._transport
+    produce = transport._produce
+
+    def produce_joined() -> None:
+        buffers = transport._tx_buffers
+        if len(buffers) > 1:
+            joined = b"".join(buffers)
+            buffers.clear()
+            buffers.append(joined)
+        produce()
+
+    connection._output_marshaled_frames = output_marshaled_frames
+    transport._produce = produce_joined
+    connection._cchc_coalesced = True
+
+
 class TrackingPublisher(PikaPublisher):
     """A PikaPublisher that answers, per message, whether the broker confirmed it."""
 
@@ -49,6 +81,7 @@ class TrackingPublisher(PikaPublisher):
     def _ensure_open(self) -> None:
         super()._ensure_open()
         self._base_tag = self._next_tag  # publish_many numbers its messages from here
+        _coalesce_writes(self.connection)
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
@@ -70,11 +103,9 @@ class TrackingPublisher(PikaPublisher):
         self._returned_bodies.add(body)
         super()._on_return(channel, method, properties, body)
 
-    def publish_each(self, bodies: Sequence[bytes], headers: Mapping[str, Any] | None = None) -> list[bool]:
+    def publish_each(self, bodies: Sequence[bytes]) -> list[bool]:
         """Publish ``bodies`` (routing key = each one's event_type) and wait for the confirms; the list says which
         the broker took. Raises :class:`BrokerUnavailable` (with that list) unless it took them all."""
-        self.properties = pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                               headers=dict(headers or {}))
         self._base_tag, self._answers, self._returned_bodies = None, {}, set()
         try:
             self.publish_many(list(bodies))
@@ -130,14 +161,14 @@ class PublisherPool:
         except Exception as exc:  # ACCESS_REFUSED for a publish-only user, or the broker down (the publish says so)
             log.info("intake: could not declare the topology (%r); relying on the deployed one", exc)
 
-    def publish(self, bodies: Sequence[bytes], headers: Mapping[str, Any] | None = None) -> list[bool]:
+    def publish(self, bodies: Sequence[bytes]) -> list[bool]:
         """Publish and wait for the broker; raises BrokerUnavailable saying which were taken."""
         if not bodies:
             return []
         try:
             with self._publisher() as publisher:
                 if isinstance(publisher, TrackingPublisher):
-                    return publisher.publish_each(bodies, headers)
+                    return publisher.publish_each(bodies)
                 publisher.publish_many(list(bodies))  # memory:// (the demo): no confirms to wait for
                 return [True] * len(bodies)
         except BrokerUnavailable as exc:

@@ -127,7 +127,7 @@ class IntakeService(ops.OpsEndpoints):
         verdicts = judge(items, source=vendor.source, max_message_bytes=self.intake.max_message_bytes)
         started = time.monotonic()
         try:
-            confirmed = self.intake.pool.publish(verdicts.bodies, {"x-cchc-intake-vendor": vendor.vendor})
+            confirmed = self.intake.pool.publish(verdicts.bodies)
         except BrokerUnavailable as exc:
             log.warning("intake: broker unavailable for %s (%s); %d of %d confirmed", vendor.vendor, exc.reason,
                         sum(exc.confirmed), len(verdicts.bodies))

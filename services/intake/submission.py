@@ -5,7 +5,8 @@ The body is a JSON array of envelopes (``application/json``) or one envelope per
 NDJSON a line that is not JSON is refused alone (its neighbours are fine). Every event is validated by
 :func:`shared.events.parse_event`, exactly as the dossiers service validates what arrives on the bus, so an event
 the intake accepts is never dead-lettered as invalid later; what it refuses is answered with the field and the
-reason instead of being published. An event whose ``source`` is not its vendor's is refused too.
+reason instead of being published. An event whose ``source`` is not its vendor's is refused too. An accepted event
+is published byte for byte as the vendor wrote it (its slice of the array, or its line).
 
 A repeated ``event_id`` is accepted: the dossiers service stores an event once whatever arrives twice, so a
 vendor resends without fear (within one request it is published once).
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.events import InvalidEvent, parse_event
+from shared.publisher import RoutedBody
 
 __all__ = ["BadRequest", "Item", "Verdicts", "answer", "decode", "judge"]
 
@@ -39,11 +41,48 @@ class BadRequest(ValueError):
 
 @dataclass
 class Item:
-    """One event of the request: its position, its decoded JSON (or why it could not be decoded)."""
+    """One event of the request: its position, its decoded JSON and its bytes as sent (or why it is refused)."""
 
     index: int
     raw: Any = None
+    body: bytes = b""  # the event exactly as the vendor wrote it: what is published
     problem: tuple[str, str] | None = None  # (field, reason) when refused
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+def _array_items(body: bytes) -> list[Item]:
+    """The elements of a JSON array with each one's own text, so an event is published byte for byte as sent."""
+    text = body.decode("utf-8")
+    end = len(text)
+    position = len(text) - len(text.lstrip(_SPACE))
+    if position >= end or text[position] != "[":
+        raise BadRequest(400, "the body must be a JSON array of event envelopes (or NDJSON, one per line)")
+    items: list[Item] = []
+    position += 1
+    while True:
+        while position < end and text[position] in _SPACE:
+            position += 1
+        if position < end and text[position] == "]" and not items:
+            position += 1
+            break
+        raw, stop = _DECODER.raw_decode(text, position)
+        items.append(Item(len(items), raw, text[position:stop].encode()))
+        position = stop
+        while position < end and text[position] in _SPACE:
+            position += 1
+        if position < end and text[position] == ",":
+            position += 1
+            continue
+        if position < end and text[position] == "]":
+            position += 1
+            break
+        raise json.JSONDecodeError("expected ',' or ']'", text, position)
+    if text[position:].strip(_SPACE):
+        raise json.JSONDecodeError("extra data after the array", text, position)
+    return items
 
 
 def _media_type(content_type: str | None) -> str:
@@ -55,19 +94,18 @@ def decode(content_type: str | None, body: bytes, max_events: int) -> list[Item]
     media = _media_type(content_type)
     if media in JSON_TYPES:
         try:
-            document = json.loads(body)
+            items = _array_items(body)
+        except BadRequest:
+            raise
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadRequest(400, f"the body is not valid UTF-8 JSON ({exc})") from None
         except (RecursionError, ValueError) as exc:
             raise BadRequest(400, f"the body is not acceptable JSON ({type(exc).__name__})") from None
-        if not isinstance(document, list):
-            raise BadRequest(400, "the body must be a JSON array of event envelopes (or NDJSON, one per line)")
-        items = [Item(index, raw) for index, raw in enumerate(document)]
     elif media in NDJSON_TYPES:
         items = []
         for index, line in enumerate(line for line in body.splitlines() if line.strip()):
             try:
-                items.append(Item(index, json.loads(line)))
+                items.append(Item(index, json.loads(line), line.strip()))
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
                 items.append(Item(index, problem=("_body", f"line {index + 1} is not valid UTF-8 JSON ({exc})")))
     else:
@@ -85,8 +123,7 @@ class Verdicts:
     """Which events go to the broker (bodies, in order, one per distinct event_id) and every item's verdict."""
 
     items: list[Item]
-    bodies: list[bytes] = field(default_factory=list)
-    routing_keys: list[str] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # RoutedBody: each knows its routing key (event type)
     body_of: dict[int, int] = field(default_factory=dict)  # item index → position in bodies
     event_ids: dict[int, str] = field(default_factory=dict)
 
@@ -117,14 +154,12 @@ def judge(items: Sequence[Item], *, source: str | None, max_message_bytes: int) 
         if event_id in positions:
             verdicts.body_of[item.index] = positions[event_id]
             continue
-        body = json.dumps(item.raw, ensure_ascii=False, separators=(",", ":")).encode()
-        if len(body) > max_message_bytes:
-            item.problem = ("_body", f"event of {len(body)} bytes exceeds the {max_message_bytes}-byte limit")
+        if len(item.body) > max_message_bytes:
+            item.problem = ("_body", f"event of {len(item.body)} bytes exceeds the {max_message_bytes}-byte limit")
             continue
         positions[event_id] = len(verdicts.bodies)
         verdicts.body_of[item.index] = len(verdicts.bodies)
-        verdicts.bodies.append(body)
-        verdicts.routing_keys.append(event.event_type)
+        verdicts.bodies.append(RoutedBody(item.body, event.event_type))
     return verdicts
 
 
