@@ -144,9 +144,10 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
+    from services.intake.openapi import write as write_openapi
     from shared.contract import write_contract
 
-    for path in write_contract(Path(args.out)):
+    for path in [*write_contract(Path(args.out)), write_openapi(Path(args.out))]:
         print(path)
     return 0
 
@@ -197,7 +198,8 @@ def parser() -> argparse.ArgumentParser:
     dlq.add_argument("--limit", type=int, default=100)
     dlq.set_defaults(func=cmd_dlq)
 
-    contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI)")
+    contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI, and the HTTP "
+                                               "intake's OpenAPI)")
     contract.add_argument("--out", default="docs/contract")
     contract.set_defaults(func=cmd_contract)
     topology = sub.add_parser("topology", help="render or apply the RabbitMQ topology (deploy/rabbitmq)")

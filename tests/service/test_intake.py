@@ -11,12 +11,16 @@ import uuid
 from typing import Any
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 from kombu import Connection, Exchange, Queue
 from nameko.web.server import WebServer
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
-from services.intake import vendors
+from services.intake import openapi, vendors
 from services.intake.service import IntakeService
 from shared.clock import utcnow
 from shared.config import load_config
@@ -27,6 +31,19 @@ from tests.support import PG_URL, free_port, pg_schema_prefix, rabbit_vhost, wai
 TZ = dt.timezone(dt.timedelta(hours=7))
 AT = dt.datetime(2026, 7, 6, 9, tzinfo=TZ)
 SOURCE = "onedoor.phutho"
+
+
+# Every answer of the running service is checked against the published OpenAPI document.
+OPENAPI = yaml.safe_load(openapi.render())
+REGISTRY = Registry().with_resource("urn:cchc:intake", Resource.from_contents(OPENAPI,
+                                                                             default_specification=DRAFT202012))
+
+
+def conforms(status: int, body: Any) -> None:
+    responses = OPENAPI["paths"]["/v1/events"]["post"]["responses"]
+    assert str(status) in responses, f"HTTP {status} is not in the OpenAPI document"
+    ref = responses[str(status)]["content"]["application/json"]["schema"]["$ref"]
+    Draft202012Validator({"$ref": f"urn:cchc:intake{ref}"}, registry=REGISTRY).validate(body)
 
 
 def http_port(container: Any) -> int:
@@ -48,7 +65,9 @@ def post(port: int, body: bytes | None, *, token: str | None = None, content_typ
         response = connection.getresponse()
         text = response.read().decode()
         headers = {name.lower(): value for name, value in response.getheaders()}
-        return response.status, headers, json.loads(text) if text else None
+        body = json.loads(text) if text else None
+        conforms(response.status, body)
+        return response.status, headers, body
     finally:
         connection.close()
 

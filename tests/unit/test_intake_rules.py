@@ -118,3 +118,22 @@ def test_tokens_are_random_formatted_and_only_their_hash_is_kept() -> None:
     assert match and match.group(1) == token_id
     assert new_token()[1] != token
     assert len(hash_token(token)) == 64 and token not in hash_token(token)
+
+
+def test_the_published_openapi_document_is_current_and_refers_to_published_schemas() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from services.intake import openapi
+
+    contract = Path(__file__).resolve().parents[2] / "docs" / "contract"
+    assert openapi.is_current(contract), "run `cchc contract --out docs/contract`"
+    document = yaml.safe_load((contract / openapi.OPENAPI_FILE).read_text(encoding="utf-8"))
+    assert document["openapi"] == "3.1.0"
+    for ref in document["components"]["schemas"]["Event"]["oneOf"]:
+        assert (contract / ref["$ref"]).is_file()
+    responses = document["paths"]["/v1/events"]["post"]["responses"]
+    assert set(responses) == {"200", "400", "401", "411", "413", "415", "429", "503"}
+    assert "Retry-After" in responses["503"]["headers"] and "Retry-After" in responses["429"]["headers"]
+    assert "curl" in document["info"]["description"]
