@@ -61,10 +61,10 @@ class Intake(DependencyProvider):
         if self.max_events > self.limiter.burst:
             raise ValueError(f"intake.max_events ({self.max_events}) must not exceed intake.rate_limit.burst_events "
                              f"({self.limiter.burst:g}): such a request could never pass")
-        mtls = cfg.get("mtls") or {}
-        self.mtls = bool(mtls.get("enabled"))
-        self.subject_header = str(mtls.get("subject_header") or "X-SSL-Client-S-DN")
-        self.verify_header = str(mtls.get("verify_header") or "X-SSL-Client-Verify")
+        mtls = cfg["mtls"]
+        self.mtls = str(mtls.get("enabled")).strip().lower() in ("1", "true", "yes", "on")
+        self.subject_header = str(mtls["subject_header"])
+        self.verify_header = str(mtls["verify_header"])
         self.pool = PublisherPool(config, int(cfg["publishers"]), float(cfg["confirm_timeout_seconds"]))
         self.ttl = float(cfg["token_cache_seconds"])
         self.directory: Directory | None = None

@@ -195,7 +195,7 @@ def test_rotated_tokens_keep_working_for_the_grace_period_and_revoked_ones_stop(
 
 def test_mtls_subject_from_the_ingress_is_trusted_only_when_enabled(backend_config):
     subject = "CN=lgsp.phutho.gov.vn,O=UBND tinh Phu Tho,C=VN"
-    headers = {"X-SSL-Client-Verify": "SUCCESS", "X-SSL-Client-S-DN": subject}
+    headers = {"ssl-client-verify": "SUCCESS", "ssl-client-subject-dn": subject}  # as ingress-nginx sets them
     batch = json.dumps([received("M-1")]).encode()
     for enabled, expected in ((False, 401), (True, 200)):
         config = intake_config(backend_config, mtls={"enabled": enabled})
@@ -203,7 +203,7 @@ def test_mtls_subject_from_the_ingress_is_trusted_only_when_enabled(backend_conf
         with running([IntakeService], config) as (intake,):
             port = http_port(intake)
             assert post(port, batch, headers=headers)[0] == expected
-            assert post(port, batch, headers={**headers, "X-SSL-Client-Verify": "FAILED:unknown ca"})[0] == 401
+            assert post(port, batch, headers={**headers, "ssl-client-verify": "FAILED:unknown ca"})[0] == 401
 
 
 # -- the real broker: down, and partly confirming ----------------------------------------------------------------
