@@ -46,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from shared.calendar import LOCAL_TZ
     from shared.events import InvalidEvent, make_envelope, parse_event
     from shared.publisher import publisher_for
 
@@ -53,7 +54,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         message = json.loads(Path(args.file).read_text(encoding="utf-8"))
     else:
         payload = json.loads(args.payload)
-        occurred = dt.datetime.now(dt.UTC).astimezone()
+        occurred = dt.datetime.now(LOCAL_TZ)
         message = make_envelope(args.type, payload, occurred_at=occurred, source=args.source)
     try:
         parse_event(message)
@@ -117,24 +118,30 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     with connect(_config(args)) as connection:
         if args.action == "list":
             for parked in deadletter.browse(connection, args.service, limit=args.limit):
-                print(
-                    json.dumps(
-                        {
-                            "reason": parked.reason,
-                            "field": parked.field,
-                            "kind": parked.kind,
-                            "routing_key": parked.original_routing_key,
-                            "dead_lettered_at": parked.dead_lettered_at,
-                            "body": parked.body.decode("utf-8", "replace")[:500],
-                        },
-                        ensure_ascii=False,
-                    )
-                )
+                print(json.dumps(parked_view(parked), ensure_ascii=False))
         elif args.action == "count":
             print(deadletter.count(connection, args.service))
         else:
             print(f"replayed {deadletter.replay(connection, args.service, limit=args.limit)} message(s)")
     return 0
+
+
+def parked_view(parked: Any) -> dict[str, Any]:
+    """A dead letter as `cchc dlq list` prints it (times in Vietnam's time, +07:00)."""
+    from shared.local_time import local_iso
+
+    try:
+        at = local_iso(parked.dead_lettered_at) if parked.dead_lettered_at else None
+    except ValueError:  # a header some other tool wrote: shown as it is
+        at = parked.dead_lettered_at
+    return {
+        "reason": parked.reason,
+        "field": parked.field,
+        "kind": parked.kind,
+        "routing_key": parked.original_routing_key,
+        "dead_lettered_at": at,
+        "body": parked.body.decode("utf-8", "replace")[:500],
+    }
 
 
 def cmd_topology(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from services.dossiers.time_precedence import (
 from services.dossiers.units import UnitTree
 from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events import CATALOGUE
+from shared.local_time import local_iso
 
 # Tie-break for events at the same instant: the natural order of a dossier's life.
 TYPE_RANK = {
@@ -177,7 +178,7 @@ def derive(dossier_code: str, events: Iterable[StoredEvent], rules: TimelinessRu
                 RejectedEvent(
                     event.event_id,
                     time_field,
-                    f"{event.time.isoformat()} is before the dossier was received ({received_at.isoformat()})",
+                    f"{local_iso(event.time)} is before the dossier was received ({local_iso(received_at)})",
                 )
             )
             continue
@@ -311,7 +312,7 @@ def _apply(state: DossierState, event: StoredEvent, rounds: list[SupplementRound
 
 def _closed(state: DossierState) -> str:
     assert state.closed_at is not None
-    return f"the dossier was already {state.closing} at {state.closed_at.isoformat()}"
+    return f"the dossier was already {state.closing} at {local_iso(state.closed_at)}"
 
 
 def _close(state: DossierState, closing: str, at: dt.datetime, rounds: list[SupplementRound]) -> None:
