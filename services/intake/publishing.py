@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pika
@@ -103,20 +103,28 @@ class TrackingPublisher(PikaPublisher):
         self._returned_bodies.add(body)
         super()._on_return(channel, method, properties, body)
 
-    def publish_each(self, bodies: Sequence[bytes]) -> list[bool]:
-        """Publish ``bodies`` (routing key = each one's event_type) and wait for the confirms; the list says which
-        the broker took. Raises :class:`BrokerUnavailable` (with that list) unless it took them all."""
+    def publish_each(self, bodies: Iterable[bytes]) -> list[bool]:
+        """Publish ``bodies`` (each knows its routing key) and wait for the confirms; the list says, for each body
+        taken from ``bodies``, whether the broker took it. Raises :class:`BrokerUnavailable` (with that list) unless
+        it took them all; then the bodies not yet taken from ``bodies`` were not published."""
+        published: list[bytes] = []
+
+        def counted() -> Iterator[bytes]:
+            for body in bodies:
+                published.append(body)
+                yield body
+
         self._base_tag, self._answers, self._returned_bodies = None, {}, set()
         try:
-            self.publish_many(list(bodies))
+            self.publish_many(counted())
         except PublishError as exc:
             base = self._base_tag
             if base is None:  # the connection or channel could not be opened: nothing went out
-                raise BrokerUnavailable(str(exc), [False] * len(bodies)) from exc
+                raise BrokerUnavailable(str(exc), [False] * len(published)) from exc
             confirmed = [self._answers.get(base + i + 1, False) and body not in self._returned_bodies
-                         for i, body in enumerate(bodies)]
+                         for i, body in enumerate(published)]
             raise BrokerUnavailable(str(exc), confirmed) from exc
-        return [True] * len(bodies)
+        return [True] * len(published)
 
 
 class PublisherPool:
@@ -161,19 +169,25 @@ class PublisherPool:
         except Exception as exc:  # ACCESS_REFUSED for a publish-only user, or the broker down (the publish says so)
             log.info("intake: could not declare the topology (%r); relying on the deployed one", exc)
 
-    def publish(self, bodies: Sequence[bytes]) -> list[bool]:
-        """Publish and wait for the broker; raises BrokerUnavailable saying which were taken."""
-        if not bodies:
-            return []
+    def publish(self, bodies: Iterable[bytes]) -> list[bool]:
+        """Publish (consuming ``bodies`` as it goes) and wait for the broker: for each body taken, whether the
+        broker took it. Raises BrokerUnavailable saying which; the bodies it did not reach stay in ``bodies``."""
+        taken = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal taken
+            for body in bodies:
+                taken += 1
+                yield body
+
         try:
             with self._publisher() as publisher:
                 if isinstance(publisher, TrackingPublisher):
-                    return publisher.publish_each(bodies)
-                publisher.publish_many(list(bodies))  # memory:// (the demo): no confirms to wait for
-                return [True] * len(bodies)
+                    return publisher.publish_each(counted())
+                sent = publisher.publish_many(counted())  # memory:// (the demo): no confirms to wait for
+                return [True] * sent
         except BrokerUnavailable as exc:
-            if not exc.confirmed:
-                exc.confirmed = [False] * len(bodies)
+            exc.confirmed = exc.confirmed + [False] * (taken - len(exc.confirmed))
             raise
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.intake.publishing import BrokerUnavailable, PublisherPool
 from services.intake.ratelimit import RateLimiter
-from services.intake.submission import BadRequest, answer, decode, judge
+from services.intake.submission import BadRequest, Verdicts, answer, decode, judging
 from services.intake.vendors import Credential, Directory
 from shared import ops
 from shared.clock import utcnow
@@ -124,14 +124,18 @@ class IntakeService(ops.OpsEndpoints):
             return _json(exc.status, {"error": "bad_request", "reason": exc.reason})
         if (wait := self.intake.limiter.take(vendor.vendor, len(items))) > 0:
             return self._too_many(vendor, wait)
-        verdicts = judge(items, source=vendor.source, max_message_bytes=self.intake.max_message_bytes)
+        verdicts = Verdicts(items)
+        bodies = judging(verdicts, source=vendor.source, max_message_bytes=self.intake.max_message_bytes)
         started = time.monotonic()
         try:
-            confirmed = self.intake.pool.publish(verdicts.bodies)
+            confirmed = self.intake.pool.publish(bodies)  # validates the next events while the broker stores
         except BrokerUnavailable as exc:
+            for _ in bodies:  # judge the rest too: the answer gives every event its verdict
+                pass
+            confirmed = exc.confirmed + [False] * (len(verdicts.bodies) - len(exc.confirmed))
             log.warning("intake: broker unavailable for %s (%s); %d of %d confirmed", vendor.vendor, exc.reason,
-                        sum(exc.confirmed), len(verdicts.bodies))
-            body = answer(verdicts, exc.confirmed, "the broker is unavailable and did not take it; resend it later "
+                        sum(confirmed), len(verdicts.bodies))
+            body = answer(verdicts, confirmed, "the broker is unavailable and did not take it; resend it later "
                           "(the same event_id is harmless)")
             self._count(vendor, body)
             return _json(503, {"error": "broker_unavailable", "reason": exc.reason, **body},

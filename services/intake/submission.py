@@ -17,14 +17,14 @@ Pure functions; the HTTP entrypoint and the publisher are in service.py and publ
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.events import InvalidEvent, parse_event
 from shared.publisher import RoutedBody
 
-__all__ = ["BadRequest", "Item", "Verdicts", "answer", "decode", "judge"]
+__all__ = ["BadRequest", "Item", "Verdicts", "answer", "decode", "judge", "judging"]
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
@@ -128,12 +128,12 @@ class Verdicts:
     event_ids: dict[int, str] = field(default_factory=dict)
 
 
-def judge(items: Sequence[Item], *, source: str | None, max_message_bytes: int) -> Verdicts:
-    """Validate each event as the bus would; the valid ones become the bodies to publish (a repeated event_id
-    within the request is published once)."""
-    verdicts = Verdicts(items=list(items))
+def judging(verdicts: Verdicts, *, source: str | None, max_message_bytes: int) -> Iterator[RoutedBody]:
+    """Validate each event as the bus would, recording every verdict in ``verdicts``, and yield the bodies to
+    publish as they are found (a repeated event_id within the request once): a publisher consuming this
+    validates the next events while the broker stores the previous ones."""
     positions: dict[str, int] = {}
-    for item in items:
+    for item in verdicts.items:
         if item.problem is not None:
             continue
         if isinstance(item.raw, dict) and isinstance(item.raw.get("event_id"), str):
@@ -159,7 +159,16 @@ def judge(items: Sequence[Item], *, source: str | None, max_message_bytes: int) 
             continue
         positions[event_id] = len(verdicts.bodies)
         verdicts.body_of[item.index] = len(verdicts.bodies)
-        verdicts.bodies.append(RoutedBody(item.body, event.event_type))
+        body = RoutedBody(item.body, event.event_type)
+        verdicts.bodies.append(body)
+        yield body
+
+
+def judge(items: Sequence[Item], *, source: str | None, max_message_bytes: int) -> Verdicts:
+    """Every verdict at once (:func:`judging` run to the end)."""
+    verdicts = Verdicts(items=list(items))
+    for _ in judging(verdicts, source=source, max_message_bytes=max_message_bytes):
+        pass
     return verdicts
 
 
