@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from cchc.cli import main
 from cchc.runner import rpc_proxy, running
+from services.dossiers.cli import read_portal_csv
 from services.dossiers.service import DossiersService, Rules
 from shared import deadletter
 from shared.events import make_envelope
@@ -26,6 +27,8 @@ MON = dt.datetime(2026, 7, 6, 9, 0, tzinfo=TZ)  # Monday 6/7/2026
 MARRIAGE = "1.000894.000.00.00.H44"  # Đăng ký kết hôn: 5 working days in the catalogue
 UNCATALOGUED = "2.999101.000.00.00.H44"
 NEVER_TIMED = "2.999102.000.00.00.H44"
+PORTAL = Path(__file__).resolve().parents[2] / "services" / "dossiers" / "data" / "portal" / \
+    "766_phutho_tien_do_giai_quyet_2026-08.csv"
 
 
 def received(code: str, procedure: str, **extra) -> dict:
@@ -115,6 +118,12 @@ def test_the_payload_time_decides_and_an_import_then_a_replay_finishes_the_rest(
             rpc.dossiers.get_dossier("NO-TIME")["dossier"]), timeout=30, message="NO-TIME finished")
         progress = rpc.dossiers.ingest_progress()
         assert rpc.dossiers.catalogue_gaps() == [{**gaps[UNCATALOGUED]}]
+        # the four dossiers of July at Phường Việt Trì (H44.100), set beside a portal file over the same month
+        month = rpc.dossiers.reconcile(read_portal_csv(str(PORTAL)), "2026-07")
+        viet_tri = next(line for line in month["lines"] if line["portal_code"] == "H44.100")
+        assert (viet_tri["ours"]["received"], viet_tri["ours"]["on_time"], viet_tri["ours"]["score"]) == (4, 3,
+                                                                                                         "15.00")
+        assert month["period"]["ours"]["start"] == "2026-07-01"
         assert rpc.dossiers.catalogue_procedure(NEVER_TIMED)["procedure"]["time_unit"] == "working_days"
     assert (no_time["due_at"], no_time["outcome"], no_time["time_source"]) == ("2026-07-08T09:00:00+07:00", "on_time",
                                                                                "catalogue")
