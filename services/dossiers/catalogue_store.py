@@ -96,15 +96,22 @@ def _same_rules(a: Procedure, b: Procedure) -> bool:
                                                                      b.level)
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Who imports which file, when: kept with the version it becomes."""
+
+    source_name: str
+    source_sha256: str
+    actor: str
+    at: dt.datetime
+
+
 def import_version(
     session: Session,
     check: ImportCheck,
     seed: Catalogue,
+    provenance: Provenance,
     *,
-    source_name: str,
-    source_sha256: str,
-    actor: str,
-    now: dt.datetime,
     mode: str = "replace",
     skip_invalid: bool = False,
     rows_in_file: int | None = None,
@@ -113,8 +120,9 @@ def import_version(
     ``skip_invalid``. Returns the result and the new catalogue."""
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    if not actor.strip():
+    if not provenance.actor.strip():
         raise ValueError("actor: who imports the catalogue must be named")
+    source_name = provenance.source_name
     if check.errors and not skip_invalid:
         rows = check.error_rows
         raise ImportRefused(f"{len(rows)} dòng của {source_name} không hợp lệ nên không nhập gì cả; sửa các dòng đó, "
@@ -134,8 +142,8 @@ def import_version(
     result.removed = sorted(k for k in before if k not in by_key)
     result.changed = sorted(k for k, p in by_key.items() if k in before and not _same_rules(p, before[k]))
     session.add(CatalogueVersion(
-        version=version, imported_at=now, imported_by=actor.strip()[:200], source_name=source_name[:500],
-        source_sha256=source_sha256, mode=mode, procedures=len(by_key),
+        version=version, imported_at=provenance.at, imported_by=provenance.actor.strip()[:200],
+        source_name=source_name[:500], source_sha256=provenance.source_sha256, mode=mode, procedures=len(by_key),
         rows_in_file=rows_in_file if rows_in_file is not None else check.rows,
         skipped=[e.as_dict() for e in check.errors],
     ))
@@ -269,22 +277,16 @@ def import_table(
     table: Table,
     rules: Any,
     seed: Catalogue,
+    provenance: Provenance,
     *,
-    source_name: str,
-    source_sha256: str,
-    actor: str,
-    now: dt.datetime,
     mode: str = "replace",
     skip_invalid: bool = False,
     default_level: str | None = None,
-    default_field: str | None = None,
 ) -> tuple[ImportResult, Catalogue]:
     """Check a table read from a file, store it as a new version, and receive the dossiers it unblocks, in one
     transaction (``rules`` are the ones in force; the new catalogue replaces theirs for the re-derivation)."""
-    check = check_table(table, default_level=default_level, default_field=default_field)
-    result, catalogue = import_version(
-        session, check, seed, source_name=source_name, source_sha256=source_sha256, actor=actor, now=now,
-        mode=mode, skip_invalid=skip_invalid, rows_in_file=len(table.rows),
-    )
-    result.rederived = rederive_unblocked(session, dataclasses.replace(rules, catalogue=catalogue), now)
+    check = check_table(table, default_level=default_level)
+    result, catalogue = import_version(session, check, seed, provenance, mode=mode, skip_invalid=skip_invalid,
+                                       rows_in_file=len(table.rows))
+    result.rederived = rederive_unblocked(session, dataclasses.replace(rules, catalogue=catalogue), provenance.at)
     return result, catalogue

@@ -19,8 +19,7 @@ import hashlib
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,10 @@ UNIT_WORDS = {"working_days": "ngày làm việc", "calendar_days": "ngày", "wo
               "none": "không quy định"}
 
 
-@contextmanager
-def _session(config: Mapping[str, Any]) -> Iterator[Any]:
-    from shared.db import open_database  # imported here: `cchc --help` must stay fast
+def _session(config: Mapping[str, Any]) -> Any:
+    from shared.db import tool_transaction  # imported here: `cchc --help` must stay fast
 
-    db = open_database(config, SERVICE)
-    try:
-        with db.transaction() as session:
-            yield session
-    finally:
-        db.engine.dispose()
+    return tool_transaction(config, SERVICE)
 
 
 def _console() -> Any:
@@ -90,10 +83,11 @@ def import_catalogue(config: Mapping[str, Any], path: str, *, skip_invalid: bool
     rules = rules_from_config(config)
     try:
         with _session(config) as session:
+            provenance = catalogue_store.Provenance(Path(path).name, hashlib.sha256(data).hexdigest(),
+                                                    actor or _who(), utcnow())
             result, catalogue = catalogue_store.import_table(
-                session, table, rules, rules.catalogue, source_name=Path(path).name,
-                source_sha256=hashlib.sha256(data).hexdigest(), actor=actor or _who(), now=utcnow(), mode=mode,
-                skip_invalid=skip_invalid, default_level=default_level)
+                session, table, rules, rules.catalogue, provenance, mode=mode, skip_invalid=skip_invalid,
+                default_level=default_level)
     except catalogue_store.ImportRefused as exc:
         console.print(f"[red]Không nhập[/]: {exc}")
         return 1

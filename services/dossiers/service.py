@@ -165,10 +165,10 @@ class DossiersService(ops.OpsEndpoints):
         try:
             table = table_from_rows(rows, numbers)
             with self.db.transaction() as session:
+                provenance = catalogue_store.Provenance(source_name, source_sha256, actor, utcnow())
                 result, catalogue = catalogue_store.import_table(
-                    session, table, self.rules, self.catalogue.seed, source_name=source_name,
-                    source_sha256=source_sha256, actor=actor, now=utcnow(), mode=mode, skip_invalid=skip_invalid,
-                    default_level=default_level)
+                    session, table, self.rules, self.catalogue.seed, provenance, mode=mode,
+                    skip_invalid=skip_invalid, default_level=default_level)
         except (catalogue_store.ImportRefused, CatalogueFileError) as exc:
             errors = getattr(exc, "errors", [])
             return {"imported": False, "reason": str(exc), "errors": [e.as_dict() for e in errors]}

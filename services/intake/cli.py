@@ -11,23 +11,16 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 SERVICE = "intake"
 
 
-@contextmanager
-def _session(config: Mapping[str, Any]) -> Iterator[Any]:
-    from shared.db import open_database
+def _session(config: Mapping[str, Any]) -> Any:
+    from shared.db import tool_transaction  # imported here: `cchc --help` must stay fast
 
-    db = open_database(config, SERVICE)
-    try:
-        with db.transaction() as session:
-            yield session
-    finally:
-        db.engine.dispose()
+    return tool_transaction(config, SERVICE)
 
 
 def _who(actor: str | None) -> str:

@@ -40,9 +40,9 @@ def table(*rows: list[str]):
 
 def do_import(database, tbl, *, rules=RULES, **options):
     with database.transaction() as session:
-        return catalogue_store.import_table(session, tbl, rules, SEED, source_name=options.pop("name", "test.csv"),
-                                            source_sha256="0" * 64, actor=options.pop("actor", "Lê Thị Hoa"),
-                                            now=NOW, **options)
+        provenance = catalogue_store.Provenance(options.pop("name", "test.csv"), "0" * 64,
+                                                options.pop("actor", "Lê Thị Hoa"), NOW)
+        return catalogue_store.import_table(session, tbl, rules, SEED, provenance, **options)
 
 
 def received(code: str, procedure: str, **extra) -> dict:
