@@ -109,7 +109,8 @@ def vendor_over_http(config: Mapping[str, Any], containers: Sequence[Any], rpc: 
     stored = rpc.dossiers.ingest_progress()["events_stored"]
     status, answer = _post(port, _issue_token(config), events + events[:2])  # two events sent twice
     console.print(f"\n[bold]Tiếp nhận qua HTTP[/] (POST /v1/events, cổng {port}): HTTP {status}, "
-                  f"{answer['accepted']} sự kiện được nhận (đã được hàng đợi sự kiện xác nhận), {answer['refused']} bị từ chối")
+                  f"{answer['accepted']} sự kiện được nhận (đã được hàng đợi sự kiện xác nhận), "
+                  f"{answer['refused']} bị từ chối")
     for result in answer["results"]:
         if result["status"] == "refused":
             console.print(f"  sự kiện #{result['index']}: {result['field']} — {result['reason']}", highlight=False)
