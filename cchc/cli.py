@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers", "scoring", "reports", "notifications")
+SERVICES = ("dossiers", "scoring", "reports", "notifications", "intake")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -46,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from shared.calendar import LOCAL_TZ
     from shared.events import InvalidEvent, make_envelope, parse_event
     from shared.publisher import publisher_for
 
@@ -53,7 +54,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         message = json.loads(Path(args.file).read_text(encoding="utf-8"))
     else:
         payload = json.loads(args.payload)
-        occurred = dt.datetime.now(dt.UTC).astimezone()
+        occurred = dt.datetime.now(LOCAL_TZ)
         message = make_envelope(args.type, payload, occurred_at=occurred, source=args.source)
     try:
         parse_event(message)
@@ -123,24 +124,30 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     with connect(_config(args)) as connection:
         if args.action == "list":
             for parked in deadletter.browse(connection, args.service, limit=args.limit):
-                print(
-                    json.dumps(
-                        {
-                            "reason": parked.reason,
-                            "field": parked.field,
-                            "kind": parked.kind,
-                            "routing_key": parked.original_routing_key,
-                            "dead_lettered_at": parked.dead_lettered_at,
-                            "body": parked.body.decode("utf-8", "replace")[:500],
-                        },
-                        ensure_ascii=False,
-                    )
-                )
+                print(json.dumps(parked_view(parked), ensure_ascii=False))
         elif args.action == "count":
             print(deadletter.count(connection, args.service))
         else:
             print(f"replayed {deadletter.replay(connection, args.service, limit=args.limit)} message(s)")
     return 0
+
+
+def parked_view(parked: Any) -> dict[str, Any]:
+    """A dead letter as `cchc dlq list` prints it (times in Vietnam's time, +07:00)."""
+    from shared.local_time import local_iso
+
+    try:
+        at = local_iso(parked.dead_lettered_at) if parked.dead_lettered_at else None
+    except ValueError:  # a header some other tool wrote: shown as it is
+        at = parked.dead_lettered_at
+    return {
+        "reason": parked.reason,
+        "field": parked.field,
+        "kind": parked.kind,
+        "routing_key": parked.original_routing_key,
+        "dead_lettered_at": at,
+        "body": parked.body.decode("utf-8", "replace")[:500],
+    }
 
 
 def cmd_topology(args: argparse.Namespace) -> int:
@@ -150,9 +157,10 @@ def cmd_topology(args: argparse.Namespace) -> int:
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
+    from services.intake.openapi import write as write_openapi
     from shared.contract import write_contract
 
-    for path in write_contract(Path(args.out)):
+    for path in [*write_contract(Path(args.out)), write_openapi(Path(args.out))]:
         print(path)
     return 0
 
@@ -202,23 +210,27 @@ def parser() -> argparse.ArgumentParser:
 
     dlq = sub.add_parser("dlq", help="inspect or replay dead letters")
     dlq.add_argument("action", choices=("list", "count", "replay"))
-    dlq.add_argument("--service", default="dossiers", choices=SERVICES)
+    dlq.add_argument("--service", default="dossiers", choices=[s for s in SERVICES if s != "intake"])
     dlq.add_argument("--limit", type=int, default=100)
     dlq.set_defaults(func=cmd_dlq)
 
-    contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI)")
+    contract = sub.add_parser("contract", help="write the event contract (JSON Schema + AsyncAPI, and the HTTP "
+                                               "intake's OpenAPI)")
     contract.add_argument("--out", default="docs/contract")
     contract.set_defaults(func=cmd_contract)
     topology = sub.add_parser("topology", help="render or apply the RabbitMQ topology (deploy/rabbitmq)")
     topology.add_argument("args", nargs=argparse.REMAINDER)
     topology.set_defaults(func=cmd_topology)
 
+    from services.dossiers.cli import add_parsers as add_dossiers_parsers
+    from services.dossiers.index766.cli import add_parser as add_index766_parser
+    from services.intake.cli import add_parser as add_intake_parser
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
-    from services.dossiers.index766.cli import add_parser as add_index766_parser
-
     add_index766_parser(sub, _config)  # cchc index766 show|ranking|import|imports
+    add_dossiers_parsers(sub, _config)  # cchc catalogue import|show|gaps|versions, cchc reconcile
+    add_intake_parser(sub, _config)  # cchc intake tokens add|rotate|revoke|list
     return top
 
 

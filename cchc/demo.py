@@ -19,12 +19,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cchc import demo_feeds
 from cchc.demo_scoring import run_scoring
 from cchc.runner import rpc_proxy, running
 from cchc.traffic import TrafficSpec, generate
 from services.dossiers.periods import PeriodKind, period_containing
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
+from services.intake.service import IntakeService
 from services.notifications.demo import summarize as summarize_notifications
 from services.notifications.service import NotificationsService
 from services.reports.demo import write_demo_documents
@@ -33,7 +35,7 @@ from services.scoring.service import ScoringService
 from shared.calendar import LOCAL_TZ
 from shared.publisher import publisher_for
 
-SERVICES = [DossiersService, ScoringService, ReportsService, NotificationsService]
+SERVICES = [DossiersService, ScoringService, ReportsService, NotificationsService, IntakeService]
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
         f"  {len(traffic.messages):,} thông điệp ({traffic.distinct_events:,} sự kiện khác nhau, "
         f"{len(traffic.messages) - traffic.distinct_events:,} bản trùng) + {len(bad)} thông điệp lỗi"
     )
-    with running(SERVICES, config, http_base_port=8101):
+    with running(SERVICES, config, http_base_port=8101) as containers:
+        with rpc_proxy(config, timeout=180) as rpc:
+            demo_feeds.import_catalogue(rpc, console)
         publisher = publisher_for(dict(config))
         started = time.monotonic()
         with Progress(
@@ -111,6 +115,8 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             rows = rpc.dossiers.period_stats(root_code(rules), period.label, include_children=True)
             print_ingest_summary(console, progress, len(messages), elapsed, done)
             print_stats_table(console, rows)
+            feeds = demo_feeds.vendor_over_http(config, containers, rpc, rules.calendar, now, console, wait_for)
+            demo_feeds.reconcile(rpc, console, DEMO_DOCUMENTS)
             # the yearly figures reach scoring as timeliness_updated events: let them drain first
             wait_for(
                 lambda: not any(rpc.dossiers.ingest_progress()[k] for k in ("stats_pending", "outbox_pending")),
@@ -124,7 +130,7 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             paths = write_demo_documents(rpc, set_ids, now.year, period.label, DEMO_DOCUMENTS)
             print_documents(console, paths)
     return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected,
-            "set_ids": set_ids}
+            "set_ids": set_ids, "feeds": feeds}
 
 
 DEMO_DOCUMENTS = Path("var/cchc/demo/documents")

@@ -578,6 +578,11 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
+def to_yaml(document: dict[str, Any]) -> str:
+    """A contract document as the YAML we publish (no anchors, paragraphs as blocks, number-like strings quoted)."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+
+
 def render_contract() -> dict[str, str]:
     """Every contract file's name and exact text."""
     components = _components()
@@ -586,8 +591,7 @@ def render_contract() -> dict[str, str]:
         + "\n"
         for event_type in sorted(CATALOGUE)
     }
-    document = yaml.dump(asyncapi(components), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000)
-    files[ASYNCAPI_FILE] = f"# {GENERATED_BY}\n{document}"
+    files[ASYNCAPI_FILE] = f"# {GENERATED_BY}\n{to_yaml(asyncapi(components))}"
     return files
 
 

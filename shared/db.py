@@ -150,6 +150,18 @@ def open_database(config: Mapping[str, Any], service: str, *, auto_migrate: bool
     return Database(engine, lock)
 
 
+@contextlib.contextmanager
+def tool_transaction(config: Mapping[str, Any], service: str) -> Iterator[Session]:
+    """One transaction on a service's own database for a command-line tool (like Alembic: it works whether the
+    service runs or not); the engine is disposed afterwards."""
+    database = open_database(config, service)
+    try:
+        with database.transaction() as session:
+            yield session
+    finally:
+        database.engine.dispose()
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 

@@ -48,3 +48,18 @@ ranking_version = Gauge(
     "Version of a criteria set's latest ranking (reports compare the version their documents were built from).",
     ["service", "set_id"],
 )
+catalogue_version = Gauge(
+    "cchc_catalogue_version",
+    "Version of the procedure catalogue this process uses (0 = the packaged seed).",
+    ["service"],
+)
+processing_time_mismatches = Counter(
+    "cchc_processing_time_mismatches_total",
+    "Receipts whose payload processing time differs from the catalogue's, by the source that was applied.",
+    ["service", "applied"],
+)
+uncatalogued_receipts = Counter(
+    "cchc_uncatalogued_receipts_total",
+    "Receipts stored with the payload's processing time for a procedure the catalogue does not have.",
+    ["service"],
+)

@@ -35,7 +35,20 @@ class Publisher(Protocol):
     def close(self) -> None: ...
 
 
+class RoutedBody(bytes):
+    """An encoded message that knows its routing key (the intake has it already: no second JSON parse)."""
+
+    routing_key: str
+
+    def __new__(cls, body: bytes, routing_key: str) -> RoutedBody:
+        routed = super().__new__(cls, body)
+        routed.routing_key = routing_key
+        return routed
+
+
 def _encode(message: dict[str, Any] | bytes) -> tuple[bytes, str]:
+    if isinstance(message, RoutedBody):
+        return message, message.routing_key
     if isinstance(message, bytes):
         try:
             routing_key = str(json.loads(message).get("event_type", "unrouted"))

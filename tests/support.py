@@ -84,12 +84,17 @@ def pg_schema_prefix() -> Iterator[str]:
         engine.dispose()
 
 
-def handbook_data(name: str) -> Path:
-    """A reference file of the handbook's ``shared/data`` folder, which sits beside the checkout (``../shared``):
-    the nearest ancestor folder that has it, so tests also run from a worktree nested deeper than the checkout."""
-    here = Path(__file__).resolve()
-    for folder in here.parents:
-        candidate = folder / "shared" / "data" / name
-        if candidate.is_file():
+def handbook() -> Path:
+    """The read-only handbook (spec/, data/) beside the checkout: ``../shared`` from the main checkout, further up
+    from a worktree (``/work/wt/<branch>`` → ``/work/shared``)."""
+    here = Path(__file__).resolve().parents[1]
+    for folder in (here, *here.parents):
+        candidate = folder.parent / "shared"
+        if (candidate / "spec").is_dir() and (candidate / "data").is_dir():
             return candidate
-    raise FileNotFoundError(f"shared/data/{name}: not found beside any folder above {here.parent}")
+    raise FileNotFoundError("the handbook folder (../shared with spec/ and data/) is not beside the checkout")
+
+
+def handbook_data(name: str) -> Path:
+    """A reference file of the handbook's ``data`` folder."""
+    return handbook() / "data" / name

@@ -33,6 +33,13 @@ is not a processing time they accept.
 
 A file with any invalid row is refused as a whole, with an error that names the line and the column: a
 half-loaded catalogue would compute wrong deadlines silently.
+
+This file is the seed (version 0). A province loads its whole catalogue, as the national database and its
+announcement decisions publish it, with ``cchc catalogue import`` (catalogue_import.py reads the file,
+catalogue_store.py keeps every version in the database); the services then use the newest version.
+
+Codes are matched on their national core ``<1 digit>.<6 digits>``: ``1.000894``, ``1.000894.H44`` and
+``1.000894.000.00.00.H44`` name the same procedure, whichever form a one-door system sends.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Procedure",
+    "procedure_key",
 ]
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "procedures.csv"
@@ -69,6 +77,13 @@ CUTOFF_TIME = time(15, 0)
 
 _CODE_RE = re.compile(r"\d\.\d{6}(?:\.\d{3}\.\d{2}\.\d{2})?(?:\.H\d{2})?")
 _BOOLEANS = {"true": True, "false": False}
+
+
+def procedure_key(code: str) -> str | None:
+    """The national core of a procedure code (``1.000894.000.00.00.H44`` → ``1.000894``), or None when ``code`` is
+    not in any of the national forms (a vendor's own code is then matched literally by nobody)."""
+    text = _text(code) if isinstance(code, str) else ""
+    return text[:8] if _CODE_RE.fullmatch(text) else None
 
 
 class CatalogueError(ValueError):
@@ -98,10 +113,20 @@ class Procedure:
     time_unit: str  # one of TIME_UNITS
     cutoff: time | None  # 15:00 when a later receipt counts from the next working day, else None
     level: str  # "commune" or "province"
+    agency: str | None = None  # cơ quan thực hiện, as published (imports only)
+    time_text: str | None = None  # the processing time as written in the imported file
+    reduced: bool = False  # the text says the province cut the legal time (cắt giảm)
 
     @property
     def has_deadline(self) -> bool:
         return self.time_unit != NO_DEADLINE
+
+    @property
+    def key(self) -> str:
+        """The national core code every form of this procedure's code is matched on."""
+        key = procedure_key(self.code)
+        assert key is not None, self.code  # codes are validated when a catalogue is read
+        return key
 
 
 def _text(value: str) -> str:
@@ -168,14 +193,17 @@ def _parse_row(raw: dict[str, str], path: Path, row: int) -> Procedure:
 
 
 class Catalogue:
-    """The procedures of one province, by code, loaded and validated from a CSV file."""
+    """The procedures of one province, by national core code; ``version`` 0 is the packaged (or configured) file,
+    later versions are imports kept in the database (catalogue_store.py)."""
 
-    def __init__(self, procedures: Sequence[Procedure] = ()) -> None:
+    def __init__(self, procedures: Sequence[Procedure] = (), *, version: int = 0, source: str = "") -> None:
+        self.version = version
+        self.source = source
         self._by_code: dict[str, Procedure] = {}
         for procedure in procedures:
-            if procedure.code in self._by_code:
+            if procedure.key in self._by_code:
                 raise CatalogueError(f"duplicate procedure code {procedure.code!r}")
-            self._by_code[procedure.code] = procedure
+            self._by_code[procedure.key] = procedure
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalogue:
@@ -210,17 +238,18 @@ class Catalogue:
                                          "(is a name with a comma missing its quotes?)",
                                          path=path, row=row, column=column)
                 procedure = _parse_row(dict(zip(header, values, strict=True)), path, row)
-                if procedure.code in first_row:
+                if procedure.key in first_row:
                     raise CatalogueError(f"duplicate code {procedure.code!r}, first given on row "
-                                         f"{first_row[procedure.code]}", path=path, row=row,
+                                         f"{first_row[procedure.key]}", path=path, row=row,
                                          column="procedure_code")
-                first_row[procedure.code] = row
+                first_row[procedure.key] = row
                 procedures.append(procedure)
-        return cls(procedures)
+        return cls(procedures, version=0, source=str(path))
 
     def get(self, code: str) -> Procedure | None:
-        """The procedure with this national code, or None if the catalogue does not have it."""
-        return self._by_code.get(_text(code))
+        """The procedure with this national code (any of its forms), or None if the catalogue does not have it."""
+        key = procedure_key(code)
+        return self._by_code.get(key) if key is not None else None
 
     def for_level(self, level: str) -> list[Procedure]:
         """Procedures handled by units of one kind (``commune`` or ``province``), in file order."""
@@ -229,7 +258,7 @@ class Catalogue:
         return [procedure for procedure in self._by_code.values() if procedure.level == level]
 
     def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and _text(code) in self._by_code
+        return isinstance(code, str) and self.get(code) is not None
 
     def __len__(self) -> int:
         return len(self._by_code)

@@ -137,25 +137,40 @@ def compute_deadline(
     if processing_time.unit is TimeUnit.NONE:
         return Deadline(due_at=None, paused=paused)
 
-    due = _due_from(counting_start(received_at, calendar, cutoff), processing_time, calendar)
+    due = _due_from(_begin(received_at, calendar, cutoff, processing_time), processing_time, calendar)
     for supplement in checked_rounds:
         if supplement.supplied_at is None:
             break
         if policy is SupplementPolicy.RESTART:
             due = _due_from(
-                counting_start(supplement.supplied_at, calendar, cutoff), processing_time, calendar
+                _begin(supplement.supplied_at, calendar, cutoff, processing_time), processing_time, calendar
             )
         else:
             due = _extended(due, supplement.requested_at, supplement.supplied_at, processing_time, calendar)
     return Deadline(due_at=due, paused=paused)
 
 
+def _begin(event_at: datetime, calendar: WorkingCalendar, cutoff: time | None,
+           processing_time: ProcessingTime) -> datetime:
+    """Where the period runs from: the counting start, except for calendar days without a cut-off, which run from
+    the event itself — the Civil Code (art. 147) starts a period in days on the day after the event, whether the
+    event fell in office hours, after them or on a day off (received Saturday 1/2/2025 + 15 days: Monday 17/2)."""
+    if processing_time.unit is TimeUnit.CALENDAR_DAYS and cutoff is None:
+        return event_at.astimezone(LOCAL_TZ)
+    return counting_start(event_at, calendar, cutoff)
+
+
 def _due_from(start: datetime, processing_time: ProcessingTime, calendar: WorkingCalendar) -> datetime:
-    """The due date for the full processing time counted from ``start`` (already a counting start)."""
+    """The due date for the full processing time counted from ``start`` (see :func:`_begin`).
+
+    Calendar days end at the same clock time ``n`` days later when ``start`` is working time, else at the end of
+    that day's last session (art. 148: a period in days runs to the end of its last day; the office's day ends
+    with its last session); a last day that is a day off moves to the next working day."""
     if processing_time.unit is TimeUnit.CALENDAR_DAYS:
         local = start.astimezone(LOCAL_TZ)
         due_date = calendar.add_calendar_days(local.date(), _ceil(processing_time.amount))
-        return datetime.combine(due_date, local.timetz())
+        in_hours = calendar.next_working_instant(local) == local
+        return datetime.combine(due_date, local.time() if in_hours else calendar.sessions[-1].end, tzinfo=LOCAL_TZ)
     return calendar.add_working_minutes(start, _working_minutes(processing_time, calendar))
 
 

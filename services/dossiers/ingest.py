@@ -39,6 +39,7 @@ class IngestReport:
     stored: int = 0
     duplicates: int = 0
     dossiers_changed: int = 0
+    receipts: list[DossierState] = field(default_factory=list)  # dossiers whose receipt this batch stored
 
 
 def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime) -> IngestReport:
@@ -71,6 +72,7 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     report.stored = len(new_ids)
     report.duplicates = len(events) - len(new_ids)
     report.dossiers_changed = len(derivations)
+    report.receipts = [d.state for d in derivations.values() if d.state.receipt_event_id in new_ids]
     rejected_rows = [r for d in derivations.values() for r in d.rejected]
     _record_rejections(session, rejected_rows, new_ids, report, now)
     return report
@@ -191,6 +193,12 @@ def _row(state: DossierState, now: dt.datetime) -> dict[str, object]:
         "received_date": local(state.received_at),
         "processing_amount": state.processing_amount,
         "time_unit": state.time_unit,
+        "time_source": state.time_source,
+        "payload_amount": state.payload_amount,
+        "payload_unit": state.payload_unit,
+        "catalogue_amount": state.catalogue_amount,
+        "catalogue_unit": state.catalogue_unit,
+        "time_mismatch": state.time_mismatch,
         "due_at": state.due_at,
         "due_date": local(state.due_at),
         "onedoor_due_at": state.onedoor_due_at,
@@ -336,3 +344,29 @@ def progress(session: Session) -> dict[str, int]:
     outbox = session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) or 0
     return {"events_stored": int(events), "events_refused": int(refused), "dossiers": int(dossiers),
             "stats_pending": int(dirty), "outbox_pending": int(outbox)}
+
+
+def rederive(session: Session, codes: list[str], rules: TimelinessRules, now: dt.datetime) -> dict[str, Derivation]:
+    """Re-derive dossiers that received no new event because the rules they depend on changed (a catalogue import
+    made refused receipts acceptable), under the same row locks as a batch. Events that now count lose their
+    refusal; those still refused and not yet dead-lettered are dead-lettered through the outbox."""
+    if not codes:
+        return {}
+    codes = sorted(set(codes))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    history = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
+    derivations = {code: derive(code, history[code], rules) for code in codes}
+    rows = [_row(d.state, now) for d in derivations.values()]
+    if postgres:
+        ingest_pg.update_dossiers(session, rows)
+    else:
+        session.execute(sa.update(Dossier), rows)
+    _mark_dirty(session, _periods_touched(rows), now, uuid.uuid4().hex)
+    rejected = [r for d in derivations.values() for r in d.rejected]
+    table = DossierEvent.__table__
+    cleared = sa.update(table).where(table.c.dossier_code.in_(codes), table.c.rejected_field.is_not(None))
+    if rejected:
+        cleared = cleared.where(table.c.event_id.not_in([r.event_id for r in rejected]))
+    session.execute(cleared.values(rejected_field=None, rejected_reason=None, dead_lettered_at=None))
+    _record_rejections(session, rejected, set(), IngestReport(), now)
+    return derivations

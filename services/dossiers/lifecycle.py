@@ -23,9 +23,18 @@ from services.dossiers.deadlines import (
     compute_deadline,
 )
 from services.dossiers.outcomes import Granularity, Outcome, classify_finished
+from services.dossiers.time_precedence import (
+    LegalTime,
+    PayloadTimeError,
+    TimePrecedence,
+    catalogue_time,
+    legal_time,
+    payload_time,
+)
 from services.dossiers.units import UnitTree
 from shared.calendar import LOCAL_TZ, WorkingCalendar
 from shared.events import CATALOGUE
+from shared.local_time import local_iso
 
 # Tie-break for events at the same instant: the natural order of a dossier's life.
 TYPE_RANK = {
@@ -72,6 +81,7 @@ class TimelinessRules:
     units: UnitTree
     policy: SupplementPolicy = SupplementPolicy.RESTART
     granularity: Granularity = Granularity.DATE
+    time_precedence: TimePrecedence = TimePrecedence.PAYLOAD  # whose processing time wins (time_precedence.py)
 
 
 @dataclass(frozen=True)
@@ -97,8 +107,16 @@ class DossierState:
     procedure_code: str | None = None
     channel: str | None = None
     received_at: dt.datetime | None = None
-    processing_amount: Decimal | None = None
+    receipt_event_id: str | None = None
+    processing_amount: Decimal | None = None  # the legal time in force (None when the unit is "none")
     time_unit: str | None = None
+    time_source: str | None = None  # payload | catalogue
+    payload_amount: Decimal | None = None
+    payload_unit: str | None = None
+    catalogue_amount: Decimal | None = None
+    catalogue_unit: str | None = None
+    time_mismatch: bool = False
+    cutoff: dt.time | None = None
     due_at: dt.datetime | None = None
     onedoor_due_at: dt.datetime | None = None
     due_mismatch: bool = False
@@ -162,7 +180,7 @@ def derive(dossier_code: str, events: Iterable[StoredEvent], rules: TimelinessRu
                 RejectedEvent(
                     event.event_id,
                     time_field,
-                    f"{event.time.isoformat()} is before the dossier was received ({received_at.isoformat()})",
+                    f"{local_iso(event.time)} is before the dossier was received ({local_iso(received_at)})",
                 )
             )
             continue
@@ -196,12 +214,19 @@ def _accept_receipt(ordered: list[StoredEvent], rules: TimelinessRules, result: 
             continue
         payload = event.payload
         procedure = rules.catalogue.get(str(payload["procedure_code"]))
-        if procedure is None:
+        try:
+            legal = legal_time(payload_time(payload), catalogue_time(procedure), rules.time_precedence)
+        except PayloadTimeError as exc:
+            result.rejected.append(RejectedEvent(event.event_id, exc.field, exc.reason))
+            continue
+        if legal is None:
             result.rejected.append(
                 RejectedEvent(
                     event.event_id,
                     "payload.procedure_code",
-                    f"unknown procedure {payload['procedure_code']!r} (not in the procedure catalogue)",
+                    f"no processing time: procedure {payload['procedure_code']!r} is not in the procedure catalogue "
+                    f"(version {rules.catalogue.version}) and the payload gives no processing_time and "
+                    "processing_time_unit; import the procedure (cchc catalogue import), then replay (cchc dlq replay)",
                 )
             )
             continue
@@ -219,14 +244,31 @@ def _accept_receipt(ordered: list[StoredEvent], rules: TimelinessRules, result: 
         receipt = event
         state.status = "in_progress"
         state.unit_code = unit.code
-        state.procedure_code = procedure.code
+        state.procedure_code = procedure.code if procedure is not None else str(payload["procedure_code"])
         state.channel = payload.get("channel")
         state.received_at = received_at
-        state.processing_amount = procedure.processing_amount
-        state.time_unit = procedure.time_unit
+        state.receipt_event_id = event.event_id
+        _set_legal_time(state, legal)
+        state.cutoff = procedure.cutoff if procedure is not None else None
         state.onedoor_due_at = _parse_time(payload.get("due_at"))
         state.applicant = dict(payload["applicant"]) if payload.get("applicant") else None
     return receipt
+
+
+def _set_legal_time(state: DossierState, legal: LegalTime) -> None:
+    """Record the time the dossier is judged by, where it came from, and both candidates (for the flag)."""
+
+    def amount(time: ProcessingTime | None) -> Decimal | None:
+        return time.amount if time is not None and time.unit is not TimeUnit.NONE else None
+
+    state.processing_amount = amount(legal.time)
+    state.time_unit = legal.time.unit.value
+    state.time_source = legal.source
+    state.payload_amount = amount(legal.payload)
+    state.payload_unit = legal.payload.unit.value if legal.payload else None
+    state.catalogue_amount = amount(legal.catalogue)
+    state.catalogue_unit = legal.catalogue.unit.value if legal.catalogue else None
+    state.time_mismatch = legal.mismatch
 
 
 def _apply(state: DossierState, event: StoredEvent, rounds: list[SupplementRound]) -> tuple[str, bool] | None:
@@ -272,7 +314,7 @@ def _apply(state: DossierState, event: StoredEvent, rounds: list[SupplementRound
 
 def _closed(state: DossierState) -> str:
     assert state.closed_at is not None
-    return f"the dossier was already {state.closing} at {state.closed_at.isoformat()}"
+    return f"the dossier was already {state.closing} at {local_iso(state.closed_at)}"
 
 
 def _close(state: DossierState, closing: str, at: dt.datetime, rounds: list[SupplementRound]) -> None:
@@ -288,13 +330,11 @@ def _close(state: DossierState, closing: str, at: dt.datetime, rounds: list[Supp
 def _settle_deadline(state: DossierState, rounds: list[SupplementRound], rules: TimelinessRules) -> None:
     state.supplement_rounds = len(rounds)
     assert state.received_at is not None
-    procedure = rules.catalogue.get(state.procedure_code or "")
-    assert procedure is not None
     unit = TimeUnit(state.time_unit or "none")
     amount = state.processing_amount if unit is not TimeUnit.NONE else None
     processing_time = ProcessingTime(amount=amount or Decimal(0), unit=unit)
     deadline = compute_deadline(
-        state.received_at, processing_time, rules.calendar, cutoff=procedure.cutoff, rounds=rounds, policy=rules.policy
+        state.received_at, processing_time, rules.calendar, cutoff=state.cutoff, rounds=rounds, policy=rules.policy
     )
     state.due_at = deadline.due_at
     state.paused = deadline.paused and state.closing is None
@@ -302,7 +342,7 @@ def _settle_deadline(state: DossierState, rounds: list[SupplementRound], rules: 
         # The one-door's NgayHenTra is fixed at receipt: compare it with our due date at receipt, not after
         # supplement rounds moved it.
         at_receipt = (
-            compute_deadline(state.received_at, processing_time, rules.calendar, cutoff=procedure.cutoff).due_at
+            compute_deadline(state.received_at, processing_time, rules.calendar, cutoff=state.cutoff).due_at
             if rounds
             else state.due_at
         )

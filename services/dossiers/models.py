@@ -34,6 +34,14 @@ class DossierEvent(Base):
     rejected_reason: Mapped[str | None] = mapped_column(sa.String(1000))
     dead_lettered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    # Refused receipts are few: a partial index finds them (catalogue gaps, re-derivation after an import)
+    # without scanning the events, and costs the ingest nothing for the rest.
+    __table_args__ = (
+        sa.Index("ix_dossier_events_refused_receipts", "dossier_code",
+                 postgresql_where=sa.text("rejected_field IS NOT NULL AND event_type = 'dossier.received'"),
+                 sqlite_where=sa.text("rejected_field IS NOT NULL AND event_type = 'dossier.received'")),
+    )
+
 
 class Dossier(Base):
     """The derived state of one dossier (hồ sơ); recomputed from all its events whenever one arrives."""
@@ -47,8 +55,15 @@ class Dossier(Base):
     channel: Mapped[str | None] = mapped_column(sa.String(12))  # KenhThucHien
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayTiepNhan
     received_date: Mapped[dt.date | None] = mapped_column(sa.Date)  # local date, for period queries
-    processing_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    processing_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))  # the legal time in force
     time_unit: Mapped[str | None] = mapped_column(sa.String(16))
+    # Where the legal time came from (payload | catalogue), both candidates as known, and whether they differ.
+    time_source: Mapped[str | None] = mapped_column(sa.String(10))
+    payload_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    payload_unit: Mapped[str | None] = mapped_column(sa.String(16))
+    catalogue_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    catalogue_unit: Mapped[str | None] = mapped_column(sa.String(16))
+    time_mismatch: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # our due date
     due_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     onedoor_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # NgayHenTra as sent
@@ -92,6 +107,44 @@ class StatsDirty(Base):
     period: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
     marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     token: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class CatalogueVersion(Base):
+    """One import of the province's procedure catalogue: who loaded which file, when, and what was skipped.
+
+    Every version is a whole catalogue (an import in ``merge`` mode copies the previous version's other
+    procedures); the services use the highest version, and version 0 is the packaged or configured file."""
+
+    __tablename__ = "catalogue_versions"
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    imported_by: Mapped[str] = mapped_column(sa.String(200))
+    source_name: Mapped[str] = mapped_column(sa.String(500))
+    source_sha256: Mapped[str] = mapped_column(sa.String(64))
+    mode: Mapped[str] = mapped_column(sa.String(10))  # replace | merge
+    procedures: Mapped[int] = mapped_column(sa.Integer)
+    rows_in_file: Mapped[int] = mapped_column(sa.Integer)
+    skipped: Mapped[Any] = mapped_column(sa.JSON)  # the refused rows an import with --skip-invalid left out
+
+
+class CatalogueProcedure(Base):
+    """A procedure of one catalogue version, keyed by its national core code (``1.000894``)."""
+
+    __tablename__ = "catalogue_procedures"
+    version: Mapped[int] = mapped_column(sa.ForeignKey("catalogue_versions.version", ondelete="CASCADE"),
+                                         primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64))  # as written in the file
+    name: Mapped[str] = mapped_column(sa.String(1000))
+    field: Mapped[str] = mapped_column(sa.String(300))
+    level: Mapped[str] = mapped_column(sa.String(10))
+    agency: Mapped[str | None] = mapped_column(sa.String(500))
+    time_text: Mapped[str | None] = mapped_column(sa.String(1000))
+    processing_amount: Mapped[Decimal | None] = mapped_column(sa.Numeric(8, 2))
+    time_unit: Mapped[str] = mapped_column(sa.String(16))
+    cutoff_15h: Mapped[bool] = mapped_column(sa.Boolean)
+    reduced: Mapped[bool] = mapped_column(sa.Boolean)
+    source_row: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -10,6 +10,7 @@ from services.dossiers.catalogue import Catalogue
 from services.dossiers.deadlines import SupplementPolicy
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.outcomes import Granularity
+from services.dossiers.time_precedence import TimePrecedence
 from services.dossiers.units import UnitTree
 from shared.calendar import WorkingCalendar
 from shared.config import section
@@ -27,4 +28,5 @@ def rules_from_config(config: Mapping[str, Any]) -> TimelinessRules:
         units=UnitTree.for_province(code, unit_files),
         policy=SupplementPolicy(timeliness["supplement_policy"]),
         granularity=Granularity(timeliness["granularity"]),
+        time_precedence=TimePrecedence(timeliness["processing_time_precedence"]),
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -11,13 +13,21 @@ from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from services.dossiers import alerts, ingest, reads, retention
+from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention
+from services.dossiers.catalogue import Catalogue
+from services.dossiers.catalogue_import import CatalogueFileError, table_from_rows
 from services.dossiers.index766 import reads as index766_reads
 from services.dossiers.index766 import store as index766_store
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
 from services.dossiers.rules import rules_from_config
-from services.dossiers.schemas import DossierSchema, StatsSchema
+from services.dossiers.schemas import (
+    CatalogueProcedureSchema,
+    CatalogueVersionSchema,
+    DossierSchema,
+    GapSchema,
+    StatsSchema,
+)
 from shared import ops
 from shared.batch_consumer import batch_event_handler
 from shared.clock import retention_cutoff, utcnow
@@ -25,7 +35,13 @@ from shared.config import section
 from shared.db import DatabaseProvider
 from shared.deadletter import DeadLetterPublisher
 from shared.messaging import connect, ingest_queue
-from shared.metrics import dossiers_overdue, events_consumed
+from shared.metrics import (
+    catalogue_version,
+    dossiers_overdue,
+    events_consumed,
+    processing_time_mismatches,
+    uncatalogued_receipts,
+)
 from shared.outbox import relay
 from shared.timers import configured_timer
 
@@ -33,13 +49,43 @@ log = logging.getLogger(__name__)
 
 
 class Rules(DependencyProvider):
-    """Calendar, catalogue and unit tree, loaded once per container from configuration."""
+    """Calendar, catalogue and unit tree, built once per container from configuration; the catalogue is the newest
+    version in the database (read by the first worker, before it touches any dossier), swapped for a newer one by
+    :class:`CatalogueKeeper` without a restart."""
 
     def setup(self) -> None:
         self.rules = rules_from_config(self.container.config)
+        self.seed = self.rules.catalogue  # version 0: the packaged or configured file
+        self.loaded = False
+        self.lock = threading.Lock()
+
+    def install(self, catalogue: Catalogue) -> None:
+        if catalogue is not self.rules.catalogue:
+            self.rules = dataclasses.replace(self.rules, catalogue=catalogue)
+            log.info("procedure catalogue version %d in use (%d procedures)", catalogue.version, len(catalogue))
+        catalogue_version.labels(self.container.service_name).set(catalogue.version)
+        self.loaded = True
+
+    def database(self) -> Any:
+        return next(d for d in self.container.dependencies if isinstance(d, DatabaseProvider)).database
 
     def get_dependency(self, worker_ctx: Any) -> TimelinessRules:
+        if not self.loaded:
+            with self.lock:  # a database error here fails the worker: a batch retries it as a transient failure
+                if not self.loaded:
+                    with self.database().transaction() as session:
+                        self.install(catalogue_store.load(session, self.seed))
         return self.rules
+
+
+class CatalogueKeeper(DependencyProvider):
+    """What the catalogue entrypoints use: the seed, and installing a newer version into this container's rules."""
+
+    def setup(self) -> None:
+        self.provider = next(d for d in self.container.dependencies if isinstance(d, Rules))
+
+    def get_dependency(self, worker_ctx: Any) -> Rules:
+        return self.provider
 
 
 def ingest_backlog(config: Any) -> int:
@@ -59,6 +105,7 @@ class DossiersService(ops.OpsEndpoints):
     config = Config()
     db = DatabaseProvider()
     rules = Rules()
+    catalogue = CatalogueKeeper()
     dispatch = EventDispatcher()
     dead_letters = DeadLetterPublisher()
 
@@ -69,6 +116,11 @@ class DossiersService(ops.OpsEndpoints):
         with self.db.transaction() as session:  # timeliness, then the batch's Decision 766 facts and petitions
             report, rejections = index766_store.ingest_with_facts(session, events, self.rules, utcnow())
         events_consumed.labels(self.name, "duplicate").inc(report.duplicates)
+        for state in report.receipts:
+            if state.time_mismatch:
+                processing_time_mismatches.labels(self.name, state.time_source).inc()
+            if state.catalogue_unit is None:
+                uncatalogued_receipts.labels(self.name).inc()
         return rejections
 
     @rpc(expected_exceptions=(reads.NotFound,))
@@ -119,6 +171,65 @@ class DossiersService(ops.OpsEndpoints):
         """The XLSX (base64) of the ranking, or of one unit with the items behind its lost points."""
         with self.db.transaction() as session:
             return index766_reads.workbook_base64(session, self.rules, period, utcnow(), unit_code)
+
+    # -- the procedure catalogue ------------------------------------------------------------------------
+    @configured_timer("timeliness", "catalogue_refresh_seconds")
+    def refresh_catalogue(self) -> int:
+        """Every replica switches to a newer imported catalogue within this interval, and receives the dossiers
+        it unblocks (the import did so already; doing it again is a no-op)."""
+        with self.db.transaction() as session:
+            if catalogue_store.newest_version(session) == self.rules.catalogue.version:
+                return self.rules.catalogue.version
+            catalogue = catalogue_store.load(session, self.catalogue.seed)
+            received = catalogue_store.rederive_unblocked(session, dataclasses.replace(self.rules, catalogue=catalogue),
+                                                          utcnow())
+        self.catalogue.install(catalogue)
+        if received:
+            log.info("catalogue version %d: %d refused dossier(s) received", catalogue.version, received)
+        return catalogue.version
+
+    @rpc(expected_exceptions=(ValueError,))
+    def import_catalogue(self, rows: list[list[Any]], numbers: list[int], source_name: str, source_sha256: str,
+                         actor: str, mode: str = "replace", skip_invalid: bool = False,
+                         default_level: str | None = None) -> dict[str, Any]:
+        """A catalogue file's rows (as ``cchc catalogue import`` reads them) stored as a new version; refused as a
+        whole when a row is invalid unless ``skip_invalid``. The answer lists every refused row."""
+        try:
+            table = table_from_rows(rows, numbers)
+            with self.db.transaction() as session:
+                provenance = catalogue_store.Provenance(source_name, source_sha256, actor, utcnow())
+                result, catalogue = catalogue_store.import_table(
+                    session, table, self.rules, self.catalogue.seed, provenance, mode=mode,
+                    skip_invalid=skip_invalid, default_level=default_level)
+        except (catalogue_store.ImportRefused, CatalogueFileError) as exc:
+            errors = getattr(exc, "errors", [])
+            return {"imported": False, "reason": str(exc), "errors": [e.as_dict() for e in errors]}
+        self.catalogue.install(catalogue)
+        return {"imported": True, **result.as_dict()}
+
+    @rpc(expected_exceptions=(LookupError,))
+    def catalogue_procedure(self, code: str) -> dict[str, Any]:
+        """One procedure in the catalogue in force, and how it stood in every version (``cchc catalogue show``)."""
+        with self.db.transaction() as session:
+            found = catalogue_store.procedure_history(session, code, self.catalogue.seed)
+        return CatalogueProcedureSchema().dump(found)
+
+    @rpc
+    def catalogue_gaps(self) -> list[dict[str, Any]]:
+        """Procedures seen in receipts but not in the catalogue in force, with counts (``cchc catalogue gaps``)."""
+        with self.db.transaction() as session:
+            return GapSchema(many=True).dump(catalogue_store.gaps(session, self.rules.catalogue))
+
+    @rpc
+    def catalogue_versions(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            return CatalogueVersionSchema(many=True).dump(catalogue_store.versions(session))
+
+    @rpc(expected_exceptions=(ValueError,))
+    def reconcile(self, rows: list[dict[str, Any]], period: str, basis: str = "calendar") -> dict[str, Any]:
+        """The national portal's Decision-766 figures (its CSV rows) beside ours per unit (``cchc reconcile``)."""
+        with self.db.transaction() as session:
+            return reconcile.reconcile(session, self.rules, rows, period, utcnow(), basis=basis).as_dict()
 
     @rpc
     def units(self) -> list[dict[str, Any]]:

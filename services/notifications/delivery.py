@@ -35,6 +35,7 @@ from services.notifications.models import DeliveryAttempt, Notification
 from services.notifications.privacy import mask_recipient, redact
 from services.notifications.rules import Draft
 from services.notifications.settings import CHANNELS
+from shared.local_time import local_iso
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def view(row: Notification, reveal: bool = False) -> dict[str, Any]:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return local_iso(value) if value else None
 
 
 def list_notifications(session: Session, *, status: str | None = None, kind: str | None = None,
@@ -308,7 +309,7 @@ def detail(session: Session, notification_id: int, reveal: bool = False) -> dict
         **view(row, reveal),
         "body": redact(row.body, personal) if personal else row.body,
         "document": row.document,
-        "history": [{"at": a.at.isoformat(), "outcome": a.outcome, "detail": a.detail} for a in attempts],
+        "history": [{"at": _iso(a.at), "outcome": a.outcome, "detail": a.detail} for a in attempts],
     }
 
 

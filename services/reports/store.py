@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from services.reports.errors import NotFound
 from services.reports.models import DocumentFile, DocumentSeries
 from shared.db import insert_ignore
+from shared.local_time import local_iso
 
 __all__ = ["StoredFile", "confined", "current_files", "file_by_token", "list_files", "record", "safe_segment"]
 
@@ -55,7 +56,7 @@ class StoredFile:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "key": self.key, "version": self.version, "format": self.format,
                 "title": self.title, "path": str(self.path), "filename": self.path.name, "size": self.size,
-                "sha256": self.sha256, "token": self.token, "url": self.url, "built_at": self.built_at.isoformat(),
+                "sha256": self.sha256, "token": self.token, "url": self.url, "built_at": local_iso(self.built_at),
                 "sources": dict(self.sources)}
 
 

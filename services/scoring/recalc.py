@@ -29,6 +29,7 @@ from services.scoring.models import (
 )
 from services.scoring.ranking import rank_units
 from shared.db import insert_ignore
+from shared.local_time import local_iso
 from shared.metrics import ranking_version
 from shared.outbox import enqueue
 
@@ -205,9 +206,9 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
     ranking.computed_at = now
     enqueue(session, OutboxEvent, "ranking_updated", {
         "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
-        "version": ranking.version, "computed_at": now.isoformat(), "units": len(table),
+        "version": ranking.version, "computed_at": local_iso(now), "units": len(table),
     })
-    return {"set_id": cs.id, "version": ranking.version, "computed_at": now.isoformat(), "table": table}
+    return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table}
 
 
 def _fraction(value: Fraction) -> str:

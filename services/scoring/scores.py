@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from services.scoring.criteria import CriteriaSet, Leaf, MethodKind
+from shared.local_time import local_iso
 
 __all__ = ["APPRAISAL_STEP", "ScoreError", "check_points", "check_window"]
 
@@ -116,10 +117,10 @@ def check_window(criteria_set: CriteriaSet, at: datetime) -> None:
     if at < opens:
         raise ScoreError(
             "submitted_at", f"the self-assessment window of {criteria_set.label} opens at "
-                            f"{opens.isoformat()}; submitted at {at.isoformat()}"
+                            f"{local_iso(opens)}; submitted at {local_iso(at)}"
         )
     if at > closes:
         raise ScoreError(
             "submitted_at", f"the self-assessment window of {criteria_set.label} closed at "
-                            f"{closes.isoformat()}; submitted at {at.isoformat()}"
+                            f"{local_iso(closes)}; submitted at {local_iso(at)}"
         )

@@ -18,6 +18,7 @@ from services.scoring.scores import ScoreError
 from shared import ops
 from shared.clock import utcnow
 from shared.db import DatabaseProvider
+from shared.local_time import local_iso
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
 from shared.timers import configured_timer
@@ -111,7 +112,7 @@ class ScoringService(ops.OpsEndpoints):
             row = session.get(Ranking, set_id)
             return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
                     "unit_kind": cs.unit_kind, "version": row.version if row else 0,
-                    "computed_at": row.computed_at.isoformat() if row else None,
+                    "computed_at": local_iso(row.computed_at) if row else None,
                     "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
                     "table": row.table if row else []}
 
@@ -143,7 +144,7 @@ class ScoringService(ops.OpsEndpoints):
                 query = query.where(ScoreHistory.leaf_id == leaf_id)
             rows = session.scalars(query.order_by(ScoreHistory.id))
             return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
-                     "reason": h.reason, "at": h.at.isoformat()} for h in rows]
+                     "reason": h.reason, "at": local_iso(h.at)} for h in rows]
 
     # -- yearly plan --------------------------------------------------------------------------------------
     @rpc(expected_exceptions=(ValueError,))

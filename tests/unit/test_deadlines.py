@@ -99,8 +99,13 @@ def test_counting_start(received_at: datetime, cutoff: time | None, expected: da
         (at(2025, 3, 7, 10), ProcessingTime(Decimal(1), TimeUnit.CALENDAR_DAYS), at(2025, 3, 10, 10)),
         # Fractional calendar days round up to whole days.
         (at(2025, 3, 10, 10), ProcessingTime(Decimal("1.5"), TimeUnit.CALENDAR_DAYS), at(2025, 3, 12, 10)),
-        # Calendar days from a receipt after hours count from the next session.
-        (at(2025, 3, 10, 18), ProcessingTime(Decimal(2), TimeUnit.CALENDAR_DAYS), at(2025, 3, 13, 7, 30)),
+        # Calendar days start the day after the receipt whatever its hour (Civil Code art. 147): Monday 18:00 + 2
+        # days is Wednesday; received outside working time, the period runs to the end of that office day.
+        (at(2025, 3, 10, 18), ProcessingTime(Decimal(2), TimeUnit.CALENDAR_DAYS), at(2025, 3, 12, 17)),
+        # DOMAIN.md: received Saturday 1/2/2025 + 15 calendar days ends Sunday 16/2, so Monday 17/2 (not 18/2).
+        (at(2025, 2, 1, 10), ProcessingTime(Decimal(15), TimeUnit.CALENDAR_DAYS), at(2025, 2, 17, 17)),
+        # Received on a Tết holiday (Friday 31/1/2025): 15 days end Saturday 15/2, so Monday 17/2.
+        (at(2025, 1, 31, 9), ProcessingTime(Decimal(15), TimeUnit.CALENDAR_DAYS), at(2025, 2, 17, 17)),
     ],
 )
 def test_due_date(received_at: datetime, processing_time: ProcessingTime, expected: datetime) -> None:
@@ -114,6 +119,13 @@ def test_tet_2025_by_date_and_same_time() -> None:
     result = due(at(2025, 1, 24, 15), working_days("3"))
     assert result is not None
     assert (result.date(), result.time()) == (CAL.add_working_days(at(2025, 1, 24).date(), 3), time(15))
+
+
+def test_calendar_days_with_a_cutoff_still_start_the_next_working_day() -> None:
+    """A 15:00 cut-off moves the start whatever the unit: received Monday 16:00, counted from Tuesday's session."""
+    two_days = ProcessingTime(Decimal(2), TimeUnit.CALENDAR_DAYS)
+    assert compute_deadline(at(2025, 3, 10, 16), two_days, CAL, cutoff=time(15)).due_at == at(2025, 3, 13, 7, 30)
+    assert compute_deadline(at(2025, 3, 10, 16), two_days, CAL).due_at == at(2025, 3, 12, 16)
 
 
 def test_receipt_in_another_zone_is_counted_in_local_time() -> None:

@@ -1,7 +1,7 @@
 """Decision 766 index: the facts no timeliness column holds — per-dossier facts folded from the contract's version-2
 fields and events, petitions, and the procedure-level facts imported per board period.
 
-Revision ID: 0005_index766_facts
+Revision ID: 0005
 Revises: 0004
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import shared.db
 
-revision: str = "0005_index766_facts"
+revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
