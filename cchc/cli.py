@@ -207,6 +207,9 @@ def parser() -> argparse.ArgumentParser:
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
+    from services.dossiers.stats_cli import add_parser as add_stats_parser
+
+    add_stats_parser(sub, _config)  # cchc stats verify|rebuild
     return top
 
 

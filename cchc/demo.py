@@ -25,6 +25,7 @@ from cchc.traffic import TrafficSpec, generate
 from services.dossiers.periods import PeriodKind, period_containing
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
+from services.dossiers.statistics import display
 from services.notifications.demo import summarize as summarize_notifications
 from services.notifications.service import NotificationsService
 from services.reports.demo import write_demo_documents
@@ -201,9 +202,7 @@ def print_stats_table(console: Console, rows: list[dict[str, Any]]) -> None:
                     "returned",
                 )
             ),
-            row["on_time_rate"],
-            row["progress_766_rate"],
-            row["progress_766_score"],
+            *(display(row[k]) for k in ("on_time_rate", "progress_766_rate", "progress_766_score")),
             end_section=index == 0,
         )
     console.print(table)
