@@ -64,11 +64,14 @@ def _array_type(column: sa.Column[Any]) -> str:
     return str(kind.compile(dialect=postgresql.dialect())).lower()
 
 
-# Column name -> PostgreSQL array type for the UPDATE … FROM unnest(...): every column of the table but those the
-# ingest never writes, derived from the model so that a new column cannot silently go unwritten on PostgreSQL.
-UPDATE_COLUMNS: dict[str, str] = {
-    c.name: _array_type(c) for c in Dossier.__table__.columns if c.name not in NOT_DERIVED
-}
+def update_columns(table: sa.Table) -> dict[str, str]:
+    """Column name -> PostgreSQL array type for the UPDATE … FROM unnest(...): every column of the table but those
+    the ingest never writes, derived from the model so that a new column cannot silently go unwritten on PostgreSQL
+    (the derivation's row must then carry it, or the batch fails loudly on the missing key)."""
+    return {c.name: _array_type(c) for c in table.columns if c.name not in NOT_DERIVED}
+
+
+UPDATE_COLUMNS = update_columns(Dossier.__table__)
 JSON_COLUMNS = frozenset(c.name for c in Dossier.__table__.columns if isinstance(c.type, sa.JSON))
 UPDATE = (
     "UPDATE dossiers AS d SET "
