@@ -109,23 +109,8 @@ class ClusterCpu:
         self.seen.update(self.start)
 
     def _sample(self) -> dict[int, float]:
-        tick = os.sysconf("SC_CLK_TCK")
-        out = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                head, tail = (entry / "stat").read_text().rsplit(")", 1)
-            except OSError:
-                continue
-            values = tail.split()
-            if head.split("(", 1)[1] != "postgres":
-                continue
-            pid = int(entry.name)
-            if self.postmaster is not None and pid != self.postmaster and int(values[1]) != self.postmaster:
-                continue
-            out[pid] = (int(values[11]) + int(values[12])) / tick
-        return out
+        return {pid: seconds for pid, comm, parent, seconds in it.processes()
+                if comm == "postgres" and (self.postmaster is None or self.postmaster in (pid, parent))}
 
     def poll(self) -> None:
         self.seen.update(self._sample())

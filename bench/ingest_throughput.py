@@ -46,7 +46,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +124,20 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def processes() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, parent pid, CPU seconds) of every process alive now, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        values = tail.split()
+        yield int(entry.name), head.split("(", 1)[1], int(values[1]), (int(values[11]) + int(values[12])) / tick
+
+
 def cpu_snapshot() -> dict[str, Any]:
     """Busy CPU seconds of the whole machine, of PostgreSQL's processes (per pid) and of RabbitMQ."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -132,17 +146,9 @@ def cpu_snapshot() -> dict[str, Any]:
     iowait = int(fields[4]) / tick
     postgres: dict[int, float] = {}
     rabbit = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            head, tail = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        comm, values = head.split("(", 1)[1], tail.split()
-        seconds = (int(values[11]) + int(values[12])) / tick
+    for pid, comm, _, seconds in processes():
         if comm == "postgres":
-            postgres[int(entry.name)] = seconds
+            postgres[pid] = seconds
         elif comm == "beam.smp":
             rabbit += seconds
     return {"machine": busy, "iowait": iowait, "postgres": postgres, "rabbit": rabbit, "bench": sum(os.times()[:2])}

@@ -65,39 +65,36 @@ def contribution(row: Mapping[str, Any], granularity: Granularity) -> list[tuple
     closed: dt.date | None = row.get("closed_date")
     closing = row.get("closing")
     le1 = int(row.get("supplement_rounds") or 0) <= 1
-    out: list[tuple[Key, str, int]] = [((unit, received), "received", 1)]
+    out: list[tuple[Key, str, int]] = []
+
+    def put(day: dt.date, column: str, value: int = 1, counted_766: bool = False) -> None:
+        out.append(((unit, day), column, value))
+        if counted_766 and le1:  # the same counter restricted to dossiers with at most one supplement round
+            out.append(((unit, day), column.replace("_delta", "_le1_delta") if column.endswith("_delta")
+                        else f"{column}_le1", value))
+
+    put(received, "received")
     if row.get("channel") == "online":
-        out.append(((unit, received), "received_online", 1))
-    out.append(((unit, received), "open_delta", 1))
-    if le1:
-        out.append(((unit, received), "open_le1_delta", 1))
+        put(received, "received_online")
+    put(received, "open_delta", counted_766=True)
     if closed is not None:
-        out.append(((unit, closed), "open_delta", -1))
-        if le1:
-            out.append(((unit, closed), "open_le1_delta", -1))
+        put(closed, "open_delta", -1, counted_766=True)
         if closing == "finished":
             if row.get("outcome") in ("early", "on_time", "late"):
-                out.append(((unit, closed), f"finished_{row.get('outcome')}", 1))
+                put(closed, f"finished_{row.get('outcome')}")
             if row.get("on_time_766") is True:
-                out.append(((unit, closed), "finished_766", 1))
+                put(closed, "finished_766")
         elif closing in ("withdrawn", "rejected"):
-            out.append(((unit, closed), closing, 1))
+            put(closed, closing)
     due_at: dt.datetime | None = row.get("due_at")
     if due_at is not None and not row.get("paused"):
         first = max(received, first_overdue_day(due_at, granularity))
         if closed is None or closed > first:
-            out.append(((unit, first), "overdue_delta", 1))
-            if le1:
-                out.append(((unit, first), "overdue_le1_delta", 1))
+            put(first, "overdue_delta", counted_766=True)
             if closed is not None:
-                out.append(((unit, closed), "overdue_delta", -1))
-                if le1:
-                    out.append(((unit, closed), "overdue_le1_delta", -1))
+                put(closed, "overdue_delta", -1, counted_766=True)
         if closing is None:
-            due_day = due_at.astimezone(LOCAL_TZ).date()
-            out.append(((unit, due_day), "open_due", 1))
-            if le1:
-                out.append(((unit, due_day), "open_due_le1", 1))
+            put(due_at.astimezone(LOCAL_TZ).date(), "open_due", counted_766=True)
     return out
 
 
