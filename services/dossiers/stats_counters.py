@@ -49,6 +49,8 @@ COLUMNS: tuple[str, ...] = (
     "open_due_le1",
 )
 INDEX = {name: i for i, name in enumerate(COLUMNS)}
+# Counters with a Decision 766 twin: the same count over dossiers with at most one supplement round.
+LE1 = {"open_delta": "open_le1_delta", "overdue_delta": "overdue_le1_delta", "open_due": "open_due_le1"}
 ROW_FIELDS = ("unit_code", "received_date", "closed_date", "closing", "outcome", "on_time_766", "channel",
               "paused", "due_at", "supplement_rounds")  # what a contribution reads from a dossier row
 
@@ -67,18 +69,17 @@ def contribution(row: Mapping[str, Any], granularity: Granularity) -> list[tuple
     le1 = int(row.get("supplement_rounds") or 0) <= 1
     out: list[tuple[Key, str, int]] = []
 
-    def put(day: dt.date, column: str, value: int = 1, counted_766: bool = False) -> None:
+    def put(day: dt.date, column: str, value: int = 1) -> None:
         out.append(((unit, day), column, value))
-        if counted_766 and le1:  # the same counter restricted to dossiers with at most one supplement round
-            out.append(((unit, day), column.replace("_delta", "_le1_delta") if column.endswith("_delta")
-                        else f"{column}_le1", value))
+        if le1 and column in LE1:  # the same counter restricted to dossiers with at most one supplement round
+            out.append(((unit, day), LE1[column], value))
 
     put(received, "received")
     if row.get("channel") == "online":
         put(received, "received_online")
-    put(received, "open_delta", counted_766=True)
+    put(received, "open_delta")
     if closed is not None:
-        put(closed, "open_delta", -1, counted_766=True)
+        put(closed, "open_delta", -1)
         if closing == "finished":
             if row.get("outcome") in ("early", "on_time", "late"):
                 put(closed, f"finished_{row.get('outcome')}")
@@ -90,11 +91,11 @@ def contribution(row: Mapping[str, Any], granularity: Granularity) -> list[tuple
     if due_at is not None and not row.get("paused"):
         first = max(received, first_overdue_day(due_at, granularity))
         if closed is None or closed > first:
-            put(first, "overdue_delta", counted_766=True)
+            put(first, "overdue_delta")
             if closed is not None:
-                put(closed, "overdue_delta", -1, counted_766=True)
+                put(closed, "overdue_delta", -1)
         if closing is None:
-            put(due_at.astimezone(LOCAL_TZ).date(), "open_due", counted_766=True)
+            put(due_at.astimezone(LOCAL_TZ).date(), "open_due")
     return out
 
 
