@@ -46,7 +46,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +124,20 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def processes() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, parent pid, CPU seconds) of every process alive now, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        values = tail.split()
+        yield int(entry.name), head.split("(", 1)[1], int(values[1]), (int(values[11]) + int(values[12])) / tick
+
+
 def cpu_snapshot() -> dict[str, Any]:
     """Busy CPU seconds of the whole machine, of PostgreSQL's processes (per pid) and of RabbitMQ."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -132,17 +146,9 @@ def cpu_snapshot() -> dict[str, Any]:
     iowait = int(fields[4]) / tick
     postgres: dict[int, float] = {}
     rabbit = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            head, tail = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        comm, values = head.split("(", 1)[1], tail.split()
-        seconds = (int(values[11]) + int(values[12])) / tick
+    for pid, comm, _, seconds in processes():
         if comm == "postgres":
-            postgres[int(entry.name)] = seconds
+            postgres[pid] = seconds
         elif comm == "beam.smp":
             rabbit += seconds
     return {"machine": busy, "iowait": iowait, "postgres": postgres, "rabbit": rabbit, "bench": sum(os.times()[:2])}
@@ -380,8 +386,14 @@ class Result:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
+# Timers off during the classic trials (their cost is measured by bench/ingest_scale.py at production intervals).
+QUIET_TIMERS = {"timeliness": {"scan_interval_seconds": 3600, "stats_publish_interval_seconds": 3600},
+                "outbox": {"relay_interval_seconds": 3600}}
+
+
 class ServiceProcess:
-    def __init__(self, schema: str, setting: Setting, workdir: Path, index: int) -> None:
+    def __init__(self, schema: str, setting: Setting, workdir: Path, index: int,
+                 timers: dict[str, dict[str, Any]] | None = None) -> None:
         self.port = free_port()
         self.log_path = workdir / f"{schema}-{index}.log"
         config = {
@@ -395,15 +407,15 @@ class ServiceProcess:
             "DATABASE_AUTO_MIGRATE": "true",
             "DATABASE_POOL_SIZE": setting.pool,
             "ingest": {"batch_size": setting.batch_size, "batches_in_flight": setting.in_flight, "max_wait_ms": 50},
-            "timeliness": {"scan_interval_seconds": 3600, "stats_publish_interval_seconds": 3600},
-            "outbox": {"relay_interval_seconds": 3600},
+            **(QUIET_TIMERS if timers is None else timers),
         }
         config_path = workdir / f"{schema}-{index}.yaml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         env = dict(os.environ, AMQP_URI=AMQP_URI, DATABASE_URL=DATABASE_URL, DATABASE_SCHEMA=schema,
                    WEB_SERVER_ADDRESS=f"127.0.0.1:{self.port}", DATABASE_POOL_SIZE=str(setting.pool),
                    INGEST_BATCH_SIZE=str(setting.batch_size), INGEST_BATCHES_IN_FLIGHT=str(setting.in_flight),
-                   DEADLINE_SCAN_INTERVAL="3600", PYTHONUNBUFFERED="1")
+                   DEADLINE_SCAN_INTERVAL=str(config["timeliness"].get("scan_interval_seconds", 60)),
+                   PYTHONUNBUFFERED="1")
         launcher = ["-m", "nameko"]
         self.log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(

@@ -231,6 +231,9 @@ def parser() -> argparse.ArgumentParser:
     add_index766_parser(sub, _config)  # cchc index766 show|ranking|import|imports
     add_dossiers_parsers(sub, _config)  # cchc catalogue import|show|gaps|versions, cchc reconcile
     add_intake_parser(sub, _config)  # cchc intake tokens add|rotate|revoke|list
+    from services.dossiers.stats_cli import add_parser as add_stats_parser
+
+    add_stats_parser(sub, _config)  # cchc stats verify|rebuild
     return top
 
 

@@ -26,6 +26,7 @@ from cchc.traffic import TrafficSpec, generate
 from services.dossiers.periods import PeriodKind, period_containing
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
+from services.dossiers.statistics import display
 from services.intake.service import IntakeService
 from services.notifications.demo import summarize as summarize_notifications
 from services.notifications.service import NotificationsService
@@ -207,9 +208,7 @@ def print_stats_table(console: Console, rows: list[dict[str, Any]]) -> None:
                     "returned",
                 )
             ),
-            row["on_time_rate"],
-            row["progress_766_rate"],
-            row["progress_766_score"],
+            *(display(row[k]) for k in ("on_time_rate", "progress_766_rate", "progress_766_score")),
             end_section=index == 0,
         )
     console.print(table)

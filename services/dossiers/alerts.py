@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
-from services.dossiers.outcomes import Granularity
+from services.dossiers.outcomes import overdue_bound
 from services.dossiers.periods import parse_period
 from services.dossiers.statistics import build, rollup
 from services.dossiers.stats_query import as_of_for, counts_by_unit
@@ -37,13 +37,17 @@ def backfill_in_progress(session: Session, now: dt.datetime, lag_seconds: float,
 
 
 def _open(d: type[Dossier]) -> sa.ColumnElement[bool]:
-    return sa.and_(d.closing.is_(None), d.unit_code.is_not(None), d.paused.is_(False), d.due_at.is_not(None))
+    return sa.and_(d.closing.is_(None), sa.not_(d.paused), d.unit_code.is_not(None), d.due_at.is_not(None))
 
 
 def _past_due(rules: TimelinessRules, now: dt.datetime) -> sa.ColumnElement[bool]:
-    if rules.granularity is Granularity.DATE:
-        return Dossier.due_date < now.astimezone(LOCAL_TZ).date()
-    return Dossier.due_at < now
+    """Overdue by the one definition (``outcomes.overdue_bound``): a range on ``due_at``, so an index serves it."""
+    return Dossier.due_at < overdue_bound(now, rules.granularity)
+
+
+def _unannounced(d: type[Dossier]) -> sa.ColumnElement[bool]:
+    """The predicate of ix_dossiers_unannounced_due, spelled as the index is, so the planner uses it."""
+    return sa.and_(d.closing.is_(None), d.late_notified_at.is_(None))
 
 
 def _claim(session: Session, condition: sa.ColumnElement[bool]) -> list[Dossier]:
@@ -74,7 +78,7 @@ def _payload(dossier: Dossier, rules: TimelinessRules, now: dt.datetime) -> dict
 
 def scan_overdue(session: Session, rules: TimelinessRules, now: dt.datetime) -> int:
     """Emit dossier_late for open dossiers past their due date that were never announced."""
-    claimed = _claim(session, sa.and_(_open(Dossier), _past_due(rules, now), Dossier.late_notified_at.is_(None)))
+    claimed = _claim(session, sa.and_(_unannounced(Dossier), _open(Dossier), _past_due(rules, now)))
     for dossier in claimed:
         dossier.late_notified_at = now
         enqueue(session, OutboxEvent, "dossier_late", _payload(dossier, rules, now))
@@ -85,14 +89,15 @@ def scan_due_soon(session: Session, rules: TimelinessRules, now: dt.datetime, wo
     """Emit dossier_due_soon once for open dossiers due within ``working_days`` working days."""
     today = now.astimezone(LOCAL_TZ).date()
     horizon = rules.calendar.add_working_days(today, working_days) if working_days > 0 else today
+    after_horizon = dt.datetime.combine(horizon + dt.timedelta(days=1), dt.time(0), LOCAL_TZ)  # due_date <= horizon
     claimed = _claim(
         session,
         sa.and_(
+            _unannounced(Dossier),
             _open(Dossier),
-            sa.not_(_past_due(rules, now)),
-            Dossier.due_date <= horizon,
+            Dossier.due_at >= overdue_bound(now, rules.granularity),
+            Dossier.due_at < after_horizon,
             Dossier.due_soon_notified_at.is_(None),
-            Dossier.late_notified_at.is_(None),
         ),
     )
     for dossier in claimed:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.dossiers import ingest_pg
+from services.dossiers import ingest_pg, stats_counters
 from services.dossiers.ingest_pg import PAYLOAD_READ_FOR
 from services.dossiers.lifecycle import Derivation, DossierState, StoredEvent, TimelinessRules, derive
 from services.dossiers.models import Dossier, DossierEvent, OutboxEvent, StatsDirty
@@ -51,7 +51,7 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     postgres = session.get_bind().dialect.name == "postgresql"
     # Under the lock no other batch can add events to these dossiers: what is stored now is each dossier's
     # history, an event already in it is a duplicate, and the rest are new (written below, never read back).
-    history = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
+    history, old = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
     known = {e.event_id for stored in history.values() for e in stored}
     fresh = {event_id: event for event_id, event in unique.items() if event_id not in known}
     report.duplicates = len(events) - len(fresh)
@@ -62,13 +62,16 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     changed = sorted({e.dossier_code for e in fresh.values()})
     derivations = {code: derive(code, history[code], rules) for code in changed}
     rows = [_row(d.state, now) for d in derivations.values()]
-    dirty = _periods_touched(rows)
+    old_rows = [old[code] for code in changed if code in old]
+    dirty = _periods_touched(rows) | _periods_touched(old_rows)  # a dossier that moved leaves a period too
+    counters = stats_counters.changes(old_rows, rows, rules.granularity)  # its old contribution out, the new in
     token = uuid.uuid4().hex
     write = ingest_pg.write if postgres else _write
-    new_ids = write(session, rows, dirty, fresh, now, token)
+    new_ids = write(session, rows, dirty, fresh, now, token, counters)
     if len(new_ids) < len(fresh):
         # An event id some dossier outside the batch already uses: a duplicate after all, so it must not count.
-        derivations.update(_without_lost(session, history, fresh, new_ids, rules, now, postgres))
+        written = {row["dossier_code"]: row for row in rows}
+        derivations.update(_without_lost(session, history, fresh, new_ids, rules, now, postgres, written))
     report.stored = len(new_ids)
     report.duplicates = len(events) - len(new_ids)
     report.dossiers_changed = len(derivations)
@@ -91,8 +94,10 @@ def _without_lost(
     rules: TimelinessRules,
     now: dt.datetime,
     postgres: bool,
+    written: dict[str, dict[str, object]],
 ) -> dict[str, Derivation]:
-    """Re-derive the dossiers whose events were not stored (their ids were taken) and rewrite their rows."""
+    """Re-derive the dossiers whose events were not stored (their ids were taken) and rewrite their rows (and the
+    counters: the row just written out, the re-derived one in)."""
     lost = fresh.keys() - new_ids
     codes = sorted({fresh[event_id].dossier_code for event_id in lost})
     derivations = {}
@@ -100,16 +105,30 @@ def _without_lost(
         history[code] = [e for e in history[code] if e.event_id not in lost]
         derivations[code] = derive(code, history[code], rules)
     rows = [_row(d.state, now) for d in derivations.values()]
+    counters = stats_counters.changes([written[code] for code in codes], rows, rules.granularity)
     if postgres:
-        ingest_pg.update_dossiers(session, rows)
+        ingest_pg.update_dossiers(session, rows, counters)
     else:
         session.execute(sa.update(Dossier), rows)
+        stats_counters.apply(session, counters)
     return derivations
 
 
-def _lock_and_load(session: Session, codes: list[str], now: dt.datetime) -> dict[str, list[StoredEvent]]:
+def _lock_and_load(
+    session: Session, codes: list[str], now: dt.datetime
+) -> tuple[dict[str, list[StoredEvent]], dict[str, dict[str, object]]]:
+    """The portable lock-and-load (SQLite): every stored event of these dossiers, and the stored rows' statistics
+    fields (received dossiers only), whose contribution to the counters the new rows replace."""
     _lock_dossiers(session, codes, now)
-    return _load_events(session, codes)
+    fields = [Dossier.__table__.c[name] for name in stats_counters.ROW_FIELDS]
+    old = {
+        row.dossier_code: {name: getattr(row, name) for name in stats_counters.ROW_FIELDS}
+        for row in session.execute(
+            sa.select(Dossier.dossier_code, *fields).where(
+                Dossier.dossier_code.in_(codes), Dossier.unit_code.is_not(None))
+        )
+    }
+    return _load_events(session, codes), old
 
 
 def _write(
@@ -119,10 +138,12 @@ def _write(
     events: dict[str, Event],
     now: dt.datetime,
     token: str,
+    counters: stats_counters.Deltas,
 ) -> set[str]:
-    """The portable writes (SQLite): dossiers, marks, then the events (by id); returns the ids stored."""
+    """The portable writes (SQLite): dossiers, marks, counters, then the events (by id); returns the ids stored."""
     session.execute(sa.update(Dossier), rows)
     _mark_dirty(session, dirty, now, token)
+    stats_counters.apply(session, counters)
     return _store_events(session, events, now)
 
 
@@ -354,14 +375,17 @@ def rederive(session: Session, codes: list[str], rules: TimelinessRules, now: dt
         return {}
     codes = sorted(set(codes))
     postgres = session.get_bind().dialect.name == "postgresql"
-    history = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
+    history, old = ingest_pg.lock_and_load(session, codes, now) if postgres else _lock_and_load(session, codes, now)
     derivations = {code: derive(code, history[code], rules) for code in codes}
     rows = [_row(d.state, now) for d in derivations.values()]
+    old_rows = [old[code] for code in codes if code in old]
+    counters = stats_counters.changes(old_rows, rows, rules.granularity)  # as a batch: old contribution out, new in
     if postgres:
-        ingest_pg.update_dossiers(session, rows)
+        ingest_pg.update_dossiers(session, rows, counters)
     else:
         session.execute(sa.update(Dossier), rows)
-    _mark_dirty(session, _periods_touched(rows), now, uuid.uuid4().hex)
+        stats_counters.apply(session, counters)
+    _mark_dirty(session, _periods_touched(rows) | _periods_touched(old_rows), now, uuid.uuid4().hex)
     rejected = [r for d in derivations.values() for r in d.rejected]
     table = DossierEvent.__table__
     cleared = sa.update(table).where(table.c.dossier_code.in_(codes), table.c.rejected_field.is_not(None))

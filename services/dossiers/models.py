@@ -88,9 +88,16 @@ class Dossier(Base):
     # Partial indexes: the deadline scan reads open dossiers only, the orphan check those awaiting receipt;
     # closed dossiers (most rows) then cost no index maintenance when a batch rewrites them.
     __table_args__ = (
-        sa.Index("ix_dossiers_unit_received", "unit_code", "received_date"),
-        sa.Index("ix_dossiers_open_due", "due_at", postgresql_where=sa.text("closing IS NULL"),
-                 sqlite_where=sa.text("closing IS NULL")),
+        # Statistics read counters (StatsDay), not dossiers; a running period's figures read the few dossiers
+        # closed after its end (a closing dated in the future) and those due today before now.
+        sa.Index("ix_dossiers_closed_date", "closed_date"),
+        sa.Index("ix_dossiers_open_due", "due_at", postgresql_where=sa.text("closing IS NULL AND NOT paused"),
+                 sqlite_where=sa.text("closing IS NULL AND NOT paused")),
+        # The deadline scan walks only dossiers not yet announced as late: cost follows what is due, not what is
+        # open (announced, still-open overdue dossiers pile up).
+        sa.Index("ix_dossiers_unannounced_due", "due_at",
+                 postgresql_where=sa.text("closing IS NULL AND late_notified_at IS NULL"),
+                 sqlite_where=sa.text("closing IS NULL AND late_notified_at IS NULL")),
         sa.Index("ix_dossiers_awaiting", "first_seen_at", postgresql_where=sa.text("status = 'awaiting_receipt'"),
                  sqlite_where=sa.text("status = 'awaiting_receipt'")),
     )
@@ -145,6 +152,39 @@ class CatalogueProcedure(Base):
     cutoff_15h: Mapped[bool] = mapped_column(sa.Boolean)
     reduced: Mapped[bool] = mapped_column(sa.Boolean)
     source_row: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class StatsDay(Base):
+    """Per-unit, per-day statistics counters (services/dossiers/stats_counters.py says what each one counts).
+
+    Kept by the ingest in the batch's transaction (old contribution subtracted, new one added); equal to a full
+    recomputation at every commit (``cchc stats verify``)."""
+
+    __tablename__ = "stats_days"
+    unit_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    received: Mapped[int] = mapped_column(sa.Integer, default=0)
+    received_online: Mapped[int] = mapped_column(sa.Integer, default=0)
+    finished_early: Mapped[int] = mapped_column(sa.Integer, default=0)
+    finished_on_time: Mapped[int] = mapped_column(sa.Integer, default=0)
+    finished_late: Mapped[int] = mapped_column(sa.Integer, default=0)
+    finished_766: Mapped[int] = mapped_column(sa.Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open_delta: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open_le1_delta: Mapped[int] = mapped_column(sa.Integer, default=0)
+    overdue_delta: Mapped[int] = mapped_column(sa.Integer, default=0)
+    overdue_le1_delta: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open_due: Mapped[int] = mapped_column(sa.Integer, default=0)
+    open_due_le1: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class StatsMeta(Base):
+    """What the counters were computed for (``granularity``): a service configured otherwise rebuilds them."""
+
+    __tablename__ = "stats_meta"
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200))
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -8,7 +8,7 @@ supported, the date comparison is the default, and every report must say which i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared.calendar import LOCAL_TZ
@@ -51,6 +51,20 @@ def classify_finished(
     return Outcome.LATE
 
 
+def overdue_bound(as_of: datetime, granularity: Granularity = Granularity.DATE) -> datetime:
+    """The instant before which a due date is past at ``as_of``: unfinished and ``due_at < bound`` is overdue.
+
+    The one definition of "overdue" (quá hạn): :func:`is_overdue`, the statistics' SQL and their counters and the
+    deadline scan all compare ``due_at`` with this bound. DATE: local midnight of ``as_of``'s date, so a dossier due
+    today is never overdue today. MINUTE: ``as_of`` truncated to the minute, so a dossier that would be on time if
+    finished now (see ``classify_finished``) is not overdue now. An instant keeps the SQL a range on ``due_at``.
+    """
+    now = _local_minute(as_of, "as_of")
+    if granularity is Granularity.MINUTE:
+        return now
+    return now.replace(hour=0, minute=0)
+
+
 def is_overdue(
     due_at: datetime | None,
     as_of: datetime,
@@ -58,20 +72,32 @@ def is_overdue(
     *,
     paused: bool = False,
 ) -> bool:
-    """Whether a dossier still unfinished at ``as_of`` is past its due date (quá hạn).
+    """Whether a dossier still unfinished at ``as_of`` is past its due date (quá hạn), by :func:`overdue_bound`.
 
-    DATE: only once the local date is after the due date, so a dossier due today is never overdue today.
-    MINUTE: once ``as_of`` is past the due minute (truncated like ``classify_finished``, so a dossier that
-    would be on time if finished now is not overdue now). A paused dossier (waiting for the applicant) or one
-    without a deadline is never overdue.
+    A paused dossier (waiting for the applicant) or one without a deadline is never overdue.
     """
-    now = _local_minute(as_of, "as_of")
+    bound = overdue_bound(as_of, granularity)
     if paused or due_at is None:
         return False
-    due = _local_minute(due_at, "due_at")
-    if granularity is Granularity.MINUTE:
-        return now > due
-    return now.date() > due.date()
+    _local_minute(due_at, "due_at")  # refuses a naive due date like every other input
+    return due_at < bound
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a closed period ending on ``day`` is judged at (statistics' ``as_of``): 23:59:59 local."""
+    return datetime.combine(day, time(23, 59, 59), LOCAL_TZ)
+
+
+def first_overdue_day(due_at: datetime, granularity: Granularity = Granularity.DATE) -> date:
+    """The first day ``e`` whose end (:func:`end_of_day`) finds an unfinished dossier due at ``due_at`` overdue.
+
+    A period ending on ``e`` or later, judged at its end, counts the dossier overdue if it is still open then:
+    the statistics' counters use this to turn "overdue at the period's end" into a day interval.
+    """
+    due_day = due_at.astimezone(LOCAL_TZ).date()
+    if is_overdue(due_at, end_of_day(due_day), granularity):
+        return due_day
+    return due_day + timedelta(days=1)
 
 
 def _local_minute(t: datetime, field: str) -> datetime:

@@ -13,13 +13,14 @@ from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention
+from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention, stats_verify
 from services.dossiers.catalogue import Catalogue
 from services.dossiers.catalogue_import import CatalogueFileError, table_from_rows
 from services.dossiers.index766 import reads as index766_reads
 from services.dossiers.index766 import store as index766_store
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
+from services.dossiers.outcomes import Granularity
 from services.dossiers.rules import rules_from_config
 from services.dossiers.schemas import (
     CatalogueProcedureSchema,
@@ -99,11 +100,24 @@ def ingest_backlog(config: Any) -> int:
 
 
 
+class DossiersDatabase(DatabaseProvider):
+    """The service's database, with statistics counters made for the configured granularity: after the migration
+    that created them, or a change of ``timeliness.granularity``, they are rebuilt from the dossiers once."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.database is not None
+        granularity = Granularity(section(self.container.config, "timeliness")["granularity"])
+        with self.database.transaction() as session:
+            if stats_verify.ensure(session, granularity):
+                log.info("statistics counters rebuilt for granularity %s", granularity.value)
+
+
 class DossiersService(ops.OpsEndpoints):
     name = "dossiers"
 
     config = Config()
-    db = DatabaseProvider()
+    db = DossiersDatabase()
     rules = Rules()
     catalogue = CatalogueKeeper()
     dispatch = EventDispatcher()

@@ -1,8 +1,8 @@
 """Per-unit, per-period one-door statistics (DOMAIN.md "Reporting periods"), and their roll-up.
 
-The counts come from the database (stats_query.py); this module holds the arithmetic that turns them into
-the figures people read — the on-time rate, the Decision 766 progress rate and score — and sums a unit's
-own counts with those of every unit below it in the tree.
+The counts come from the database (stats_query.py, summing the counters of stats_counters.py); this module
+holds the arithmetic that turns them into the figures people read — the on-time rate, the Decision 766 progress
+rate and score — and sums a unit's own counts with those of every unit below it in the tree.
 """
 
 from __future__ import annotations
@@ -65,8 +65,11 @@ class PeriodStats:
         return self.counts.unfinished_within + self.counts.unfinished_overdue
 
     @property
-    def on_time_rate(self) -> Decimal:
-        """(early + on time) / finished, in %: the rate one-door reports print."""
+    def on_time_rate(self) -> Decimal | None:
+        """(early + on time) / finished, in %: the rate one-door reports print; None when nothing finished
+        (no figure where there is nothing to measure — never 0%)."""
+        if not self.finished:
+            return None
         return percent(self.counts.finished_early + self.counts.finished_on_time, self.finished)
 
     @property
@@ -75,16 +78,24 @@ class PeriodStats:
         return self.total - self.counts.withdrawn - self.counts.returned
 
     @property
-    def progress_766_rate(self) -> Decimal:
+    def progress_766_rate(self) -> Decimal | None:
+        """None when the denominator is empty: a unit with nothing to process has no rate, not 0%."""
+        if not self.progress_766_total:
+            return None
         return progress_rate(self.counts.on_time_766, self.progress_766_total)
 
     @property
-    def progress_766_score(self) -> Decimal:
+    def progress_766_score(self) -> Decimal | None:
+        if not self.progress_766_total:
+            return None
         return progress_score(self.counts.on_time_766, self.progress_766_total)
 
     @property
-    def online_share(self) -> Decimal:
-        """Dossiers received online / received in the period, in % (Decision 766 online criteria)."""
+    def online_share(self) -> Decimal | None:
+        """Dossiers received online / received in the period, in % (Decision 766 online criteria); None when
+        nothing was received."""
+        if not self.counts.received_new:
+            return None
         return percent(self.counts.received_online, self.counts.received_new)
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,15 +106,25 @@ class PeriodStats:
             total=self.total,
             finished=self.finished,
             unfinished=self.unfinished,
-            on_time_rate=str(self.on_time_rate),
+            on_time_rate=_text(self.on_time_rate),
             progress_766_total=self.progress_766_total,
-            progress_766_rate=str(self.progress_766_rate),
-            progress_766_score=str(self.progress_766_score),
-            online_share=str(self.online_share),
+            progress_766_rate=_text(self.progress_766_rate),
+            progress_766_score=_text(self.progress_766_score),
+            online_share=_text(self.online_share),
         )
         for key in ("start", "end", "as_of"):
             data[key] = data[key].isoformat()
         return data
+
+
+def _text(value: Decimal | None) -> str | None:
+    """Rates travel as exact decimal strings; an absent rate stays absent (null), never "0"."""
+    return None if value is None else str(value)
+
+
+def display(value: str | Decimal | None) -> str:
+    """A rate as tables print it: "—" where there is nothing to measure."""
+    return "—" if value is None else str(value)
 
 
 def rollup(tree: UnitTree, own: Mapping[str, Counts], codes: Iterable[str] | None = None) -> dict[str, Counts]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from cchc.runner import rpc_proxy, running
 from cchc.traffic import TrafficSpec, generate
+from services.dossiers import stats_verify
 from services.dossiers.periods import parse_period
 from services.dossiers.rules import rules_from_config
 from services.dossiers.service import DossiersService
@@ -74,6 +75,8 @@ def replay_through(consumers: int, traffic, batch_size: int) -> tuple[list[dict]
                 snapshot = conn.execute(
                     sa.text(f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM dossiers ORDER BY dossier_code")
                 ).all()
+            with database.transaction() as session:  # the counters the replicas kept equal a full recomputation
+                assert stats_verify.differences(session, rules_from_config(config), NOW) == []
             database.engine.dispose()
         with connect(config) as connection:
             dead = deadletter.count(connection, "dossiers")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from services.dossiers import catalogue_store
+from services.dossiers import catalogue_store, stats_verify
 from services.dossiers.catalogue_import import read_table, table_from_rows
 from services.dossiers.ingest import ingest_batch
 from services.dossiers.models import Base, CatalogueVersion, Dossier, DossierEvent, OutboxEvent
@@ -143,6 +143,8 @@ def test_an_import_receives_the_dossiers_refused_for_want_of_a_time(database) ->
     assert (dossier.status, dossier.closing, dossier.outcome) == ("resolved", "finished", "early")
     assert (dossier.time_source, dossier.processing_amount) == ("catalogue", Decimal(3))
     assert refused == 0 and outbox == 0  # the refusal is lifted, nothing new dead-lettered
+    with database.transaction() as session:  # the statistics counters followed the re-derived dossier
+        assert stats_verify.differences(session, RULES, NOW) == []
     # the same receipt delivered again (a dead-letter replay) is a harmless duplicate
     again = ingest(database, receipt, rules=dataclasses.replace(RULES, catalogue=catalogue))
     assert (again.stored, again.duplicates, again.rejections) == (0, 1, {})
