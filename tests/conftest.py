@@ -34,7 +34,8 @@ def pytest_generate_tests(metafunc):
     unknown = [n for n in names if n not in PINNED_TIMES]
     if unknown:
         raise pytest.UsageError(f"--pinned-times: unknown {unknown}; known: {', '.join(PINNED_TIMES)}")
-    metafunc.parametrize("pinned_now", [PINNED_TIMES[n] for n in names], ids=names)
+    # module scope: a module's stream (generated once per instant) may depend on it
+    metafunc.parametrize("pinned_now", [PINNED_TIMES[n] for n in names], ids=names, scope="module")
 
 
 @pytest.fixture(params=["memory-sqlite", "rabbitmq-postgresql"])

@@ -31,7 +31,6 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from cchc.traffic import FINAL_STATES, GeneratedTraffic, TrafficSpec, final_state, generate
-from services.dossiers.periods import parse_period
 from services.dossiers.rules import rules_from_config
 from shared import deadletter
 from shared.clock import pinned
@@ -47,8 +46,7 @@ PG_CLUSTER = ["15", "main"]
 REPORT = REPO / "var" / "faults-report.txt"
 MAX_MESSAGE_BYTES = 65536  # shared/config.yaml ingest.max_message_bytes (the default is what is tested)
 
-PERIOD = parse_period("2026-H1")
-NOW = dt.datetime(2026, 6, 10, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+SPAN = dt.timedelta(days=177)  # receipts over the half-year before `now` (15/12 → 10/6 when this was 2026-H1)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -56,10 +54,11 @@ NOW = dt.datetime(2026, 6, 10, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 # ---------------------------------------------------------------------------------------------------------
 
 
-def make_traffic(dossiers: int = 1200, seed: int = 7) -> GeneratedTraffic:
-    """About 4,400 messages for 1,200 dossiers: ~20% duplicates, shuffled, with the per-unit ground truth."""
+def make_traffic(now: dt.datetime, dossiers: int = 1200, seed: int = 7) -> GeneratedTraffic:
+    """About 4,400 messages for 1,200 dossiers received in the half-year before ``now`` (a pinned instant: see
+    tests/support.py PINNED_TIMES): ~20% duplicates, shuffled, with the per-unit ground truth."""
     rules = rules_from_config(load_config())
-    spec = TrafficSpec(start=PERIOD.start, end=NOW.date(), now=NOW, dossiers=dossiers, seed=seed)
+    spec = TrafficSpec(start=now.date() - SPAN, end=now.date(), now=now, dossiers=dossiers, seed=seed)
     return generate(spec, rules.units, rules.catalogue, rules.calendar)
 
 
@@ -275,7 +274,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(tmp_path: Path, now: dt.datetime = NOW, **ingest: Any) -> Iterator[Stack]:
+def stack(tmp_path: Path, *, now: dt.datetime, **ingest: Any) -> Iterator[Stack]:
     """``now``: the instant the stream was generated for; every process started meanwhile (this one too) reads
     its clock from there, so what the services judge overdue never depends on the hour the test runs at."""
     with pinned(now), rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:

@@ -38,12 +38,13 @@ from tests.faults.harness import (
 )
 from tests.support import RABBIT, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.faults,
+              pytest.mark.pinned_times("after-hours")]  # CI's default; `--pinned-times all` runs every one
 
 
 @pytest.fixture(scope="module")
-def traffic():
-    return make_traffic()
+def traffic(pinned_now):
+    return make_traffic(pinned_now)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,12 +71,12 @@ def processed_counter(s) -> float:
 # -------------------------------------------------------------------------------------------------------------
 
 
-def test_consumer_sigkilled_three_times_mid_stream(traffic, tmp_path):
+def test_consumer_sigkilled_three_times_mid_stream(traffic, pinned_now, tmp_path):
     bad = malformed_messages(12)
     stream = interleave(traffic.messages, bad)
     began = time.monotonic()
     # Small batches keep the stream long enough (a few seconds) to kill the consumer three times inside it.
-    with stack(tmp_path, batch_size=10, batches_in_flight=2) as s:
+    with stack(tmp_path, now=pinned_now, batch_size=10, batches_in_flight=2) as s:
         db = Db(s.schema)
         publishing = Publishing(s.amqp_uri)
         publishing.run(stream)  # all of it waits in the durable queue
@@ -96,11 +97,11 @@ def test_consumer_sigkilled_three_times_mid_stream(traffic, tmp_path):
     assert_exact(outcome, traffic, bad, exact_dead_letters=False)
 
 
-def test_three_replicas_consume_concurrently(traffic, tmp_path):
+def test_three_replicas_consume_concurrently(traffic, pinned_now, tmp_path):
     bad = malformed_messages(12, seed=2)
     stream = interleave(traffic.messages, bad, seed=4)
     began = time.monotonic()
-    with stack(tmp_path, batch_size=50, batches_in_flight=2) as s:
+    with stack(tmp_path, now=pinned_now, batch_size=50, batches_in_flight=2) as s:
         db = Db(s.schema)
         replicas = s.start(3)
         publishing = Publishing(s.amqp_uri)
@@ -115,11 +116,11 @@ def test_three_replicas_consume_concurrently(traffic, tmp_path):
     assert_exact(outcome, traffic, bad, exact_dead_letters=True)
 
 
-def test_poison_flood_is_dead_lettered_without_a_crash(traffic, tmp_path):
+def test_poison_flood_is_dead_lettered_without_a_crash(traffic, pinned_now, tmp_path):
     bad = malformed_messages(300, seed=3)
     stream = interleave(traffic.messages, bad, seed=5)
     began = time.monotonic()
-    with stack(tmp_path) as s:
+    with stack(tmp_path, now=pinned_now) as s:
         db = Db(s.schema)
         [process] = s.start(1)
         publishing = Publishing(s.amqp_uri)
@@ -154,11 +155,11 @@ def broker_answers() -> bool:
         return False
 
 
-def test_rabbitmq_stopped_and_started_mid_stream(traffic, tmp_path):
+def test_rabbitmq_stopped_and_started_mid_stream(traffic, pinned_now, tmp_path):
     bad = malformed_messages(12, seed=6)
     stream = interleave(traffic.messages, bad, seed=7)
     began = time.monotonic()
-    with stack(tmp_path, batch_size=50, batches_in_flight=2) as s:
+    with stack(tmp_path, now=pinned_now, batch_size=50, batches_in_flight=2) as s:
         db = Db(s.schema)
         consumers = s.start(2)
         publishing = Publishing(s.amqp_uri, chunk=100)
@@ -226,11 +227,11 @@ def database_answers(db: Db) -> bool:
         return False
 
 
-def test_postgresql_restarted_mid_stream(traffic, tmp_path):
+def test_postgresql_restarted_mid_stream(traffic, pinned_now, tmp_path):
     bad = malformed_messages(12, seed=8)
     stream = interleave(traffic.messages, bad, seed=9)
     began = time.monotonic()
-    with stack(tmp_path, batch_size=20, batches_in_flight=2) as s:
+    with stack(tmp_path, now=pinned_now, batch_size=20, batches_in_flight=2) as s:
         db = Db(s.schema)
         consumers = s.start(2)
         publishing = Publishing(s.amqp_uri)
