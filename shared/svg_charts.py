@@ -1,5 +1,6 @@
-"""Charts for the HTML that becomes the PDF, with no image library: clustered columns as inline SVG (WeasyPrint
-draws SVG natively), long horizontal bar charts as HTML rows (faster to lay out, and they break across pages).
+"""Charts as server-rendered SVG and HTML rows, with no image library: used by the reports service (the HTML that
+becomes the PDF: WeasyPrint draws SVG natively) and by the web pages. Clustered columns are inline SVG; long
+horizontal bar charts are HTML rows (faster to lay out, and they break across pages).
 
 SVG units are millimetres (the viewBox is the size on the page); text is Liberation Serif like the rest of the
 document so Vietnamese labels keep their diacritics. Bars carry their value at the end ("81,33"); columns
@@ -8,16 +9,39 @@ carry it rotated above each column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import Protocol
 
-from services.reports.layout import BarChart
-from services.reports.numbers import vi_decimal
+from shared.vi_numbers import vi_decimal
 
 FONT = "Liberation Serif, Times New Roman, DejaVu Serif, serif"
 TEXT_WIDTH_MM = 165.0  # A4 portrait less the Nghị định 30 margins (30 mm left, 15 mm right)
 MAX_LABEL_CHARS = 48
+
+
+class SeriesData(Protocol):
+    """One series of a chart (the reports layout's ``Series`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def values(self) -> Sequence[Decimal | None]: ...
+    @property
+    def color(self) -> str: ...
+
+
+class BarChart(Protocol):
+    """What a chart needs: categories, series of values, the top of the scale (the reports layout's ``BarChart``)."""
+
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def series(self) -> Sequence[SeriesData]: ...
+    @property
+    def max_value(self) -> Decimal: ...
 
 
 def _label(text: str) -> str:
