@@ -135,3 +135,62 @@ def _columns(chart: BarChart, width: float) -> str:
                f'y2="{_fmt(top + plot_h)}" stroke="black" stroke-width="0.25"/>')
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class LineSeries:
+    name: str
+    values: tuple[Decimal | None, ...]
+    color: str = "#1f4e79"
+    dash: str = ""  # e.g. "6 4": told apart without colour
+
+
+def line_svg(categories: Sequence[str], series: Sequence[LineSeries], title: str,
+             max_value: Decimal = Decimal(100), unit: str = "%") -> str:
+    """A trend as lines over few categories (e.g. twelve months), for screens: the viewBox is in pixels and the
+    SVG scales to its container. Every point carries its value as a tooltip; a missing value breaks the line.
+    The caller shows the same figures as a table beside it (the accessible form of the chart)."""
+    width, height, left, right, top, bottom = 640.0, 260.0, 44.0, 12.0, 34.0, 30.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(1, len(categories))
+    step = plot_w / n
+    scale = float(max_value) or 1.0
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_fmt(width)} {_fmt(height)}" role="img" '
+           f'aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="13">',
+           f"<title>{escape(title)}</title>"]
+    legend_x = left
+    for s in series:
+        out.append(f'<line x1="{_fmt(legend_x)}" y1="14" x2="{_fmt(legend_x + 22)}" y2="14" stroke="{s.color}" '
+                   f'stroke-width="3"{f" stroke-dasharray={chr(34)}{s.dash}{chr(34)}" if s.dash else ""}/>')
+        out.append(f'<text x="{_fmt(legend_x + 27)}" y="18" fill="#111">{escape(s.name)}</text>')
+        legend_x += 40 + len(s.name) * 7.2
+    for tick in range(0, 101, 20):
+        y = top + plot_h * (1 - tick / 100)
+        out.append(f'<line x1="{_fmt(left)}" y1="{_fmt(y)}" x2="{_fmt(left + plot_w)}" y2="{_fmt(y)}" '
+                   f'stroke="#c8ced6" stroke-width="1"/>')
+        out.append(f'<text x="{_fmt(left - 6)}" y="{_fmt(y + 4)}" text-anchor="end" fill="#3b4450">'
+                   f'{escape(vi_decimal(Decimal(scale * tick / 100), 0))}{escape(unit)}</text>')
+    for i, category in enumerate(categories):
+        out.append(f'<text x="{_fmt(left + (i + 0.5) * step)}" y="{_fmt(height - 10)}" text-anchor="middle" '
+                   f'fill="#3b4450">{escape(category)}</text>')
+    for s in series:
+        points = [(left + (i + 0.5) * step, top + plot_h * (1 - min(float(v), scale) / scale), v)
+                  for i, v in enumerate(s.values) if v is not None]
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(s.values):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append((left + (i + 0.5) * step, top + plot_h * (1 - min(float(v), scale) / scale)))
+        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
+                out.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="2.5"{dash}/>')
+        for x, y, v in points:
+            out.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="4" fill="{s.color}">'
+                       f"<title>{escape(s.name)}: {escape(vi_decimal(v))}{escape(unit)}</title></circle>")
+    out.append(f'<line x1="{_fmt(left)}" y1="{_fmt(top + plot_h)}" x2="{_fmt(left + plot_w)}" '
+               f'y2="{_fmt(top + plot_h)}" stroke="#111" stroke-width="1"/>')
+    out.append("</svg>")
+    return "".join(out)
