@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers", "scoring", "reports", "notifications")
+SERVICES = ("dossiers", "scoring", "reports", "notifications", "web")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -207,6 +207,9 @@ def parser() -> argparse.ArgumentParser:
     from services.notifications.cli import add_parser as add_notifications_parser
 
     add_notifications_parser(sub, _config)  # cchc notifications list|show|resend|preview
+    from services.web.cli import add_parser as add_users_parser
+
+    add_users_parser(sub, _config)  # cchc users add|disable|enable|roles|list
     return top
 
 

@@ -10,7 +10,6 @@ overhead can be told apart from its backends' (the ``Server-Timing`` header and 
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,7 +85,7 @@ class Backends:
             reply = getattr(self.proxies[service], method).call_async(*args, **kwargs)
         except UnknownService:
             raise Unavailable(service) from None
-        except (OperationalError, OSError, socket.timeout):
+        except (TimeoutError, OperationalError, OSError):
             raise Unavailable(service) from None
         finally:
             self.clock.seconds += time.perf_counter() - started  # publishing the request

@@ -49,6 +49,7 @@ class RequestContext:
     origin: Origin
     principal: Principal | None = None
     session_cookie: str | None = None
+    oidc: Any = None  # services.web.oidc.OidcClient when single sign-on is enabled
 
     @property
     def user(self) -> Principal:

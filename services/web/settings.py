@@ -36,6 +36,7 @@ class WebSettings:
     rpc_timeout_seconds: float = 10
     page_size: int = 50
     public_page: bool = True
+    trust_forwarded_for: bool = False
     province_name: str = ""
     oidc: OidcSettings = field(default_factory=OidcSettings)
 
@@ -73,7 +74,7 @@ def load_settings(config: Mapping[str, Any]) -> WebSettings:
                 values[name] = kind(raw[name])
             except (TypeError, ValueError):
                 raise ValueError(f"web.{name}: not a number: {raw[name]!r}") from None
-    for name in ("cookie_secure", "public_page"):
+    for name in ("cookie_secure", "public_page", "trust_forwarded_for"):
         if name in raw:
             values[name] = _bool(raw[name])
     values["province_name"] = str(raw.get("province_name") or "")
