@@ -113,12 +113,36 @@ def _sort_value(row: Mapping[str, Any], column: str) -> Any:
     return Decimal(str(value)) if isinstance(value, str) else value
 
 
-def table_rows(rows: Iterable[Mapping[str, Any]], kinds: Mapping[str, str], unit_kind: str, sort: str,
-               descending: bool) -> list[dict[str, Any]]:
-    """The per-unit rows, of one kind of unit if asked, sorted by a known column (unknown → by name)."""
-    chosen = [enrich(r) for r in rows if not unit_kind or kinds.get(r["unit_code"]) == unit_kind]
+def existed_during(unit: Mapping[str, Any] | None, period: Period) -> bool:
+    """Whether a unit existed for some of the period (a district abolished on 1/7/2025 has no 2026 row)."""
+    if unit is None:
+        return True
+    starts, ends = unit.get("valid_from"), unit.get("valid_to")
+    return (not ends or dt.date.fromisoformat(ends) >= period.start) and (
+        not starts or dt.date.fromisoformat(starts) <= period.end)
+
+
+def table_rows(rows: Iterable[Mapping[str, Any]], units: Mapping[str, Mapping[str, Any]], unit_kind: str,
+               sort: str, descending: bool, period: Period) -> list[dict[str, Any]]:
+    """The per-unit rows, of one kind of unit if asked, sorted by a known column (unknown → by name).
+
+    Units with no dossier in the period come last, in name order, whatever the sort: the portal scores them 0,
+    which would otherwise fill the top of a "worst first" table with units that have nothing to improve; units
+    that did not exist during the period are left out unless they have dossiers."""
+    chosen, empty = [], []
+    for row in rows:
+        unit = units.get(row["unit_code"])
+        if unit_kind and (unit or {}).get("kind") != unit_kind:
+            continue
+        enriched = enrich(row)
+        if not enriched["progress_766_total"]:
+            if existed_during(unit, period):
+                empty.append({**enriched, "empty": True})
+            continue
+        chosen.append(enriched)
     column = sort if sort in SORT_COLUMNS else "unit"
-    return sorted(chosen, key=lambda r: (_sort_value(r, column), r["unit_code"]), reverse=descending)
+    ordered = sorted(chosen, key=lambda r: (_sort_value(r, column), r["unit_code"]), reverse=descending)
+    return ordered + sorted(empty, key=lambda r: (r["unit_name"].casefold(), r["unit_code"]))
 
 
 def share(part: int, whole: int) -> Decimal | None:

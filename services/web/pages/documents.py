@@ -48,6 +48,21 @@ def _public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("token", "url", "path")}
 
 
+def group_versions(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per document version with its files (DOCX, PDF, XLSX side by side), newest first."""
+    groups: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for doc in docs:
+        key = (doc["kind"], doc["key"], doc["version"])
+        group = groups.setdefault(key, {"kind": doc["kind"], "key": doc["key"], "version": doc["version"],
+                                        "title": doc["title"], "built_at": doc["built_at"], "files": []})
+        group["files"].append(doc)
+        group["built_at"] = max(group["built_at"], doc["built_at"])
+    order = {"docx": 0, "pdf": 1, "xlsx": 2}
+    for group in groups.values():
+        group["files"].sort(key=lambda f: order.get(f["format"], 9))
+    return sorted(groups.values(), key=lambda g: g["built_at"], reverse=True)
+
+
 def _values(ctx: RequestContext, errors: dict[str, str] | None = None,
             form: dict[str, Any] | None = None) -> dict[str, Any]:
     kind = ctx.arg("kind")
@@ -60,7 +75,8 @@ def _values(ctx: RequestContext, errors: dict[str, str] | None = None,
     if key and not shown and docs:
         raise Forbidden(key)
     can_build = ctx.user.can(Permission.BUILD_DOCUMENTS)
-    values: dict[str, Any] = {"title": "Văn bản", "section": "documents", "documents": shown, "kind": kind,
+    values: dict[str, Any] = {"title": "Văn bản", "section": "documents", "groups": group_versions(shown),
+                              "kind": kind,
                               "key": key, "kinds": KINDS, "formats": FORMATS, "can_build": can_build,
                               "errors": errors or {}, "form": form or {"kind": "ranking", "formats": ["docx"]},
                               "built": ctx.arg("da_tao")}

@@ -50,7 +50,12 @@ def log(ctx: RequestContext, message: str = "") -> Page:
     return Page("notices.html", {
         "title": "Thông báo", "section": "notices", "rows": rows, "chosen": chosen, "statuses": STATUSES,
         "kinds": KINDS, "channels": CHANNELS, "summary": summary, "failed": failed, "offset": offset, "limit": limit,
-        "can_retry": ctx.user.can(Permission.RETRY_NOTIFICATIONS), "message": message or ctx.arg("tb")})
+        "can_retry": ctx.user.can(Permission.RETRY_NOTIFICATIONS), "message": message or ctx.arg("tb"),
+        "unit_names": _unit_names(ctx)})
+
+
+def _unit_names(ctx: RequestContext) -> dict[str, str]:
+    return {u["code"]: u["name"] for u in ctx.directory.units(ctx.backends)}
 
 
 def resend(ctx: RequestContext, notification_id: int) -> Page | Redirect:
@@ -61,7 +66,7 @@ def resend(ctx: RequestContext, notification_id: int) -> Page | Redirect:
                      target=str(notification_id), detail={"kind": row.get("kind"), "channel": row.get("channel")})
     if ctx.is_htmx:
         return Page("_notice_row.html", {"r": row, "statuses": STATUSES, "kinds": KINDS, "channels": CHANNELS,
-                                         "can_retry": True})
+                                         "can_retry": True, "unit_names": _unit_names(ctx)})
     return Redirect(ctx.url("/thong-bao", tb=f"Đã đưa thông báo số {notification_id} vào hàng đợi gửi lại."))
 
 

@@ -45,8 +45,9 @@ def overview(ctx: RequestContext) -> Page:
         raise PageNotFound(f"Không có loại đơn vị “{unit_kind}”.")
     sort, descending = ctx.arg("sort", "progress_766_score"), ctx.arg("dir", "asc") == "desc"
     rows = ctx.backends.call("dossiers", "period_stats", root["code"], period.label, True)
-    kinds = {u["code"]: u["kind"] for u in ctx.directory.units(ctx.backends)}
-    table = figures.table_rows(rows[1:], kinds, unit_kind, sort, descending)
+    units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
+    kinds = {code: u["kind"] for code, u in units.items()}
+    table = figures.table_rows(rows[1:], units, unit_kind, sort, descending, period)
     return Page("overview.html", {
         "title": "Tổng quan", "section": "overview", "period": period, "province": figures.enrich(rows[0]),
         "rows": table, "unit_kind": unit_kind, "sort": sort, "descending": descending,
@@ -89,7 +90,8 @@ def unit_page(ctx: RequestContext, unit_code: str) -> Page:
                                      LineSeries("Tỷ lệ đúng hạn", tuple(on_time), "#b5651d", "6 4")],
                             f"Xu hướng 12 tháng của {unit['name']}"))
     me = figures.enrich(rows[0])
-    children = figures.table_rows(rows[1:], {}, "", "progress_766_score", False)
+    units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
+    children = figures.table_rows(rows[1:], units, "", "progress_766_score", False, period)
     ancestors = _ancestors(ctx, unit)
     return Page("unit.html", {
         "title": unit["name"], "section": "overview", "unit": unit, "period": period, "me": me,

@@ -14,6 +14,7 @@ def figures_page(ctx: RequestContext) -> Page:
     period = figures.current_period(ctx.now.astimezone(LOCAL_TZ).date())
     root = ctx.directory.root(ctx.backends)
     rows = ctx.backends.call("dossiers", "period_stats", root["code"], period.label, True)
-    table = figures.table_rows(rows[1:], {}, "", "progress_766_score", True)
+    units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
+    table = figures.table_rows(rows[1:], units, "", "progress_766_score", True, period)
     return Page("public.html", {"title": "Số liệu công khai", "section": "", "period": period,
                                 "province": figures.enrich(rows[0]), "rows": table})
