@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from eventlet import tpool
 
 from services.web import audit, passwords, sessions, throttle
 from services.web.audit import Origin
@@ -41,8 +42,9 @@ def password_login(db: Database, settings: WebSettings, username: str, password:
                          detail={"reason": "ip" if ip_failures >= settings.ip_failures_per_window else "locked"})
             return LoginResult(error=verdict.reason, retry_after_seconds=verdict.retry_after_seconds)
         password_hash = account.password_hash if account is not None and not account.disabled else None
-    # Argon2 outside the transaction: it takes tens of milliseconds and must not hold the database
-    good = passwords.verify(password_hash, password or "")
+    # Argon2 outside the transaction (it takes 0.1–1 s of CPU and must not hold the database), in a native thread
+    # (argon2-cffi releases the GIL): the other requests of this process go on meanwhile
+    good = tpool.execute(passwords.verify, password_hash, password or "")
     with db.transaction() as session:
         if not good:
             session.add(LoginFailure(ip=ip, username=username, at=now))
