@@ -61,13 +61,15 @@ def _officer_overview(ctx: RequestContext, period: Any) -> Page:
     scope = ctx.scope()
     codes = [c for c in ctx.user.unit_codes if scope.allows(c)]
     pending = [ctx.backends.start("dossiers", "period_stats", code, period.label) for code in codes]
-    rows = [figures.enrich(p.result()) for p in pending]
+    units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
+    sort, descending = ctx.arg("sort", "unit"), ctx.arg("dir", "asc") == "desc"
+    rows = figures.table_rows([p.result() for p in pending], units, "", sort, descending, period)
     return Page("overview.html", {
         "title": "Tổng quan", "section": "overview", "period": period, "province": None, "rows": rows,
-        "unit_kind": "", "sort": "unit", "descending": False,
+        "unit_kind": "", "sort": sort, "descending": descending,
         "period_groups": figures.period_groups(ctx.now.astimezone(LOCAL_TZ).date()),
         "unit_kinds": (), "columns": figures.SORT_COLUMNS, "kinds": {}, "kind_titles": UNIT_KIND_TITLES,
-        "headers": figures.sort_headers({"period": period.label}, "unit", False)})
+        "headers": figures.sort_headers({"period": period.label}, sort, descending)})
 
 
 def unit_page(ctx: RequestContext, unit_code: str) -> Page:
