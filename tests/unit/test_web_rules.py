@@ -89,7 +89,8 @@ def test_argon2_hash_verifies_only_its_password_and_refuses_weak_ones():
 # -- the Decision-766 table ---------------------------------------------------------------------------------------
 def stats(code: str, total: int, on_time: int, score: str, overdue: int = 0) -> dict:
     return {"unit_code": code, "unit_name": f"Đơn vị {code}", "total": total, "progress_766_total": total,
-            "on_time_766": on_time, "progress_766_score": score, "progress_766_rate": "0", "unfinished_overdue": overdue}
+            "on_time_766": on_time, "progress_766_score": score, "progress_766_rate": "0",
+            "unfinished_overdue": overdue}
 
 
 UNITS = {"A": {"kind": "commune"}, "B": {"kind": "commune"}, "C": {"kind": "department"},
@@ -142,8 +143,9 @@ def test_a_document_belongs_to_its_unit_and_a_ranking_decision_to_everyone():
 
 
 def test_versions_are_listed_once_with_their_files_side_by_side():
+    versions = [(1, "pdf"), (1, "docx"), (2, "xlsx")]
     files = [{"id": i, "kind": "ranking", "key": "k", "version": v, "format": f, "title": "T",
-              "built_at": f"2026-12-0{v}T00:00:00+00:00"} for i, (v, f) in enumerate([(1, "pdf"), (1, "docx"), (2, "xlsx")])]
+              "built_at": f"2026-12-0{v}T00:00:00+00:00"} for i, (v, f) in enumerate(versions)]
     groups = group_versions(files)
     assert [(g["version"], [f["format"] for f in g["files"]]) for g in groups] == [(2, ["xlsx"]), (1, ["docx", "pdf"])]
 
@@ -158,9 +160,9 @@ def test_after_sign_in_only_a_path_on_this_site_is_followed(value, expected):
 
 def test_settings_name_the_key_that_is_wrong():
     assert load_settings(load_config()).lockout_failures == 5
-    with pytest.raises(ValueError, match="web.page_size: not a number"):
+    with pytest.raises(ValueError, match=r"web\.page_size: not a number"):
         load_settings(load_config(web={"page_size": "many"}))
-    with pytest.raises(ValueError, match="web.oidc: enabled, but issuer"):
+    with pytest.raises(ValueError, match=r"web\.oidc: enabled, but issuer"):
         load_settings(load_config(web={"oidc": {"enabled": True}}))
 
 
