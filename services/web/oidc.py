@@ -106,8 +106,26 @@ class OidcClient:
         except Exception as exc:  # Authlib raises its own OAuthError, requests' errors, or ValueError
             raise SsoError("Không đổi được mã đăng nhập lấy thẻ (token). Vui lòng thử lại.") from exc
         claims = self._validate(token, flow.nonce)
+        if not claims.get(self.settings.username_claim):
+            # conforming providers put profile claims in the UserInfo answer, not in the ID token
+            claims = {**self._userinfo(token, str(claims["sub"])), **claims}
         username = str(claims.get(self.settings.username_claim) or "").strip().lower()
         return Identity(f"{self.settings.issuer}|{claims['sub']}", username, dict(claims)), flow.next_url
+
+    def _userinfo(self, token: dict[str, Any], subject: str) -> dict[str, Any]:
+        endpoint = self.metadata().get("userinfo_endpoint")
+        if not endpoint or not token.get("access_token"):
+            return {}
+        try:
+            answer = requests.get(endpoint, headers={"Authorization": f"Bearer {token['access_token']}"},
+                                  timeout=self.settings.timeout_seconds)
+            answer.raise_for_status()
+            info = answer.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise SsoError("Không lấy được thông tin tài khoản từ máy chủ đăng nhập một lần.") from exc
+        if str(info.get("sub")) != subject:  # the answer must be about the person the ID token names
+            raise SsoError("Thông tin tài khoản từ máy chủ đăng nhập một lần không khớp ID token.")
+        return dict(info)
 
     def _validate(self, token: dict[str, Any], nonce: str) -> dict[str, Any]:
         if "id_token" not in token:

@@ -29,33 +29,5 @@ def web_db(web_config):
     db.engine.dispose()
 
 
-# -- a real browser: Playwright driving Debian's chromium ------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-dev-shm-usage"]
+# Full-page screenshots of every page the browser tests visit (tests/web/browser_scenarios.py writes them).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """One Chromium for the whole run (each test opens its own context: cookies never leak between tests).
-
-    Playwright's sync API runs its own asyncio loop in a greenlet; under eventlet's monkey-patching (which the
-    services in this process need) its ``stop()`` waits forever for the driver's exit. So at the end the browser
-    is closed and the driver process killed, and ``stop()`` is not called."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    manager = sync_playwright()
-    playwright = manager.start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        driver = getattr(getattr(manager, "_client", None), "_transport", None)
-        process = getattr(driver, "_proc", None)
-        if process is not None and process.returncode is None:
-            process.kill()

@@ -1,5 +1,5 @@
-"""A whole running system for the web tests: the four services and the web application in this process (kombu's
-memory transport, SQLite), half a year of one-door traffic, a criteria set scored, documents built, accounts for
+"""A whole running system for the web tests: the four services and the web application, each as its own process
+on RabbitMQ and PostgreSQL, half a year of one-door traffic, a criteria set scored, documents built, accounts for
 every role — and a real OpenID Connect provider (npm's oidc-provider) as a separate process."""
 
 from __future__ import annotations
@@ -7,8 +7,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator
@@ -17,22 +20,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from cchc.demo_scoring import demo_copy, plausible_scores
-from cchc.runner import rpc_proxy, running
+from cchc.runner import rpc_proxy
 from cchc.traffic import TrafficSpec, generate
 from services.dossiers.rules import rules_from_config
-from services.dossiers.service import DossiersService
-from services.notifications.service import NotificationsService
-from services.reports.service import ReportsService
-from services.scoring.service import ScoringService
 from services.web import accounts
 from services.web.accounts import AccountInput
-from services.web.service import WebService
-from shared.clock import utcnow
+from shared.clock import pinned, utcnow
 from shared.config import load_config
 from shared.db import open_database
+from shared.messaging import connect, declare_topology
 from shared.publisher import publisher_for
-from tests.support import free_port, wait_until
+from tests.support import PG_URL, free_port, pg_schema_prefix, rabbit_vhost, wait_until
 
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
 PASSWORD = "Mat-khau-thu-2026"
@@ -85,18 +86,57 @@ def _provider_running(process: subprocess.Popen, log: Any, issuer: str) -> Itera
             process.kill()
 
 
+SERVICE_NAMES = ("dossiers", "scoring", "reports", "notifications", "web")
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ServiceProcess:
+    """One service as ``nameko run`` (as in production), its output in a log file shown when it fails."""
+
+    def __init__(self, name: str, settings: dict[str, Any], folder: Path, port: int) -> None:
+        self.name, self.port = name, port
+        self.log_path = folder / f"{name}.log"
+        config_path = folder / f"{name}.yaml"
+        config_path.write_text(yaml.safe_dump(dict(settings, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}"),
+                                              sort_keys=False, allow_unicode=True))
+        self.log_file = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AMQP_", "DATABASE_", "WEB_", "OIDC_"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", str(config_path), f"services.{name}.service"],
+            cwd=REPO, env=dict(env, PYTHONUNBUFFERED="1"), stdout=self.log_file, stderr=subprocess.STDOUT)
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=3) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)
+        self.log_file.close()
+
+
 @dataclass
 class Stack:
     url: str
     config: dict[str, Any]
-    containers: list[Any]
+    processes: dict[str, ServiceProcess]
     facts: dict[str, Any] = field(default_factory=dict)
 
     def rpc(self) -> Any:
         return rpc_proxy(self.config, timeout=60)
-
-    def container(self, name: str) -> Any:
-        return next(c for c in self.containers if c.service_name == name)
 
 
 def _load(rpc: Any, config: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -143,27 +183,40 @@ def _accounts(config: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def web_stack(folder: Path, now: dt.datetime) -> Iterator[Stack]:
-    from kombu.transport import memory
+    """Every service as its own process on a throw-away RabbitMQ vhost and PostgreSQL schema, the clock pinned to
+    ``now`` (inherited by the processes), the data loaded over RPC; stopped and dropped afterwards.
 
-    memory.Transport.global_state.clear()  # the in-process broker is global to the process: start empty
-    memory.Channel.queues.clear()
+    Separate processes rather than containers in this one: Playwright's asyncio loop and an in-process
+    eventlet web server starve each other (the browser's sub-resource requests never got an answer)."""
     web_port = free_port()
     url = f"http://127.0.0.1:{web_port}"
     client_id, client_secret = "cchc-web-test", "client-secret-for-tests"
-    with oidc_provider(client_id, client_secret, f"{url}/dang-nhap/sso/callback") as issuer:
-        config = load_config(AMQP_URI="memory://", DATABASE_URL=f"sqlite:///{folder}/<service>.db")
-        config["reports"] = {"output_dir": str(folder / "documents")}
-        config["notifications"] = {"email": {"folder": str(folder / "mail")}, "letters": {"folder": str(folder / "l")}}
-        config["web"] = {"rpc_timeout_seconds": 3, "oidc": {
-            "enabled": True, "issuer": issuer, "client_id": client_id, "client_secret": client_secret,
-            "redirect_uri": f"{url}/dang-nhap/sso/callback"}}
+    with pinned(now), rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema, \
+            oidc_provider(client_id, client_secret, f"{url}/dang-nhap/sso/callback") as issuer:
+        settings: dict[str, Any] = {
+            "AMQP_URI": amqp_uri, "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DATABASE_POOL_SIZE": 4,
+            "reports": {"output_dir": str(folder / "documents")},
+            "notifications": {"email": {"folder": str(folder / "mail")}, "letters": {"folder": str(folder / "l")}},
+            "web": {"rpc_timeout_seconds": 3, "oidc": {
+                "enabled": True, "issuer": issuer, "client_id": client_id, "client_secret": client_secret,
+                "redirect_uri": f"{url}/dang-nhap/sso/callback"}}}
+        config = load_config(**settings)
+        with connect(config) as connection:
+            declare_topology(connection)
         _accounts(config)
-        services = [DossiersService, ScoringService, ReportsService, NotificationsService, WebService]
-        with running(services, config, http_addresses={"web": f"127.0.0.1:{web_port}"}) as containers:
-            stack = Stack(url, config, containers)
+        processes: dict[str, ServiceProcess] = {}
+        try:
+            for name in SERVICE_NAMES:
+                processes[name] = ServiceProcess(name, settings, folder, web_port if name == "web" else free_port())
+            for process in processes.values():
+                wait_until(process.ready, timeout=180, interval=0.2, message=f"/ready of {process.name}")
+            stack = Stack(url, config, processes)
             with stack.rpc() as rpc:
                 stack.facts = _load(rpc, config, now)
             yield stack
+        finally:
+            for process in processes.values():
+                process.stop()
 
 
 def decimal(text: str) -> Decimal:
