@@ -163,3 +163,16 @@ def test_cchc_users_add_roles_disable_and_list(web_config, monkeypatch, capsys, 
             assert session.scalar(sa.select(AuditEntry.actor).where(AuditEntry.target == "canbo")).startswith("cli")
     finally:
         db.engine.dispose()
+
+
+def test_demo_accounts_one_per_role_sign_in_with_the_printed_passwords(web_config, web_db):
+    from services.web.demo import create_demo_accounts
+
+    first = create_demo_accounts(web_config, ["07900"])
+    assert sorted(a.role.value for a in first) == ["appraiser", "leader", "province_admin", "unit_officer"]
+    officer = next(a for a in first if a.role.value == "unit_officer")
+    assert officer.unit_codes == ("07900",)
+    again = create_demo_accounts(web_config, ["07900"])  # a second demo run resets them
+    for old, new in zip(first, again, strict=True):
+        assert not login.password_login(web_db, SETTINGS, old.username, old.password, HERE, NOW).ok
+        assert login.password_login(web_db, SETTINGS, new.username, new.password, HERE, NOW).ok
