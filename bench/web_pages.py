@@ -61,7 +61,7 @@ from shared.publisher import publisher_for  # noqa: E402
 from tests.support import PG_URL, free_port, pg_schema_prefix, rabbit_vhost, wait_until  # noqa: E402
 from tests.web.stack import SERVICE_NAMES, ServiceProcess  # noqa: E402
 
-PASSWORD = "Mat-khau-bench-2026"
+PASSWORD = "Mat-khau-do-hieu-nang-2026"
 WARMUP = 3
 TARGET_MS = 300.0
 TIMING = re.compile(r"(\w+);dur=([0-9.]+)")

@@ -78,7 +78,8 @@ def unit_dossiers(
     offset: int = 0,
 ) -> dict[str, Any]:
     """The dossiers behind a unit's ``finished_late`` (``status="late"``) or ``unfinished_overdue``
-    (``"overdue"``) figure in a period, over the unit's subtree, most days late first; no personal data.
+    (``"overdue"``) figure in a period, over the unit's subtree (late: latest finished first; overdue: longest overdue
+    first), without personal data.
 
     The conditions are those of ``stats_query.counts_by_unit`` for the same two columns, so a page listing them
     shows exactly the dossiers its figures count (a test compares the two)."""

@@ -86,7 +86,7 @@ class DossiersService(ops.OpsEndpoints):
     def unit_dossiers(self, unit_code: str, period: str, status: str, limit: int = 50,
                       offset: int = 0) -> dict[str, Any]:
         """The unit's (and its subtree's) dossiers finished late (``status="late"``) or overdue (``"overdue"``) in
-        ``period``, most days late first, without personal data: what the web page drills down to."""
+        ``period`` (latest finished / longest overdue first), without personal data: the web page's drill-down."""
         with self.db.transaction() as session:
             return reads.unit_dossiers(session, self.rules, unit_code, period, status, utcnow(), limit, offset)
 
