@@ -138,14 +138,25 @@ def _columns(chart: BarChart, width: float) -> str:
 
 
 @dataclass(frozen=True)
-class LineSeries:
+class Series:
+    """A series for the charts drawn here (lines or bars)."""
+
     name: str
     values: tuple[Decimal | None, ...]
     color: str = "#1f4e79"
-    dash: str = ""  # e.g. "6 4": told apart without colour
+    dash: str = ""  # lines: e.g. "6 4", told apart without colour
 
 
-def line_svg(categories: Sequence[str], series: Sequence[LineSeries], title: str,
+@dataclass(frozen=True)
+class Chart:
+    """Categories and their series: what ``horizontal_bars`` draws for callers without a document layout."""
+
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    max_value: Decimal = Decimal(100)
+
+
+def line_svg(categories: Sequence[str], series: Sequence[Series], title: str,
              max_value: Decimal = Decimal(100), unit: str = "%") -> str:
     """A trend as lines over few categories (e.g. twelve months), for screens: the viewBox is in pixels and the
     SVG scales to its container. Every point carries its value as a tooltip; a missing value breaks the line.

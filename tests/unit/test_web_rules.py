@@ -18,7 +18,7 @@ from services.web.pages.auth import safe_next
 from services.web.pages.documents import document_unit, group_versions, visible
 from services.web.settings import WebSettings, load_settings
 from shared.config import load_config
-from shared.svg_charts import LineSeries, line_svg
+from shared.svg_charts import Series, line_svg
 
 NOW = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
 SETTINGS = WebSettings(lockout_failures=5, lockout_minutes=15, ip_failures_per_window=20, ip_window_minutes=15)
@@ -175,7 +175,7 @@ def test_vendored_files_match_the_checksums_recorded_beside_them():
 
 
 def test_trend_chart_breaks_its_line_where_a_month_has_no_figure_and_escapes_text():
-    svg = line_svg(["T1", "T2", "T3", "T4"], [LineSeries("Tỷ lệ <766>", (Decimal("50"), Decimal("60"), None,
+    svg = line_svg(["T1", "T2", "T3", "T4"], [Series("Tỷ lệ <766>", (Decimal("50"), Decimal("60"), None,
                                                                           Decimal("70")))], "Xu hướng & tỷ lệ")
     assert svg.count("<polyline") == 1  # T1–T2 joined; T4 stands alone after the gap
     assert svg.count("<circle") == 3

@@ -13,7 +13,7 @@ from services.web import figures
 from services.web.context import Page, PageNotFound, RequestContext
 from services.web.directory import UNIT_KIND_TITLES
 from shared.calendar import LOCAL_TZ
-from shared.svg_charts import LineSeries, line_svg
+from shared.svg_charts import Series, line_svg
 
 STATUS_TITLES = {"late": "Đã giải quyết trễ hạn", "overdue": "Đang giải quyết quá hạn"}
 
@@ -88,8 +88,8 @@ def unit_page(ctx: RequestContext, unit_code: str) -> Page:
     months = series.result()
     dossiers = listing.result()
     labels, progress, on_time = figures.trend_chart_data(months)
-    chart = Markup(line_svg(labels, [LineSeries("Tỷ lệ tiến độ 766", tuple(progress), "#1f4e79"),
-                                     LineSeries("Tỷ lệ đúng hạn", tuple(on_time), "#b5651d", "6 4")],
+    chart = Markup(line_svg(labels, [Series("Tỷ lệ tiến độ 766", tuple(progress), "#1f4e79"),
+                                     Series("Tỷ lệ đúng hạn", tuple(on_time), "#b5651d", "6 4")],
                             f"Xu hướng 12 tháng của {unit['name']}"))
     me = figures.enrich(rows[0])
     units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}

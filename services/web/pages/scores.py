@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,26 +11,12 @@ from services.web.access import Permission
 from services.web.backends import Refused
 from services.web.context import Page, PageNotFound, Redirect, RequestContext
 from services.web.directory import UNIT_KIND_TITLES
-from shared.svg_charts import horizontal_bars
+from shared.svg_charts import Chart, Series, horizontal_bars
 
 SOURCE_TITLES = {"self": "Tự đánh giá", "appraised": "Thẩm định", "computed": "Tính tự động", "survey": "Điều tra XHH",
                  "deduction": "Điểm trừ", "not_applicable": "Không áp dụng"}
 HISTORY_KINDS = {"self": "Tự đánh giá", "appraisal": "Thẩm định", "survey": "Điều tra XHH", "status": "Trạng thái",
                  "not_applicable": "Không áp dụng"}
-
-
-@dataclass(frozen=True)
-class _Series:
-    name: str
-    values: tuple[Decimal | None, ...]
-    color: str = "#1f4e79"
-
-
-@dataclass(frozen=True)
-class _Chart:
-    categories: tuple[str, ...]
-    series: tuple[_Series, ...]
-    max_value: Decimal = Decimal(100)
 
 
 def sets(ctx: RequestContext) -> Page | Redirect:
@@ -46,8 +31,8 @@ def ranking(ctx: RequestContext, set_id: str) -> Page:
     result = ctx.backends.call("scoring", "ranking", set_id)
     scope = ctx.scope()
     rows = scope.filter(result["table"])
-    chart = _Chart(tuple(r["unit_name"] for r in rows if r["index"] is not None),
-                   (_Series("Chỉ số CCHC", tuple(Decimal(r["index"]) for r in rows if r["index"] is not None)),))
+    chart = Chart(tuple(r["unit_name"] for r in rows if r["index"] is not None),
+                  (Series("Chỉ số CCHC", tuple(Decimal(r["index"]) for r in rows if r["index"] is not None)),))
     return Page("ranking.html", {
         "title": result["title"], "section": "scores", "ranking": result, "rows": rows, "scoped": not scope.all,
         "ranked": sum(1 for r in result["table"] if r["rank"]), "bars": horizontal_bars(chart) if rows else [],
