@@ -49,7 +49,13 @@ def vi_decimal(value: Decimal | str | int | None, places: int = 2) -> str:
     number = decimal_or_none(value)
     if number is None:
         return DASH
-    rounded = round_half_up(number, places)
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -places:
+        # already at most ``places`` decimals (the services send "81.33"): padding is exact, nothing to round;
+        # a page of a few hundred rows spent half its rendering in the general half-up rounding
+        rounded = number if exponent == -places else number.quantize(Decimal(1).scaleb(-places))
+    else:
+        rounded = round_half_up(number, places)
     sign = "-" if rounded < 0 else ""
     whole, _, fraction = f"{abs(rounded):f}".partition(".")
     text = vi_int(int(whole))
