@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.web.audit import Origin
-from services.web.models import Account, OidcFlow, WebSession
+from services.web.models import Account, LoginFailure, OidcFlow, WebSession
 from services.web.settings import WebSettings
 
 COOKIE = "cchc_session"
@@ -72,11 +72,13 @@ def close(session: Session, cookie_value: str | None) -> None:
 
 
 def purge(session: Session, settings: WebSettings, now: dt.datetime) -> int:
-    """Delete expired sessions and abandoned sign-on flows (a timer calls this)."""
+    """Delete expired sessions, abandoned sign-on flows and sign-in failures older than a day (their addresses
+    are only needed for the throttling window; the audit log keeps what happened). A timer calls this."""
     idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
     gone = session.execute(sa.delete(WebSession).where(sa.or_(WebSession.expires_at <= now,
                                                               WebSession.last_seen_at <= idle))).rowcount
     session.execute(sa.delete(OidcFlow).where(OidcFlow.created_at <= now - dt.timedelta(minutes=15)))
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.at <= now - dt.timedelta(days=1)))
     return int(gone or 0)
 
 

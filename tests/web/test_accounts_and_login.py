@@ -112,6 +112,11 @@ def test_an_address_that_sprays_passwords_is_refused_for_every_account(web_db):
     assert after_window.ok
     with web_db.transaction() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 6
+    with web_db.transaction() as session:  # the addresses are kept a day, for the throttling only
+        sessions.purge(session, settings, NOW + dt.timedelta(hours=23))
+        assert session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 6
+        sessions.purge(session, settings, NOW + dt.timedelta(hours=25))
+        assert session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
 
 
 def test_a_new_password_or_a_disabled_account_ends_open_sessions(web_db):
