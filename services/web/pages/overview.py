@@ -16,6 +16,9 @@ from shared.calendar import LOCAL_TZ
 from shared.svg_charts import Series, line_svg
 
 STATUS_TITLES = {"late": "Đã giải quyết trễ hạn", "overdue": "Đang giải quyết quá hạn"}
+# rows of the Decision-766 table per page: a province's 100–200 units fit on one; a national tree of 3,321
+# communes would be a 1 MB page that takes a second to lay out
+TABLE_ROWS = 250
 
 
 def _period(ctx: RequestContext) -> Any:
@@ -48,9 +51,13 @@ def overview(ctx: RequestContext) -> Page:
     units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
     kinds = {code: u["kind"] for code, u in units.items()}
     table = figures.table_rows(rows[1:], units, unit_kind, sort, descending, period)
+    first = _offset(ctx)
+    shown = table[first:first + TABLE_ROWS]
     return Page("overview.html", {
         "title": "Tổng quan", "section": "overview", "period": period, "province": figures.enrich(rows[0]),
-        "rows": table, "unit_kind": unit_kind, "sort": sort, "descending": descending,
+        "rows": shown, "unit_kind": unit_kind, "sort": sort, "descending": descending,
+        "total_rows": len(table), "empty_rows": sum(1 for r in table if r.get("empty")), "offset": first,
+        "table_rows": TABLE_ROWS,
         "period_groups": figures.period_groups(ctx.now.astimezone(LOCAL_TZ).date()),
         "unit_kinds": figures.UNIT_KINDS, "columns": figures.SORT_COLUMNS, "kinds": kinds,
         "kind_titles": UNIT_KIND_TITLES,
@@ -66,7 +73,8 @@ def _officer_overview(ctx: RequestContext, period: Any) -> Page:
     rows = figures.table_rows([p.result() for p in pending], units, "", sort, descending, period)
     return Page("overview.html", {
         "title": "Tổng quan", "section": "overview", "period": period, "province": None, "rows": rows,
-        "unit_kind": "", "sort": sort, "descending": descending,
+        "unit_kind": "", "sort": sort, "descending": descending, "total_rows": len(rows),
+        "empty_rows": sum(1 for r in rows if r.get("empty")), "offset": 0, "table_rows": TABLE_ROWS,
         "period_groups": figures.period_groups(ctx.now.astimezone(LOCAL_TZ).date()),
         "unit_kinds": (), "columns": figures.SORT_COLUMNS, "kinds": {}, "kind_titles": UNIT_KIND_TITLES,
         "headers": figures.sort_headers({"period": period.label}, sort, descending)})
