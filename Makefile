@@ -1,4 +1,4 @@
-# The two commands README starts with: `make demo` and `make test`. Both build the virtualenv on first use.
+# The two commands README starts with: `make demo` (then serves the web application) and `make test`. Both build the virtualenv on first use.
 VENV ?= .venv
 PYTHON ?= python3
 
@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/cchc demo
+	$(VENV)/bin/cchc demo --serve
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("dossiers", "scoring", "reports", "notifications", "intake")
+SERVICES = ("dossiers", "scoring", "reports", "notifications", "intake", "web")
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
@@ -30,9 +30,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     now = dt.datetime.fromisoformat(args.now) if args.now else None
     console = Console() if sys.stdout.isatty() else Console(width=170)
-    config = demo_config(_config(args), [s.name for s in SERVICES])
-    result = run_demo(config, DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now), console)
+    config = demo_config(_config(args), [s.name for s in SERVICES] + ["web"])
+    options = DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now, serve=args.serve,
+                          web_address=f"{args.host}:{args.port}")
+    if args.serve:
+        _forward_sigterm()
+    result = run_demo(config, options, console)
     return 0 if result["complete"] else 1
+
+
+def _forward_sigterm() -> None:
+    """``demo --serve`` stops on SIGTERM as on Ctrl-C: the services stop gracefully either way."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -178,6 +192,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dossiers", type=int, default=6000)
     demo.add_argument("--seed", type=int, default=766)
     demo.add_argument("--now", help="pretend the current time is this ISO 8601 instant (with offset)")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep running with the web application and print a sign-in per role (Ctrl-C stops)")
+    demo.add_argument("--host", default="127.0.0.1", help="web application address with --serve")
+    demo.add_argument("--port", type=int, default=8080, help="web application port with --serve")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run one service (nameko run)")
@@ -234,6 +252,9 @@ def parser() -> argparse.ArgumentParser:
     from services.dossiers.stats_cli import add_parser as add_stats_parser
 
     add_stats_parser(sub, _config)  # cchc stats verify|rebuild
+    from services.web.cli import add_parser as add_users_parser
+
+    add_users_parser(sub, _config)  # cchc users add|disable|enable|roles|list
     return top
 
 

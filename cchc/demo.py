@@ -33,6 +33,8 @@ from services.notifications.service import NotificationsService
 from services.reports.demo import write_demo_documents
 from services.reports.service import ReportsService
 from services.scoring.service import ScoringService
+from services.web.demo import create_demo_accounts
+from services.web.service import WebService
 from shared.calendar import LOCAL_TZ
 from shared.publisher import publisher_for
 
@@ -45,6 +47,8 @@ class DemoOptions:
     seed: int = 766
     now: dt.datetime | None = None
     malformed: int = 5
+    serve: bool = False  # keep running with the web application until interrupted
+    web_address: str = "127.0.0.1:8080"
 
 
 def malformed_messages(count: int) -> list[bytes]:
@@ -92,7 +96,8 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
         f"  {len(traffic.messages):,} thông điệp ({traffic.distinct_events:,} sự kiện khác nhau, "
         f"{len(traffic.messages) - traffic.distinct_events:,} bản trùng) + {len(bad)} thông điệp lỗi"
     )
-    with running(SERVICES, config, http_base_port=8101) as containers:
+    services = [*SERVICES, WebService] if options.serve else SERVICES
+    with running(services, config, http_base_port=8101, http_addresses={"web": options.web_address}) as containers:
         with rpc_proxy(config, timeout=180) as rpc:
             demo_feeds.import_catalogue(rpc, console)
         publisher = publisher_for(dict(config))
@@ -130,11 +135,32 @@ def run_demo(config: Mapping[str, Any], options: DemoOptions, console: Console) 
             summarize_notifications(config, rpc, console)
             paths = write_demo_documents(rpc, set_ids, now.year, period.label, DEMO_DOCUMENTS)
             print_documents(console, paths)
+        if options.serve:
+            serve_until_interrupted(config, rules, options.web_address, console)
     return {"rows": rows, "progress": progress, "elapsed": elapsed, "complete": done, "expected": traffic.expected,
             "set_ids": set_ids, "feeds": feeds}
 
 
 DEMO_DOCUMENTS = Path("var/cchc/demo/documents")
+# the demo's unit officer: a busy ward and a department, so his pages have late dossiers and a PAR Index sheet
+DEMO_OFFICER_UNITS = ("07900", "H44.22")
+
+
+def serve_until_interrupted(config: Mapping[str, Any], rules: Any, address: str, console: Console) -> None:
+    """Print one sign-in line per role and keep every service running until Ctrl-C (or SIGTERM)."""
+    units = [code for code in DEMO_OFFICER_UNITS if rules.units.get(code) is not None]
+    made = create_demo_accounts(config, units or [next(u.code for u in rules.units if u.parent_code)])
+    console.print(f"\n[bold]Ứng dụng web[/]: http://{address}  (Ctrl-C để dừng)")
+    for account in made:
+        scope = f"  — đơn vị {', '.join(account.unit_codes)}" if account.unit_codes else ""
+        console.print(f"  {account.role_title:<22} {account.username} / {account.password}{scope}",
+                      highlight=False, markup=False)
+    console.file.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("Đang dừng…")
 
 
 def print_documents(console: Console, paths: list[Path]) -> None:

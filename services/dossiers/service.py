@@ -150,6 +150,21 @@ class DossiersService(ops.OpsEndpoints):
         dumped = StatsSchema(many=True).dump([r.to_dict() for r in rows])
         return dumped if include_children else dumped[0]
 
+    @rpc(expected_exceptions=(reads.NotFound, ValueError))
+    def unit_dossiers(self, unit_code: str, period: str, status: str, limit: int = 50,
+                      offset: int = 0) -> dict[str, Any]:
+        """The unit's (and its subtree's) dossiers finished late (``status="late"``) or overdue (``"overdue"``) in
+        ``period`` (latest finished / longest overdue first), without personal data: the web page's drill-down."""
+        with self.db.transaction() as session:
+            return reads.unit_dossiers(session, self.rules, unit_code, period, status, utcnow(), limit, offset)
+
+    @rpc(expected_exceptions=(reads.NotFound, ValueError))
+    def monthly_series(self, unit_code: str, period: str, months: int = 12) -> list[dict[str, Any]]:
+        """The unit's figures (as ``period_stats``) for the ``months`` reporting months up to ``period``'s end."""
+        with self.db.transaction() as session:
+            rows = reads.monthly_series(session, self.rules, unit_code, period, utcnow(), months)
+        return StatsSchema(many=True).dump(rows)
+
     @rpc
     def ingest_progress(self) -> dict[str, int]:
         """How much has been committed: tools wait on this instead of sleeping."""

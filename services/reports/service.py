@@ -3,6 +3,7 @@ statistics_report, rendered in formats/, kept by store, and the steps between li
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -109,6 +110,16 @@ class ReportsService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             files = store.list_files(session, self.settings.output_dir, kind, key, latest_only, min(limit, 1000))
         return StoredFileSchema(many=True).dump([f.to_dict() for f in files])
+
+    @rpc(expected_exceptions=(NotFound,))
+    def document_file(self, document_id: int) -> dict[str, Any]:
+        """One kept file's bytes (base64) with its name, media type, size and sha256: the web service serves
+        downloads with the reader's session and checks his rights itself, so no token is involved."""
+        with self.db.transaction() as session:
+            found = store.file_by_id(session, self.settings.output_dir, int(document_id))
+        data = found.path.read_bytes()
+        return {"filename": found.path.name, "media_type": MEDIA_TYPES[found.format], "sha256": found.sha256,
+                "size": len(data), "content_b64": base64.b64encode(data).decode("ascii")}
 
     @http("GET", "/documents/<int:file_id>")
     def download(self, request: Any, file_id: int) -> Response:

@@ -29,7 +29,8 @@ from services.reports.models import DocumentFile, DocumentSeries
 from shared.db import insert_ignore
 from shared.local_time import local_iso
 
-__all__ = ["StoredFile", "confined", "current_files", "file_by_token", "list_files", "record", "safe_segment"]
+__all__ = ["StoredFile", "confined", "current_files", "file_by_id", "file_by_token", "list_files", "record",
+           "safe_segment"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -184,3 +185,14 @@ def list_files(session: Session, output_dir: Path, kind: str | None = None, key:
                                            DocumentFile.version == latest.c.v))
     rows = session.scalars(query.order_by(DocumentFile.built_at.desc(), DocumentFile.id.desc()).limit(limit)).all()
     return [_stored(row, output_dir) for row in rows]
+
+
+def file_by_id(session: Session, output_dir: Path, file_id: int) -> StoredFile:
+    """A kept file by id alone, for callers that checked the reader's rights themselves (the web service)."""
+    row = session.get(DocumentFile, file_id)
+    if row is None:
+        raise NotFound(f"document_id: no document {file_id}")
+    stored = _stored(row, output_dir)
+    if not stored.path.is_file():
+        raise NotFound("document: the file is no longer in the document folder")
+    return stored

@@ -11,7 +11,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
 from services.scoring import submissions
-from services.scoring.models import LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory
+from services.scoring.models import CriteriaSetRow, LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory
 from services.scoring.plan import plan_progress
 from services.scoring.recalc import NotFound, current_set, unit_sheet
 from services.scoring.scores import ScoreError
@@ -115,6 +115,27 @@ class ScoringService(ops.OpsEndpoints):
                     "computed_at": local_iso(row.computed_at) if row else None,
                     "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
                     "table": row.table if row else []}
+
+    @rpc
+    def criteria_sets(self) -> list[dict[str, Any]]:
+        """Every published set's latest version, newest year first (what the web pages offer)."""
+        with self.db.transaction() as session:
+            ids = session.scalars(sa.select(CriteriaSetRow.set_id).distinct()).all()
+            sets = [current_set(session, set_id) for set_id in ids]
+        return [{"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
+                 "title": cs.title} for cs in sorted(sets, key=lambda c: (-c.year, c.id))]
+
+    @rpc(expected_exceptions=(NotFound,))
+    def criteria_outline(self, set_id: str) -> dict[str, Any]:
+        """Areas → criteria → leaves with titles, maxima and methods: what a unit's sheet is read against."""
+        with self.db.transaction() as session:
+            cs = current_set(session, set_id)
+        return {"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind, "title": cs.title,
+                "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "criteria": [
+                    {"criterion_id": c.id, "title": c.title, "max_points": str(c.max_points), "leaves": [
+                        {"leaf_id": leaf.id, "title": leaf.title, "max_points": str(leaf.max_points),
+                         "method": leaf.method.kind.value} for leaf in c.leaves]} for c in a.criteria]}
+                          for a in cs.areas]}
 
     @rpc(expected_exceptions=(NotFound,))
     def unit_result(self, set_id: str, unit_code: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import pytest
 from nameko.cli.run import import_service
 
 
-@pytest.mark.parametrize("name", ["dossiers", "scoring", "reports", "notifications", "intake"])
+@pytest.mark.parametrize("name", ["dossiers", "scoring", "reports", "notifications", "intake", "web"])
 def test_each_service_module_holds_one_service(name):
     [service] = import_service(f"services.{name}.service")
     assert service.name == name

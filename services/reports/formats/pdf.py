@@ -11,9 +11,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from services.reports.formats.svg import BarRow, chart_svg, gridline_step_pct, horizontal_bars
 from services.reports.layout import Document, Table, cell_text
 from shared.documents import ND30_CSS, environment_for, html_to_pdf, vietnamese_date
+from shared.svg_charts import BarRow, chart_svg, gridline_step_pct, horizontal_bars
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _environment = environment_for(TEMPLATES)

@@ -1,5 +1,6 @@
-"""Charts for the HTML that becomes the PDF, with no image library: clustered columns as inline SVG (WeasyPrint
-draws SVG natively), long horizontal bar charts as HTML rows (faster to lay out, and they break across pages).
+"""Charts as server-rendered SVG and HTML rows, with no image library: used by the reports service (the HTML that
+becomes the PDF: WeasyPrint draws SVG natively) and by the web pages. Clustered columns are inline SVG; long
+horizontal bar charts are HTML rows (faster to lay out, and they break across pages).
 
 SVG units are millimetres (the viewBox is the size on the page); text is Liberation Serif like the rest of the
 document so Vietnamese labels keep their diacritics. Bars carry their value at the end ("81,33"); columns
@@ -8,16 +9,39 @@ carry it rotated above each column.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import Protocol
 
-from services.reports.layout import BarChart
-from services.reports.numbers import vi_decimal
+from shared.vi_numbers import vi_decimal
 
 FONT = "Liberation Serif, Times New Roman, DejaVu Serif, serif"
 TEXT_WIDTH_MM = 165.0  # A4 portrait less the Nghị định 30 margins (30 mm left, 15 mm right)
 MAX_LABEL_CHARS = 48
+
+
+class SeriesData(Protocol):
+    """One series of a chart (the reports layout's ``Series`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def values(self) -> Sequence[Decimal | None]: ...
+    @property
+    def color(self) -> str: ...
+
+
+class BarChart(Protocol):
+    """What a chart needs: categories, series of values, the top of the scale (the reports layout's ``BarChart``)."""
+
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def series(self) -> Sequence[SeriesData]: ...
+    @property
+    def max_value(self) -> Decimal: ...
 
 
 def _label(text: str) -> str:
@@ -109,5 +133,75 @@ def _columns(chart: BarChart, width: float) -> str:
                    f'text-anchor="middle">{escape(category)}</text>')
     out.append(f'<line x1="{_fmt(axis_w)}" y1="{_fmt(top + plot_h)}" x2="{_fmt(axis_w + plot_w)}" '
                f'y2="{_fmt(top + plot_h)}" stroke="black" stroke-width="0.25"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Series:
+    """A series for the charts drawn here (lines or bars)."""
+
+    name: str
+    values: tuple[Decimal | None, ...]
+    color: str = "#1f4e79"
+    dash: str = ""  # lines: e.g. "6 4", told apart without colour
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Categories and their series: what ``horizontal_bars`` draws for callers without a document layout."""
+
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    max_value: Decimal = Decimal(100)
+
+
+def line_svg(categories: Sequence[str], series: Sequence[Series], title: str,
+             max_value: Decimal = Decimal(100), unit: str = "%") -> str:
+    """A trend as lines over few categories (e.g. twelve months), for screens: the viewBox is in pixels and the
+    SVG scales to its container. Every point carries its value as a tooltip; a missing value breaks the line.
+    The caller shows the same figures as a table beside it (the accessible form of the chart)."""
+    width, height, left, right, top, bottom = 640.0, 260.0, 44.0, 12.0, 34.0, 30.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(1, len(categories))
+    step = plot_w / n
+    scale = float(max_value) or 1.0
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_fmt(width)} {_fmt(height)}" role="img" '
+           f'aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="13">',
+           f"<title>{escape(title)}</title>"]
+    legend_x = left
+    for s in series:
+        out.append(f'<line x1="{_fmt(legend_x)}" y1="14" x2="{_fmt(legend_x + 22)}" y2="14" stroke="{s.color}" '
+                   f'stroke-width="3"{f" stroke-dasharray={chr(34)}{s.dash}{chr(34)}" if s.dash else ""}/>')
+        out.append(f'<text x="{_fmt(legend_x + 27)}" y="18" fill="#111">{escape(s.name)}</text>')
+        legend_x += 40 + len(s.name) * 7.2
+    for tick in range(0, 101, 20):
+        y = top + plot_h * (1 - tick / 100)
+        out.append(f'<line x1="{_fmt(left)}" y1="{_fmt(y)}" x2="{_fmt(left + plot_w)}" y2="{_fmt(y)}" '
+                   f'stroke="#c8ced6" stroke-width="1"/>')
+        out.append(f'<text x="{_fmt(left - 6)}" y="{_fmt(y + 4)}" text-anchor="end" fill="#3b4450">'
+                   f'{escape(vi_decimal(Decimal(scale * tick / 100), 0))}{escape(unit)}</text>')
+    for i, category in enumerate(categories):
+        out.append(f'<text x="{_fmt(left + (i + 0.5) * step)}" y="{_fmt(height - 10)}" text-anchor="middle" '
+                   f'fill="#3b4450">{escape(category)}</text>')
+    for s in series:
+        points = [(left + (i + 0.5) * step, top + plot_h * (1 - min(float(v), scale) / scale), v)
+                  for i, v in enumerate(s.values) if v is not None]
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(s.values):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append((left + (i + 0.5) * step, top + plot_h * (1 - min(float(v), scale) / scale)))
+        dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in run)
+                out.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="2.5"{dash}/>')
+        for x, y, v in points:
+            out.append(f'<circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="4" fill="{s.color}">'
+                       f"<title>{escape(s.name)}: {escape(vi_decimal(v))}{escape(unit)}</title></circle>")
+    out.append(f'<line x1="{_fmt(left)}" y1="{_fmt(top + plot_h)}" x2="{_fmt(left + plot_w)}" '
+               f'y2="{_fmt(top + plot_h)}" stroke="#111" stroke-width="1"/>')
     out.append("</svg>")
     return "".join(out)

@@ -1,0 +1,72 @@
+"""What a page handler receives and returns: the request with its signed-in person, the backends, the clock —
+and a :class:`Page` (template + values) or a ready response. Errors a handler raises are mapped to pages by
+the service: :class:`PageNotFound` → 404, ``access.Forbidden`` → 403, ``backends.Unavailable`` → 503."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request
+
+from services.web.access import Principal, UnitScope
+from services.web.audit import Origin
+from services.web.backends import Backends
+from services.web.directory import Directory
+from services.web.settings import WebSettings
+from shared.db import Database
+
+
+class PageNotFound(LookupError):
+    """What the URL names does not exist (unknown unit, period, set, document): the Vietnamese 404 page."""
+
+
+@dataclass
+class Page:
+    template: str
+    values: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Redirect:
+    location: str
+    status: int = 303
+    cookies: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class RequestContext:
+    request: Request
+    settings: WebSettings
+    db: Database
+    backends: Backends
+    directory: Directory
+    now: dt.datetime
+    origin: Origin
+    principal: Principal | None = None
+    session_cookie: str | None = None
+    oidc: Any = None  # services.web.oidc.OidcClient when single sign-on is enabled
+
+    @property
+    def user(self) -> Principal:
+        """The signed-in person (pages that need one are only reached signed in)."""
+        assert self.principal is not None
+        return self.principal
+
+    @property
+    def is_htmx(self) -> bool:
+        return self.request.headers.get("HX-Request") == "true"
+
+    def scope(self) -> UnitScope:
+        return UnitScope(self.user, self.directory.parents(self.backends))
+
+    def arg(self, name: str, default: str = "") -> str:
+        return (self.request.args.get(name) or default).strip()[:200]
+
+    def url(self, path: str, **params: Any) -> str:
+        query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+        return f"{path}?{query}" if query else path
