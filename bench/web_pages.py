@@ -83,7 +83,8 @@ def system(folder: Path, extra_units: Path | None) -> Iterator[tuple[dict[str, A
     with rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:
         settings: dict[str, Any] = {"AMQP_URI": amqp_uri, "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema,
                                     "reports": {"output_dir": str(folder / "documents")},
-                                    "notifications": {"email": {"folder": str(folder / "mail")},
+                                    "notifications": {"allow_local_channels": True,
+                                                      "email": {"folder": str(folder / "mail")},
                                                       "letters": {"folder": str(folder / "letters")}},
                                     "web": {"cookie_secure": False, "rpc_timeout_seconds": 60}}
         if extra_units:

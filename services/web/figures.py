@@ -102,14 +102,18 @@ def enrich(row: Mapping[str, Any]) -> dict[str, Any]:
     in the denominator that is not on time, more than one supplement round included) and the points lost."""
     out = dict(row)
     out["late_766"] = int(row["progress_766_total"]) - int(row["on_time_766"])
-    out["points_lost"] = PROGRESS_MAX_POINTS - Decimal(str(row["progress_766_score"]))
+    score = row["progress_766_score"]  # None: nothing to measure, so no score and nothing lost
+    out["points_lost"] = None if score is None else PROGRESS_MAX_POINTS - Decimal(str(score))
     return out
 
 
-def _sort_value(row: Mapping[str, Any], column: str) -> Any:
+def _sort_value(row: Mapping[str, Any], column: str, descending: bool) -> Any:
+    """A figure that does not exist (a rate with nothing to divide) sorts after every real one, either way."""
     if column == "unit":
         return row["unit_name"].casefold()
     value = row[column]
+    if value is None:
+        return Decimal("-Infinity") if descending else Decimal("Infinity")
     return Decimal(str(value)) if isinstance(value, str) else value
 
 
@@ -141,7 +145,7 @@ def table_rows(rows: Iterable[Mapping[str, Any]], units: Mapping[str, Mapping[st
             continue
         chosen.append(enriched)
     column = sort if sort in SORT_COLUMNS else "unit"
-    ordered = sorted(chosen, key=lambda r: (_sort_value(r, column), r["unit_code"]), reverse=descending)
+    ordered = sorted(chosen, key=lambda r: (_sort_value(r, column, descending), r["unit_code"]), reverse=descending)
     return ordered + sorted(empty, key=lambda r: (r["unit_name"].casefold(), r["unit_code"]))
 
 

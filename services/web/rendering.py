@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
 from shared.calendar import LOCAL_TZ
-from shared.vi_numbers import DASH, vi_decimal, vi_int
+from shared.vi_numbers import DASH, vi_decimal, vi_int, vi_percent
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -102,8 +102,8 @@ class StaticFiles:
 def environment(static: StaticFiles, globals_: Mapping[str, Any] | None = None) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(vi_int=vi_int, vi_decimal=vi_decimal, date_vi=date_vi, datetime_vi=datetime_vi,
-                       file_size=file_size)
+    env.filters.update(vi_int=vi_int, vi_decimal=vi_decimal, vi_percent=vi_percent, date_vi=date_vi,
+                       datetime_vi=datetime_vi, file_size=file_size)
     env.globals.update(static=static.url, **(globals_ or {}))
     return env
 

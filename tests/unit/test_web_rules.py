@@ -87,7 +87,7 @@ def test_argon2_hash_verifies_only_its_password_and_refuses_weak_ones():
 
 
 # -- the Decision-766 table ---------------------------------------------------------------------------------------
-def stats(code: str, total: int, on_time: int, score: str, overdue: int = 0) -> dict:
+def stats(code: str, total: int, on_time: int, score: str | None, overdue: int = 0) -> dict:
     return {"unit_code": code, "unit_name": f"Đơn vị {code}", "total": total, "progress_766_total": total,
             "on_time_766": on_time, "progress_766_score": score, "progress_766_rate": "0",
             "unfinished_overdue": overdue}
@@ -95,8 +95,9 @@ def stats(code: str, total: int, on_time: int, score: str, overdue: int = 0) -> 
 
 UNITS = {"A": {"kind": "commune"}, "B": {"kind": "commune"}, "C": {"kind": "department"},
          "E": {"kind": "commune"}, "OLD": {"kind": "district", "valid_from": None, "valid_to": "2025-06-30"}}
-ROWS = [stats("A", 10, 9, "18.00"), stats("B", 4, 2, "10.00", 1), stats("C", 5, 5, "20.00"), stats("E", 0, 0, "0.00"),
-        stats("OLD", 0, 0, "0.00")]
+# an empty unit has no score (the dossiers service sends null where there is nothing to divide)
+ROWS = [stats("A", 10, 9, "18.00"), stats("B", 4, 2, "10.00", 1), stats("C", 5, 5, "20.00"), stats("E", 0, 0, None),
+        stats("OLD", 0, 0, None)]
 DEC = parse_period("2026-12")
 
 
@@ -104,7 +105,7 @@ def test_the_worst_units_come_first_and_units_without_dossiers_last():
     table = figures.table_rows(ROWS, UNITS, "", "progress_766_score", False, DEC)
     assert [r["unit_code"] for r in table] == ["B", "A", "C", "E"]  # the abolished district is left out
     assert table[0]["points_lost"] == Decimal("10.00") and table[0]["late_766"] == 2
-    assert table[-1]["empty"] is True
+    assert table[-1]["empty"] is True and table[-1]["points_lost"] is None
     by_lost = figures.table_rows(ROWS, UNITS, "", "points_lost", True, DEC)
     assert [r["unit_code"] for r in by_lost] == ["B", "A", "C", "E"]
     communes = figures.table_rows(ROWS, UNITS, "commune", "unit", False, DEC)

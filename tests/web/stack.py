@@ -196,7 +196,8 @@ def web_stack(folder: Path, now: dt.datetime) -> Iterator[Stack]:
         settings: dict[str, Any] = {
             "AMQP_URI": amqp_uri, "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema, "DATABASE_POOL_SIZE": 4,
             "reports": {"output_dir": str(folder / "documents")},
-            "notifications": {"email": {"folder": str(folder / "mail")}, "letters": {"folder": str(folder / "l")}},
+            "notifications": {"allow_local_channels": True, "email": {"folder": str(folder / "mail")},
+                              "letters": {"folder": str(folder / "l")}},
             "web": {"rpc_timeout_seconds": 3, "oidc": {
                 "enabled": True, "issuer": issuer, "client_id": client_id, "client_secret": client_secret,
                 "redirect_uri": f"{url}/dang-nhap/sso/callback"}}}
