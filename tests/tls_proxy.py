@@ -16,6 +16,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PG_SSL_REQUEST = 80877103
 
@@ -55,12 +56,28 @@ class TlsProxy:
         self.handshakes = 0  # completed TLS handshakes
         self.refused = 0  # handshakes the client broke off (e.g. it did not trust the certificate)
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._open: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._start(self._accept)
 
     def close(self) -> None:
+        """Stop accepting and end every forwarded connection. A green thread blocked on a socket is not woken when
+        the socket is closed (its hub registration would outlive the test and trip a later reader of the same file
+        descriptor), so the accept loop is woken by one last connection and the pumps by a shutdown."""
         self._closed = True
         with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        with contextlib.suppress(OSError):
             self.listener.close()
+        for sock in list(self._open):
+            _end(sock)
+        for thread in list(self._threads):  # gone from the hub before anything reuses their descriptors
+            thread.join(timeout=10)
+
+    def _start(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _accept(self) -> None:
         while not self._closed:
@@ -68,7 +85,10 @@ class TlsProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            if self._closed:
+                client.close()
+                return
+            self._start(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -85,11 +105,11 @@ class TlsProxy:
             return
         self.handshakes += 1
         upstream = socket.create_connection(self.upstream)
-        threading.Thread(target=self._pump, args=(upstream, tls), daemon=True).start()
+        self._open.update((tls, upstream))
+        self._start(self._pump, upstream, tls)
         self._pump(tls, upstream)
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
                 target.sendall(data)
@@ -97,5 +117,13 @@ class TlsProxy:
             pass
         finally:
             for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.close()
+                self._open.discard(sock)
+                _end(sock)
+
+
+def _end(sock: socket.socket) -> None:
+    """Shut down, then close: a shutdown wakes a reader blocked on the socket (it reads EOF), a close alone not."""
+    with contextlib.suppress(OSError, ValueError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
