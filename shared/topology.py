@@ -1,19 +1,22 @@
 """RabbitMQ topology as code: one description (deploy/rabbitmq/topology.yaml), applied the same way everywhere.
 
 * ``render_k8s`` turns it into the messaging-topology-operator's custom resources (Vhost, Exchange, Queue,
-  Binding, Policy, User, Permission) for deploy/k8s;
+  Binding, Policy, User, Permission, TopicPermission) for deploy/k8s;
 * ``apply`` declares it on a broker directly: exchanges, queues and bindings over AMQP (kombu), the vhost,
-  policies, users and permissions with ``rabbitmqctl`` (the local setup has no management plugin).
+  policies, users, permissions and topic permissions with ``rabbitmqctl`` (the local setup has no management
+  plugin).
 
-The description says what each service *does* on the bus (publishes, serves or calls RPC, consumes which
-queues); the queues, bindings, dead-letter policies and each user's configure / write / read permissions are
-derived from that, so permissions are exactly what the code needs and nothing more.
+The description says what each service *does* on the bus (publishes, serves RPC, calls which RPC methods,
+consumes which queues); the queues, bindings, dead-letter policies (with the dead letters' TTL) and each user's
+configure / write / read permissions and topic permissions are derived from that, so permissions are exactly
+what the code needs and nothing more: configure on its own queues only, RPC requests only to the methods it
+calls (tests/deploy/test_rabbitmq_topology.py compares the description with the code).
 
 Command line (``python -m shared.topology --help``)::
 
     python -m shared.topology render                 # the Kubernetes custom resources, as YAML, to stdout
     python -m shared.topology apply --amqp-uri pyamqp://guest:guest@127.0.0.1:5672/ \\
-        [--vhost cchc] [--credentials FILE] [--write-credentials FILE]
+        [--vhost cchc] [--credentials FILE] [--write-credentials FILE] [--dead-letter-ttl-days N]
 """
 
 from __future__ import annotations

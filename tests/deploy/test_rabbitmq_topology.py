@@ -60,13 +60,13 @@ def _rpc_methods(name: str) -> set[str]:
 
 
 def _rpc_calls(name: str) -> dict[str, set[str]]:
-    """``<proxy>.<service>.<method>`` in the service's own modules (its tools excepted): what it calls over RPC."""
+    """``self|proxy|rpc.<service>.<method>`` in the service's own modules (its tools excepted): what it calls."""
     others = "|".join(re.escape(s.name) for s in TOPOLOGY.services if s.name != name)
     calls: dict[str, set[str]] = {}
     for path in sorted((ROOT / "services" / name).rglob("*.py")):
         if path.name in TOOL_MODULES or "migrations" in path.parts:
             continue
-        for target, method in re.findall(rf"\b(?:self|proxy)\.({others})\.([a-z_][a-z0-9_]*)\(?",
+        for target, method in re.findall(rf"\b(?:self|proxy|rpc)\.({others})\.([a-z_][a-z0-9_]*)\(?",
                                          path.read_text(encoding="utf-8")):
             calls.setdefault(target, set()).add(method)
     return calls
