@@ -63,14 +63,15 @@ class TlsProxy:
     def close(self) -> None:
         """Stop accepting and end every forwarded connection. A green thread blocked on a socket is not woken when
         the socket is closed (its hub registration would outlive the test and trip a later reader of the same file
-        descriptor), so the accept loop is woken by one last connection and the pumps by a shutdown."""
+        descriptor), so the accept loop is woken by one last connection and the pumps by a shutdown; then wait
+        for all of them to end."""
         self._closed = True
         with contextlib.suppress(OSError):
             socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
         with contextlib.suppress(OSError):
             self.listener.close()
         for sock in list(self._open):
-            _end(sock)
+            _shutdown(sock)
         for thread in list(self._threads):  # gone from the hub before anything reuses their descriptors
             thread.join(timeout=10)
 
@@ -116,14 +117,15 @@ class TlsProxy:
         except (OSError, EOFError):  # eventlet raises EOFError when the other pump closed the socket
             pass
         finally:
-            for sock in (source, target):
-                self._open.discard(sock)
-                _end(sock)
+            # Each pump closes only the socket it reads, once it has woken: a socket closed under a blocked green
+            # reader never wakes it (it would stay registered with the hub). A shutdown wakes the other pump.
+            _shutdown(target)
+            self._open.discard(source)
+            with contextlib.suppress(OSError):
+                source.close()
 
 
-def _end(sock: socket.socket) -> None:
-    """Shut down, then close: a shutdown wakes a reader blocked on the socket (it reads EOF), a close alone not."""
+def _shutdown(sock: socket.socket) -> None:
+    """Wake whoever reads the socket (it reads EOF and closes it)."""
     with contextlib.suppress(OSError, ValueError):
         sock.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(OSError):
-        sock.close()
