@@ -1,6 +1,8 @@
 """`nameko run services.<name>.service` must find exactly one service class in each module (a mixin with
 entrypoints imported by name would be picked up too, and nameko then refuses to start)."""
 
+from pathlib import Path
+
 import pytest
 from nameko.cli.run import import_service
 
@@ -11,7 +13,11 @@ def test_each_service_module_holds_one_service(name):
     assert service.name == name
 
 
-@pytest.mark.parametrize("name", ["dossiers", "scoring", "reports", "notifications"])
+SERVICES_WITH_A_MODULE = sorted(p.parent.name for p in (Path(__file__).resolve().parents[2] / "services").glob(
+    "*/service.py"))
+
+
+@pytest.mark.parametrize("name", SERVICES_WITH_A_MODULE)
 def test_every_http_entrypoint_uses_the_hardened_web_server(name):
     """One listener per container: an entrypoint made with nameko's own ``@http`` could become the listener and
     bring back endless half-open connections, exception text in 500s and query values in the access log."""
