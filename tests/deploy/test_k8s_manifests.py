@@ -217,7 +217,8 @@ def test_credentials_only_come_from_secret_references(built, overlay):
 @pytest.mark.parametrize("overlay", ["staging", "production"])
 def test_the_database_is_a_cloudnativepg_cluster_backed_up_with_point_in_time_recovery(built, overlay):
     objects = built[overlay]
-    assert not [o for o in objects if o["kind"] in ("StatefulSet", "CronJob", "PersistentVolumeClaim")]
+    assert not [o for o in objects if o["kind"] in ("StatefulSet", "CronJob")]  # the home-made database is gone
+    assert not [o for o in objects if o["kind"] == "PersistentVolumeClaim" and "postgres" in o["metadata"]["name"]]
     cluster = _find(objects, "Cluster", "postgres")["spec"]
     if overlay == "production":  # three instances on three nodes, a commit on two of them before it is answered
         assert cluster["instances"] == 3
