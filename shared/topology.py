@@ -294,10 +294,26 @@ def load(path: Path | str = DEFAULT_PATH) -> Topology:
     return topology
 
 
+EVENT_TYPES = "event_types"  # in a topic permission: exactly the contract's event types (shared/events.py)
+
+
+def event_types_regex() -> str:
+    """The routing keys of the one-door contract, and nothing else: ``^(dossier\\.received|…|petition\\.rated)$``.
+    Derived from the event catalogue, so a new event type is permitted as soon as the contract has it (re-render)."""
+    from shared.events import CATALOGUE
+
+    return _alternatives([re.escape(name) for name in sorted(CATALOGUE)])
+
+
+def _topic_regex(value: Any) -> str:
+    return event_types_regex() if value == EVENT_TYPES else str(value)
+
+
 def _topics(raw: Mapping[str, Any] | None) -> tuple[TopicPermission, ...]:
-    """``{exchange: {write: regex, read: regex}}``; a side left out allows nothing."""
-    return tuple(TopicPermission(str(exchange), str((body or {}).get("write", NOTHING)),
-                                 str((body or {}).get("read", NOTHING)))
+    """``{exchange: {write: regex, read: regex}}`` (``event_types``: the contract's event types); a side left out
+    allows nothing."""
+    return tuple(TopicPermission(str(exchange), _topic_regex((body or {}).get("write", NOTHING)),
+                                 _topic_regex((body or {}).get("read", NOTHING)))
                  for exchange, body in (raw or {}).items())
 
 

@@ -27,6 +27,7 @@ from shared.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dossiers", "scoring", "reports", "notifications")
+DATABASE_USERS = (*SERVICES, "intake")  # every Deployment with a schema of its own
 
 
 def _module(name: str):
@@ -228,7 +229,10 @@ def test_the_database_is_a_cloudnativepg_cluster_backed_up_with_point_in_time_re
     assert cluster["enableSuperuserAccess"] is False
     # one login role per service, its password from the Secret the Deployment reads it from
     roles = {r["name"]: r for r in cluster["managed"]["roles"]}
-    for service in SERVICES:
+    with_schema = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment" and any(
+        e["name"] == "DATABASE_SCHEMA" for e in o["spec"]["template"]["spec"]["containers"][0]["env"])}
+    assert with_schema == set(DATABASE_USERS) and set(roles) == {f"cchc_{s}" for s in DATABASE_USERS}
+    for service in DATABASE_USERS:
         role = roles[f"cchc_{service}"]
         assert role["login"] and role["passwordSecret"]["name"] == f"cchc-db-{service}"
         env = {e["name"]: e for e in _find(objects, "Deployment", service)["spec"]["template"]["spec"]
@@ -237,7 +241,7 @@ def test_the_database_is_a_cloudnativepg_cluster_backed_up_with_point_in_time_re
         assert not role.get("superuser") and not role.get("createrole")
     schemas = cluster["bootstrap"]["initdb"]["postInitApplicationSQLRefs"]["configMapRefs"][0]
     sql = _find(objects, "ConfigMap", schemas["name"])["data"][schemas["key"]]
-    assert re.search(r"ARRAY\[" + ", ".join(f"'{s}'" for s in SERVICES) + r"\]", sql)
+    assert re.search(r"ARRAY\[" + ", ".join(f"'{s}'" for s in DATABASE_USERS) + r"\]", sql)
     # WAL archiving (PITR) and nightly base backups to object storage, kept for a window
     [plugin] = cluster["plugins"]
     assert plugin["isWALArchiver"] is True and plugin["name"] == "barman-cloud.cloudnative-pg.io"
@@ -255,7 +259,7 @@ def test_the_database_is_a_cloudnativepg_cluster_backed_up_with_point_in_time_re
     sources = [peer for rule in policy["ingress"] for peer in rule["from"]]
     assert {"kubernetes.io/metadata.name": "cnpg-system"} in [p.get("namespaceSelector", {}).get("matchLabels")
                                                              for p in sources]
-    for service in SERVICES:
+    for service in DATABASE_USERS:
         egress = _find(objects, "NetworkPolicy", service)["spec"]["egress"]
         assert any(_selects(peer.get("podSelector", {}).get("matchLabels", {}), cluster["inheritedMetadata"]["labels"])
                    and {"protocol": "TCP", "port": 5432} in rule["ports"] for rule in egress for peer in rule["to"])
@@ -273,7 +277,7 @@ def test_production_talks_tls_to_rabbitmq_and_the_vendor_reaches_only_the_tls_po
         if v["name"] == "config"))["data"]["config.yaml"])
     tls = config["AMQP_SSL"]
     assert tls["cert_reqs"] == ssl.CERT_REQUIRED and tls["server_hostname"] in certificate["dnsNames"]
-    for name in (*SERVICES, "cchc-toolbox"):
+    for name in (*DATABASE_USERS, "cchc-toolbox"):
         pod = _find(objects, "Deployment", name)["spec"]["template"]["spec"]
         assert _mounted_file(pod, pod["containers"][0], tls["ca_certs"]) == (rabbit["tls"]["secretName"], "ca.crt")
     policy = _find(objects, "NetworkPolicy", "rabbitmq")["spec"]
@@ -317,7 +321,7 @@ def test_the_production_amqp_tls_setting_verifies_the_broker_certificate_and_its
 @pytest.mark.parametrize("overlay", ["staging", "production"])
 def test_documents_are_downloaded_through_the_https_ingress_and_nothing_else_is_exposed(built, overlay):
     objects = built[overlay]
-    [ingress] = [o for o in objects if o["kind"] == "Ingress"]
+    ingress = _find(objects, "Ingress", "cchc-public")
     spec = ingress["spec"]
     [rule] = spec["rules"]
     [tls] = spec["tls"]
@@ -333,8 +337,9 @@ def test_documents_are_downloaded_through_the_https_ingress_and_nothing_else_is_
     admitted = [o for o in objects if o["kind"] == "NetworkPolicy" and any(
         peer.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "ingress-nginx"}
         for rule in o["spec"].get("ingress", []) for peer in rule.get("from", []))]
-    assert [o["metadata"]["name"] for o in admitted] == ["reports-from-ingress"]  # the only door, to reports only
-    [policy] = admitted
+    # the only doors: the reports' downloads and the vendors' HTTP intake (its own Ingress, /v1/events only)
+    assert sorted(o["metadata"]["name"] for o in admitted) == ["intake", "reports-from-ingress"]
+    policy = _find(objects, "NetworkPolicy", "reports-from-ingress")
     assert _selects(policy["spec"]["podSelector"]["matchLabels"], pods)
     assert [p["port"] for r in policy["spec"]["ingress"] for p in r["ports"]] == [8000]
     default_deny = _find(objects, "NetworkPolicy", "default-deny-ingress")["spec"]
@@ -422,7 +427,7 @@ def test_each_service_role_runs_its_own_migrations_and_cannot_read_another_schem
     admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{database}"')
-    passwords = {s: uuid.uuid4().hex for s in SERVICES}
+    passwords = {s: uuid.uuid4().hex for s in DATABASE_USERS}
     try:
         for _ in range(2):  # idempotent: a second run changes nothing and fails on nothing
             run = subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", database,
@@ -440,7 +445,7 @@ def test_each_service_role_runs_its_own_migrations_and_cannot_read_another_schem
         scoring.close()
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        for service in SERVICES:
+        for service in DATABASE_USERS:
             admin.cursor().execute(f'DROP ROLE IF EXISTS "{prefix}{service}"')
         admin.close()
 

@@ -7,7 +7,7 @@
 DO $$
 DECLARE
     role_prefix constant text := 'cchc_';
-    services constant text[] := ARRAY['dossiers', 'scoring', 'reports', 'notifications'];
+    services constant text[] := ARRAY['dossiers', 'scoring', 'reports', 'notifications', 'intake'];
     service text;
     role text;
 BEGIN
