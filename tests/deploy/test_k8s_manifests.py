@@ -27,7 +27,7 @@ from shared.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("dossiers", "scoring", "reports", "notifications")
-DATABASE_USERS = (*SERVICES, "intake")  # every Deployment with a schema of its own
+DATABASE_USERS = (*SERVICES, "intake", "web")  # every Deployment with a schema of its own
 
 
 def _module(name: str):
@@ -321,12 +321,14 @@ def test_the_production_amqp_tls_setting_verifies_the_broker_certificate_and_its
 @pytest.mark.parametrize("overlay", ["staging", "production"])
 def test_documents_are_downloaded_through_the_https_ingress_and_nothing_else_is_exposed(built, overlay):
     objects = built[overlay]
-    ingress = _find(objects, "Ingress", "cchc-public")
+    ingress = _find(objects, "Ingress", "reports-downloads")
+    web = _find(objects, "Ingress", "web")
     spec = ingress["spec"]
     [rule] = spec["rules"]
     [tls] = spec["tls"]
-    assert tls["hosts"] == [rule["host"]] and tls["secretName"]
-    assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
+    # the web application's host and certificate: one host, one certificate (cert-manager, via the web Ingress)
+    assert rule["host"] == web["spec"]["rules"][0]["host"] and tls == web["spec"]["tls"][0]
+    assert tls["hosts"] == [rule["host"]] and "cert-manager.io/cluster-issuer" in web["metadata"]["annotations"]
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
     [path] = rule["http"]["paths"]  # only the downloads: no /metrics, /ready or /health of any service
     assert (path["path"], path["pathType"]) == ("/documents", "Prefix")
@@ -337,8 +339,8 @@ def test_documents_are_downloaded_through_the_https_ingress_and_nothing_else_is_
     admitted = [o for o in objects if o["kind"] == "NetworkPolicy" and any(
         peer.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "ingress-nginx"}
         for rule in o["spec"].get("ingress", []) for peer in rule.get("from", []))]
-    # the only doors: the reports' downloads and the vendors' HTTP intake (its own Ingress, /v1/events only)
-    assert sorted(o["metadata"]["name"] for o in admitted) == ["intake", "reports-from-ingress"]
+    # the only doors: the web application, the reports' downloads and the vendors' HTTP intake
+    assert sorted(o["metadata"]["name"] for o in admitted) == ["intake", "reports-from-ingress", "web"]
     policy = _find(objects, "NetworkPolicy", "reports-from-ingress")
     assert _selects(policy["spec"]["podSelector"]["matchLabels"], pods)
     assert [p["port"] for r in policy["spec"]["ingress"] for p in r["ports"]] == [8000]

@@ -60,14 +60,18 @@ def _rpc_methods(name: str) -> set[str]:
 
 
 def _rpc_calls(name: str) -> dict[str, set[str]]:
-    """``self|proxy|rpc.<service>.<method>`` in the service's own modules (its tools excepted): what it calls."""
+    """``self|proxy|rpc.<service>.<method>`` and ``.call|start("<service>", "<method>"`` in the service's own
+    modules (its tools excepted): what it calls over RPC."""
     others = "|".join(re.escape(s.name) for s in TOPOLOGY.services if s.name != name)
     calls: dict[str, set[str]] = {}
     for path in sorted((ROOT / "services" / name).rglob("*.py")):
         if path.name in TOOL_MODULES or "migrations" in path.parts:
             continue
-        for target, method in re.findall(rf"\b(?:self|proxy|rpc)\.({others})\.([a-z_][a-z0-9_]*)\(?",
-                                         path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        found = re.findall(rf"\b(?:self|proxy|rpc)\.({others})\.([a-z_][a-z0-9_]*)\(?", text)
+        # the web application's calls with a deadline: backends.call("scoring", "ranking", …) / .start(…)
+        found += re.findall(rf"\.(?:call|start)\(\s*[\"']({others})[\"'],\s*[\"']([a-z_][a-z0-9_]*)[\"']", text)
+        for target, method in found:
             calls.setdefault(target, set()).add(method)
     return calls
 

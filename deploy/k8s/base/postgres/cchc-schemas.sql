@@ -7,7 +7,7 @@
 DO $$
 DECLARE
     role_prefix constant text := 'cchc_';
-    services constant text[] := ARRAY['dossiers', 'scoring', 'reports', 'notifications', 'intake'];
+    services constant text[] := ARRAY['dossiers', 'scoring', 'reports', 'notifications', 'intake', 'web'];
     service text;
     role text;
 BEGIN
