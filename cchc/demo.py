@@ -260,13 +260,12 @@ def demo_config(config: Mapping[str, Any], services: Sequence[str]) -> dict[str,
     folders = {"email": {"folder": "var/cchc/demo/mail"}, "letters": {"folder": "var/cchc/demo/letters"},
                "allow_local_channels": True}
     cfg["notifications"] = deep_merge(cfg.get("notifications") or {}, folders)
-    cfg["reports"] = deep_merge(cfg.get("reports") or {}, {"output_dir": "var/cchc/demo/store"})
     url = str(setting(cfg, "DATABASE_URL"))
     if url.startswith("sqlite"):
         cfg["DATABASE_URL"] = DEMO_SQLITE
         shutil.rmtree("var/cchc/demo", ignore_errors=True)
         return cfg
-    for folder in ("var/cchc/demo/mail", "var/cchc/demo/letters", "var/cchc/demo/store", "var/cchc/demo/documents"):
+    for folder in ("var/cchc/demo/mail", "var/cchc/demo/letters", "var/cchc/demo/documents"):
         shutil.rmtree(folder, ignore_errors=True)
     cfg["DATABASE_SCHEMA"] = DEMO_SCHEMA
     engine = make_engine(url)

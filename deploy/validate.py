@@ -6,8 +6,12 @@ For each overlay, ``kubectl kustomize`` builds it; then every object must pass:
 * built-in kinds: strict JSON-schema validation (unknown fields rejected) for every Kubernetes minor version
   from MIN_KUBERNETES to the newest the installed ``kubernetes-validate`` knows;
 * custom resources: their ``metadata`` against Kubernetes' ObjectMeta schema, and their whole body against
-  the CRD's schema where a package provides one (prometheus-operator: ``cloudcoil-models-prometheus-operator``,
-  validated with unknown fields forbidden). Custom kinds no package describes are listed as such;
+  the CRD's schema, with unknown fields forbidden: prometheus-operator's from a package
+  (``cloudcoil-models-prometheus-operator``); RabbitMQ's (cluster and messaging-topology operators),
+  CloudNativePG's (Cluster, ScheduledBackup), the Barman Cloud plugin's ObjectStore and cert-manager's Certificate
+  from the OpenAPI schemas vendored under deploy/schemas (no package ships them; deploy/schemas/vendor.py
+  refreshes them from the operators' CRD files). The CRDs' CEL rules (``x-kubernetes-validations``) are not
+  evaluated;
 * any other kind fails: an unknown kind is an error, never a warning.
 Exit status 1 if anything failed.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
+import json
 import shutil
 import subprocess
 import sys
@@ -32,6 +37,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS = ROOT / "deploy" / "k8s" / "overlays"
+SCHEMAS = ROOT / "deploy" / "schemas"
 MIN_KUBERNETES = "1.33"
 
 # The schema files are re-read on every call otherwise (a few MB of JSON each time).
@@ -75,15 +81,59 @@ def _prometheus_operator(kind: str) -> Callable[[dict[str, Any]], None]:
     return check
 
 
-# (apiVersion, kind) -> a validator of the whole object, or None where no package provides the CRD's schema.
+def strict_schema(schema: Any) -> Any:
+    """A CRD's structural OpenAPI v3 schema as JSON Schema that refuses unknown fields, as the API server's
+    strict field validation does: an object with declared ``properties`` admits no others (unless the CRD says
+    ``x-kubernetes-preserve-unknown-fields`` or declares ``additionalProperties``); int-or-string is either."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v for k, v in schema.items() if not k.startswith("x-kubernetes-")}
+    if "properties" in schema:
+        out["properties"] = {name: strict_schema(sub) for name, sub in schema["properties"].items()}
+        if "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    if isinstance(schema.get("additionalProperties"), dict):
+        out["additionalProperties"] = strict_schema(schema["additionalProperties"])
+    if isinstance(schema.get("items"), dict):
+        out["items"] = strict_schema(schema["items"])
+    for key in ("anyOf", "allOf", "oneOf"):
+        if key in schema:
+            out[key] = [strict_schema(sub) for sub in schema[key]]
+    if schema.get("x-kubernetes-int-or-string") and "anyOf" not in schema:
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    return out
+
+
+@functools.cache
+def _vendored_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMAS / api_version / f"{kind}.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(strict_schema(schema))
+
+
+def _vendored(api_version: str, kind: str) -> Callable[[dict[str, Any]], None]:
+    def check(obj: dict[str, Any]) -> None:
+        errors = sorted(_vendored_validator(api_version, kind).iter_errors(obj), key=lambda e: list(e.path))
+        if errors:
+            raise ValueError("; ".join(f"{'.'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:10]))
+
+    return check
+
+
+def vendored_kinds() -> dict[tuple[str, str], Callable[[dict[str, Any]], None]]:
+    """Every schema under deploy/schemas: ``<group>/<version>/<Kind>.json``."""
+    kinds = {}
+    for path in sorted(SCHEMAS.glob("*/*/*.json")):
+        api_version = f"{path.parent.parent.name}/{path.parent.name}"
+        kinds[(api_version, path.stem)] = _vendored(api_version, path.stem)
+    return kinds
+
+
+# (apiVersion, kind) -> a validator of the whole object, or None where no schema is known (metadata only).
 CUSTOM_KINDS: dict[tuple[str, str], Callable[[dict[str, Any]], None] | None] = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): _prometheus_operator("ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"): _prometheus_operator("PrometheusRule"),
-    ("rabbitmq.com/v1beta1", "RabbitmqCluster"): None,
-    **{
-        ("rabbitmq.com/v1beta1", kind): None
-        for kind in ("Vhost", "Exchange", "Queue", "Binding", "Policy", "User", "Permission")
-    },
+    **vendored_kinds(),
 }
 
 

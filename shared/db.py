@@ -41,7 +41,11 @@ def service_schema(config: Mapping[str, Any], service: str) -> str:
 
 
 def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> Engine:
-    """An engine whose connections see only this service's schema (PostgreSQL) or file (SQLite)."""
+    """An engine whose connections see only this service's schema (PostgreSQL) or file (SQLite).
+
+    Every engine hides bound parameters from its errors (``hide_parameters``): an error's text is logged, and the
+    parameters are citizens' names, phones and addresses. The statement itself stays in the message.
+    """
     parsed = sa.engine.make_url(url)
     if parsed.drivername == "postgresql":
         # SQLAlchemy 2.1 defaults to psycopg 3, which blocks the whole eventlet hub during each query.
@@ -50,7 +54,7 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @sa_event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,8 +68,8 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
     # Send executemany UPDATEs in pages rather than one round trip per row (each one an eventlet wait).
     batch = {"executemany_mode": "values_plus_batch"}
     if not schema:
-        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True, **batch)
-    with sa.create_engine(url, poolclass=sa.pool.NullPool).begin() as conn:
+        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True, **batch)
+    with sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True).begin() as conn:
         # CREATE SCHEMA IF NOT EXISTS needs CREATE on the whole database even when the schema exists: look first,
         # so a service role owning only its schema can start.
         exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
@@ -77,6 +81,7 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"options": f"-csearch_path={schema}"},
+        hide_parameters=True,
         **batch,
     )
 

@@ -10,7 +10,7 @@ def run_migrations(metadata: sa.MetaData) -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:  # `alembic` command line: use the URL given with -x url=...
         url = context.get_x_argument(as_dictionary=True).get("url", "sqlite:///var/cchc/dev.db")
-        with sa.create_engine(url).connect() as connection:
+        with sa.create_engine(url, hide_parameters=True).connect() as connection:
             _run(connection, metadata)
             connection.commit()
         return

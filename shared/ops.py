@@ -1,20 +1,92 @@
-"""/health, /ready and /metrics for every service: one mixin, so each service class just inherits it.
+"""/health, /ready and /metrics for every service: one mixin, so each service class just inherits it; and the
+HTTP entrypoint every service uses (``shared.ops.http``), on a web server hardened for the open network.
 
 Only one HTTP listener may exist per process (two nameko services with @http in one process answer each
 other's requests with 404), so the in-process demo gives each service its own WEB_SERVER_ADDRESS.
+
+nameko's own web server keeps a connection that stopped sending open forever (a few hundred half-open
+connections exhaust the process), answers an unexpected exception with a 500 whose body is the exception's
+text, and logs every request line with its query string (download links carry credentials). Ours:
+
+* closes a connection that sends nothing for ``WEB_SERVER_SOCKET_TIMEOUT`` seconds (while reading a request or
+  waiting on a kept-alive connection);
+* answers an unexpected exception with a bare 500 (the worker logs the exception; the client learns nothing);
+* writes request lines to the access log with every query value replaced by ``***``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
-from nameko.web.handlers import http
+from eventlet import wsgi
+from nameko.exceptions import BadRequest as NamekoBadRequest
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import HttpOnlyProtocol
+from nameko.web.server import WebServer as NamekoWebServer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
+from shared.config import setting
 from shared.heap import FrozenStartupHeap
 from shared.messaging import connect
+
+access_log = logging.getLogger("nameko.web.server")
+
+
+def redact_request_line(line: str) -> str:
+    """``GET /documents/7?expires=1&signature=ab HTTP/1.1`` -> ``GET /documents/7?expires=***&signature=*** HTTP/1.1``:
+    names stay (what was asked for), values go (tokens, signatures, and whatever a form may carry)."""
+    method, _, rest = line.partition(" ")
+    target, _, version = rest.rpartition(" ") if " " in rest else (rest, "", "")
+    path, question, query = target.partition("?")
+    if not question:
+        return line
+    redacted = "".join(part if part in ("", "&", ";") else (part.partition("=")[0] + "=***" if "=" in part else "***")
+                       for part in re.split(r"([&;])", query))
+    return f"{method} {path}?{redacted}" + (f" {version}" if version else "")
+
+
+class _RedactingProtocol(HttpOnlyProtocol):
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self.requestline = redact_request_line(getattr(self, "requestline", ""))  # what the access log prints
+        return ok
+
+
+class WebServer(NamekoWebServer):
+    """nameko's web server with a socket time-out and an access log without query values."""
+
+    @property
+    def sharing_key(self) -> type:
+        # One listener per container whichever decorator an entrypoint used (tests/unit/test_service_modules.py
+        # checks that every service uses shared.ops.http, so this one is the listener).
+        return NamekoWebServer
+
+    def get_wsgi_server(self, sock: Any, wsgi_app: Any, protocol: Any = _RedactingProtocol,
+                        debug: bool = False) -> Any:
+        timeout = float(setting(self.container.config, "WEB_SERVER_SOCKET_TIMEOUT"))
+        if timeout <= 0:
+            raise ValueError(f"WEB_SERVER_SOCKET_TIMEOUT: {timeout} must be above 0 seconds")
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=False, log=access_log,
+                           socket_timeout=timeout)
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    """nameko's ``@http``, on :class:`WebServer`, with no exception text in a 5xx answer."""
+
+    server = WebServer()
+
+    def response_from_exception(self, exc: Exception) -> Response:
+        expected = self.expected_exceptions  # a class or a tuple of them, as nameko allows
+        if isinstance(exc, (*(expected if isinstance(expected, tuple) else (expected,)), NamekoBadRequest)):
+            return super().response_from_exception(exc)  # 400: the caller's own mistake, named
+        return _json(500, {"error": "internal error"})
+
+
+http = HttpEntrypoint.decorator
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

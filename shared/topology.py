@@ -1,25 +1,29 @@
 """RabbitMQ topology as code: one description (deploy/rabbitmq/topology.yaml), applied the same way everywhere.
 
 * ``render_k8s`` turns it into the messaging-topology-operator's custom resources (Vhost, Exchange, Queue,
-  Binding, Policy, User, Permission) for deploy/k8s;
+  Binding, Policy, User, Permission, TopicPermission) for deploy/k8s;
 * ``apply`` declares it on a broker directly: exchanges, queues and bindings over AMQP (kombu), the vhost,
-  policies, users and permissions with ``rabbitmqctl`` (the local setup has no management plugin).
+  policies, users, permissions and topic permissions with ``rabbitmqctl`` (the local setup has no management
+  plugin).
 
-The description says what each service *does* on the bus (publishes, serves or calls RPC, consumes which
-queues); the queues, bindings, dead-letter policies and each user's configure / write / read permissions are
-derived from that, so permissions are exactly what the code needs and nothing more.
+The description says what each service *does* on the bus (publishes, serves RPC, calls which RPC methods,
+consumes which queues); the queues, bindings, dead-letter policies (with the dead letters' TTL) and each user's
+configure / write / read permissions and topic permissions are derived from that, so permissions are exactly
+what the code needs and nothing more: configure on its own queues only, RPC requests only to the methods it
+calls (tests/deploy/test_rabbitmq_topology.py compares the description with the code).
 
 Command line (``python -m shared.topology --help``)::
 
     python -m shared.topology render                 # the Kubernetes custom resources, as YAML, to stdout
     python -m shared.topology apply --amqp-uri pyamqp://guest:guest@127.0.0.1:5672/ \\
-        [--vhost cchc] [--credentials FILE] [--write-credentials FILE]
+        [--vhost cchc] [--credentials FILE] [--write-credentials FILE] [--dead-letter-ttl-days N]
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -45,6 +49,12 @@ class TopologyError(ValueError):
 
 
 # -- the model ----------------------------------------------------------------------------------------------
+# nameko's reply routing keys (and reply queue suffixes) are uuid4 strings.
+UUID_KEY = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# RabbitMQ refuses a message TTL above 2^32-1 ms (49.7 days).
+MAX_TTL_DAYS = 49
+
+
 @dataclass(frozen=True)
 class Binding:
     exchange: str
@@ -59,12 +69,24 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class TopicPermission:
+    """RabbitMQ topic permissions on one topic exchange: regexes over the routing keys a user may publish with
+    (``write``) and bind with (``read``). An exchange a user has none for is not restricted by routing key."""
+
+    exchange: str
+    write: str = NOTHING
+    read: str = NOTHING
+
+
+@dataclass(frozen=True)
 class Permissions:
-    """Resource patterns (names, ``*`` = any characters) a user may configure, write to and read from."""
+    """Resource patterns (names, ``*`` = any characters) a user may configure, write to and read from, and its
+    topic permissions."""
 
     configure: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
     read: tuple[str, ...] = ()
+    topics: tuple[TopicPermission, ...] = ()
 
     def regexes(self) -> dict[str, str]:
         return {"configure": regex(self.configure), "write": regex(self.write), "read": regex(self.read)}
@@ -84,10 +106,11 @@ class ServiceSpec:
     name: str
     publishes: tuple[str, ...]
     serves_rpc: bool
-    calls_rpc: tuple[str, ...]
+    calls_rpc: Mapping[str, tuple[str, ...]]  # target service -> the methods called
     subscribes: tuple[str, ...]
     queues: tuple[QueueSpec, ...]
     standalone_rpc_proxy: bool = False  # nameko.standalone.rpc.ClusterRpcProxy inside the service
+    topics: tuple[TopicPermission, ...] = ()  # further topic permissions (e.g. the event types it may publish)
 
     @property
     def dead_letter_routing(self) -> str:
@@ -99,12 +122,11 @@ class Topology:
     vhost: str
     default_queue_type: str
     exchanges: tuple[str, ...]
-    declared_by_every_service: tuple[str, ...]  # exchanges every service declares at start-up
-    queues_declared_by_every_service: tuple[str, ...]  # queues (with their bindings) likewise
     dead_letter_exchange: str
     dead_letter_prefix: str
     service_delivery_limit: int
     dead_letter_delivery_limit: int
+    dead_letter_ttl_days: int
     services: tuple[ServiceSpec, ...]
     clients: Mapping[str, Permissions] = field(default_factory=dict)
 
@@ -127,32 +149,45 @@ class Topology:
     def service_permissions(self, svc: ServiceSpec) -> Permissions:
         """What the service's code does with its connection, as RabbitMQ permissions.
 
-        configure = declare (exchanges it declares, its own queues); write = publish to an exchange, bind a
-        queue (write on the queue); read = consume a queue, bind from an exchange (read on the exchange).
+        configure = declare or delete: its own queues only (its consumer queues, its RPC queue, its reply
+        queues, its dead-letter queue). Exchanges and other services' queues are declared up front (the
+        operator, ``apply``) and the code only checks them with passive declarations (shared/messaging.py),
+        which need no permission. write = publish to an exchange, bind a queue (write on the queue); read =
+        consume a queue, bind from an exchange (read on the exchange). Topic permissions narrow the RPC exchange
+        to the methods it calls (``<service>.<method>``) and, if it serves RPC, replies (uuid routing keys), and
+        the dead-letter exchange to its own ``<service>.`` routing keys.
         """
-        shared_queues = [q for q in self.queues() if q.name in self.queues_declared_by_every_service]
         own_queues = [q.name for q in svc.queues]
-        declared_queues = _unique([*own_queues, *(q.name for q in shared_queues)])  # declared and bound, not read
-        bound_from = [b.exchange for q in [*svc.queues, *shared_queues] for b in q.bindings]
-        rpc = svc.serves_rpc or bool(svc.calls_rpc) or svc.standalone_rpc_proxy
+        bound_from = [b.exchange for q in svc.queues for b in q.bindings]
+        calls = bool(svc.calls_rpc)
+        rpc = svc.serves_rpc or calls or svc.standalone_rpc_proxy
         rpc_queues = (
             ([f"rpc-{svc.name}"] if svc.serves_rpc else [])
-            + ([f"rpc.reply-{svc.name}-*"] if svc.calls_rpc else [])
+            + ([f"rpc.reply-{svc.name}-*"] if calls and not svc.standalone_rpc_proxy else [])
             # a standalone proxy's reply queue is named after no service: the pattern is shared by all of them
             + (["rpc.reply-standalone_rpc_proxy-*"] if svc.standalone_rpc_proxy else [])
         )
         handler_queues = [f"evt-*--{svc.name}.*"] if svc.subscribes else []
         dlq = f"{self.dead_letter_prefix}{svc.name}"
         rpc_exchange = [RPC_EXCHANGE] if rpc else []
+        # dead letters: published as "<service>.<key>", its queue bound with "<service>.#"
+        topics = [TopicPermission(self.dead_letter_exchange, write=f"^{re.escape(svc.name)}\\..+$",
+                                  read=f"^{re.escape(svc.name)}\\.#$")]
+        if rpc:
+            methods = [f"{re.escape(target)}\\.({'|'.join(re.escape(m) for m in sorted(names))})"
+                       for target, names in sorted(svc.calls_rpc.items())]
+            writes = methods + ([UUID_KEY] if svc.serves_rpc else [])  # requests; replies to callers
+            # bindings: its RPC queue to "<service>.*", its reply queue to a uuid
+            reads = ([f"{re.escape(svc.name)}\\.\\*"] if svc.serves_rpc else []) + ([UUID_KEY] if calls else [])
+            topics.append(TopicPermission(RPC_EXCHANGE, write=_alternatives(writes), read=_alternatives(reads)))
+        extra = {t.exchange for t in svc.topics}
         return Permissions(
-            configure=_unique(
-                [*self.declared_by_every_service, *svc.publishes, *svc.subscribes, *bound_from, *rpc_exchange,
-                 dlq, *declared_queues, *rpc_queues, *handler_queues]
-            ),
-            write=_unique([self.dead_letter_exchange, *svc.publishes, *rpc_exchange, dlq, *declared_queues,
+            configure=_unique([*own_queues, *rpc_queues, *handler_queues, dlq]),
+            write=_unique([self.dead_letter_exchange, *svc.publishes, *rpc_exchange, dlq, *own_queues,
                            *rpc_queues, *handler_queues]),
             read=_unique([self.dead_letter_exchange, *bound_from, *svc.subscribes, *rpc_exchange, *own_queues,
                           *rpc_queues, *handler_queues]),
+            topics=tuple(t for t in topics if t.exchange not in extra) + svc.topics,
         )
 
     def users(self) -> dict[str, Permissions]:
@@ -165,7 +200,10 @@ class Topology:
 
     def policies(self) -> list[Policy]:
         """Broker-side dead-lettering for the queues a service consumes (a safety net under the services' own
-        dead-lettering), and a high delivery limit on the dead-letter queues themselves."""
+        dead-lettering); on the dead-letter queues a high delivery limit and a message TTL: a dead letter keeps
+        its body as received (a refused dossier.received holds the applicant), so it is dropped after
+        ``dead_letter_ttl_days`` (docs/data-protection.md). A policy, not queue arguments: RabbitMQ refuses to
+        re-declare an existing queue with other arguments (PRECONDITION_FAILED), a policy changes in place."""
         policies = []
         for svc in self.services:
             names = [q.name for q in svc.queues] + ([f"rpc-{svc.name}"] if svc.serves_rpc else [])
@@ -190,14 +228,26 @@ class Topology:
             Policy(
                 name="cchc-dead-letter-queues",
                 pattern="^" + _glob_regex(f"{self.dead_letter_prefix}*") + "$",
-                definition={"delivery-limit": self.dead_letter_delivery_limit},
+                definition={"delivery-limit": self.dead_letter_delivery_limit,
+                            "message-ttl": ttl_milliseconds(self.dead_letter_ttl_days)},
             )
         )
         return policies
 
 
+def ttl_milliseconds(days: int) -> int:
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_TTL_DAYS:
+        raise TopologyError(f"dead_letters.message_ttl_days: {days!r} must be a whole number of days from 1 to "
+                            f"{MAX_TTL_DAYS} (RabbitMQ refuses a TTL above 2^32-1 ms)")
+    return days * 86_400_000
+
+
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
+
+
+def _alternatives(regexes: Sequence[str]) -> str:
+    return "^(" + "|".join(regexes) + ")$" if regexes else NOTHING
 
 
 def _glob_regex(pattern: str) -> str:
@@ -221,7 +271,8 @@ def load(path: Path | str = DEFAULT_PATH) -> Topology:
         services = tuple(_service(name, body or {}) for name, body in raw["services"].items())
         clients = {
             name: Permissions(
-                tuple(body.get("configure", ())), tuple(body.get("write", ())), tuple(body.get("read", ()))
+                tuple(body.get("configure", ())), tuple(body.get("write", ())), tuple(body.get("read", ())),
+                _topics(body.get("topics")),
             )
             for name, body in (raw.get("clients") or {}).items()
         }
@@ -229,19 +280,41 @@ def load(path: Path | str = DEFAULT_PATH) -> Topology:
             vhost=str(raw["vhost"]),
             default_queue_type=str(raw.get("default_queue_type", "quorum")),
             exchanges=exchanges,
-            declared_by_every_service=tuple((raw.get("declared_by_every_service") or {}).get("exchanges", ())),
-            queues_declared_by_every_service=tuple((raw.get("declared_by_every_service") or {}).get("queues", ())),
             dead_letter_exchange=str(dl["exchange"]),
             dead_letter_prefix=str(dl["queue_prefix"]),
             service_delivery_limit=int(dl["service_queue_delivery_limit"]),
             dead_letter_delivery_limit=int(dl["dead_letter_queue_delivery_limit"]),
+            dead_letter_ttl_days=dl["message_ttl_days"],
             services=services,
             clients=clients,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise TopologyError(f"{path}: missing or malformed key {exc}") from exc
     _check(topology)
     return topology
+
+
+EVENT_TYPES = "event_types"  # in a topic permission: exactly the contract's event types (shared/events.py)
+
+
+def event_types_regex() -> str:
+    """The routing keys of the one-door contract, and nothing else: ``^(dossier\\.received|…|petition\\.rated)$``.
+    Derived from the event catalogue, so a new event type is permitted as soon as the contract has it (re-render)."""
+    from shared.events import CATALOGUE
+
+    return _alternatives([re.escape(name) for name in sorted(CATALOGUE)])
+
+
+def _topic_regex(value: Any) -> str:
+    return event_types_regex() if value == EVENT_TYPES else str(value)
+
+
+def _topics(raw: Mapping[str, Any] | None) -> tuple[TopicPermission, ...]:
+    """``{exchange: {write: regex, read: regex}}`` (``event_types``: the contract's event types); a side left out
+    allows nothing."""
+    return tuple(TopicPermission(str(exchange), _topic_regex((body or {}).get("write", NOTHING)),
+                                 _topic_regex((body or {}).get("read", NOTHING)))
+                 for exchange, body in (raw or {}).items())
 
 
 def _service(name: str, body: Mapping[str, Any]) -> ServiceSpec:
@@ -249,14 +322,18 @@ def _service(name: str, body: Mapping[str, Any]) -> ServiceSpec:
         QueueSpec(q["name"], name, tuple(Binding(b["exchange"], str(b["routing_key"])) for b in q.get("bindings", ())))
         for q in body.get("queues") or ()
     )
+    calls = body.get("calls_rpc") or {}
+    if not isinstance(calls, Mapping):
+        raise TopologyError(f"services.{name}.calls_rpc: expected a mapping of service to the methods it calls")
     return ServiceSpec(
         name=name,
         publishes=tuple(body.get("publishes") or ()),
         serves_rpc=bool(body.get("serves_rpc", False)),
-        calls_rpc=tuple(body.get("calls_rpc") or ()),
+        calls_rpc={str(target): tuple(str(m) for m in methods or ()) for target, methods in calls.items()},
         subscribes=tuple(body.get("subscribes") or ()),
         queues=queues,
         standalone_rpc_proxy=bool(body.get("standalone_rpc_proxy", False)),
+        topics=_topics(body.get("topics")),
     )
 
 
@@ -264,19 +341,24 @@ def _check(t: Topology) -> None:
     known = set(t.exchanges)
     if t.dead_letter_exchange not in known:
         raise TopologyError(f"dead_letters.exchange {t.dead_letter_exchange!r} is not among the exchanges")
+    ttl_milliseconds(t.dead_letter_ttl_days)
     names = [svc.name for svc in t.services]
     for svc in t.services:
-        used = [*svc.publishes, *svc.subscribes, *(b.exchange for q in svc.queues for b in q.bindings)]
+        used = [*svc.publishes, *svc.subscribes, *(b.exchange for q in svc.queues for b in q.bindings),
+                *(topic.exchange for topic in svc.topics)]
         for exchange in used:
             if exchange not in known:
                 raise TopologyError(f"services.{svc.name}: exchange {exchange!r} is not among the exchanges")
-        for target in svc.calls_rpc:
+        for target, methods in svc.calls_rpc.items():
             if target not in names:
                 raise TopologyError(f"services.{svc.name}.calls_rpc: no service {target!r}")
+            if not methods or not all(re.fullmatch(r"[a-z_][a-z0-9_]*", m) for m in methods):
+                raise TopologyError(f"services.{svc.name}.calls_rpc.{target}: list the method names called")
+    for name, perms in t.clients.items():
+        for topic in perms.topics:
+            if topic.exchange not in known:
+                raise TopologyError(f"clients.{name}.topics: exchange {topic.exchange!r} is not among the exchanges")
     queue_names = [q.name for q in t.queues()]
-    for name in t.queues_declared_by_every_service:
-        if name not in queue_names:
-            raise TopologyError(f"declared_by_every_service.queues: no queue {name!r} is described")
     duplicates = {n for n in queue_names if queue_names.count(n) > 1}
     if duplicates:
         raise TopologyError(f"queues declared twice: {sorted(duplicates)}")
@@ -327,6 +409,10 @@ def render_k8s(t: Topology, cluster: str = CLUSTER_NAME) -> list[dict[str, Any]]
         out.append(obj("User", k8s_name(user), {}))
         out.append(obj("Permission", k8s_name("permission", user), {
             "vhost": t.vhost, "userReference": {"name": k8s_name(user)}, "permissions": perms.regexes()}))
+        for topic in perms.topics:
+            out.append(obj("TopicPermission", k8s_name("topic-permission", user, topic.exchange), {
+                "vhost": t.vhost, "userReference": {"name": k8s_name(user)},
+                "permissions": {"exchange": topic.exchange, "write": topic.write, "read": topic.read}}))
     names = [(o["kind"], o["metadata"]["name"]) for o in out]
     if len(set(names)) != len(names):
         raise TopologyError("two custom resources got the same name")
@@ -410,7 +496,7 @@ def apply(
     # out of "users" so its password stays; its permissions are still (re)set.
     admin = unquote(urlsplit(admin_uri).username or "guest")
     known_users = {u["user"] for u in ctl.json("list_users")}
-    definitions: dict[str, Any] = {"users": [], "permissions": [], "policies": []}
+    definitions: dict[str, Any] = {"users": [], "permissions": [], "topic_permissions": [], "policies": []}
     definitions["permissions"].append(
         {"user": admin, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"})
     for user, perms in t.users().items():
@@ -423,11 +509,19 @@ def apply(
             definitions["users"].append({"name": login, "password_hash": password_hash(password),
                                          "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []})
         definitions["permissions"].append({"user": login, "vhost": vhost, **perms.regexes()})
+        definitions["topic_permissions"] += [{"user": login, "vhost": vhost, "exchange": topic.exchange,
+                                              "write": topic.write, "read": topic.read} for topic in perms.topics]
     for policy in t.policies():
         definitions["policies"].append({"vhost": vhost, "name": policy.name, "pattern": policy.pattern,
                                         "apply-to": policy.apply_to, "priority": policy.priority,
                                         "definition": dict(policy.definition)})
         report.policies.append(policy.name)
+    # import_definitions adds and replaces but never removes: clear topic permissions the description dropped.
+    described = {(d["user"], d["exchange"]) for d in definitions["topic_permissions"]}
+    logins = {f"{user_prefix}{user}" for user in t.users()}
+    for row in ctl.json("list_topic_permissions", "-p", vhost):
+        if row["user"] in logins and (row["user"], row["exchange"]) not in described:
+            ctl("clear_topic_permissions", "-p", vhost, row["user"], row["exchange"])
     ctl("import_definitions", "--format", "json", stdin=json.dumps(definitions))  # no path: stdin
 
     # Exchanges, queues and bindings over AMQP, as the services themselves declare them.
@@ -479,9 +573,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     do.add_argument("--vhost", help="override the description's vhost")
     do.add_argument("--credentials", help="YAML mapping user -> password to set")
     do.add_argument("--write-credentials", help="write generated passwords (YAML) here, mode 0600")
+    for command in (sub.choices["render"], do):
+        command.add_argument("--dead-letter-ttl-days", type=int,
+                             help="days a dead letter is kept (default: dead_letters.message_ttl_days)")
     args = top.parse_args(argv)
 
     topology = load(args.topology)
+    if args.dead_letter_ttl_days is not None:
+        ttl_milliseconds(args.dead_letter_ttl_days)
+        topology = dataclasses.replace(topology, dead_letter_ttl_days=args.dead_letter_ttl_days)
     if args.command == "render":
         sys.stdout.write(dump_k8s(topology))
         return 0

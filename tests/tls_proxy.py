@@ -16,6 +16,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PG_SSL_REQUEST = 80877103
 
@@ -55,12 +56,29 @@ class TlsProxy:
         self.handshakes = 0  # completed TLS handshakes
         self.refused = 0  # handshakes the client broke off (e.g. it did not trust the certificate)
         self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._open: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._start(self._accept)
 
     def close(self) -> None:
+        """Stop accepting and end every forwarded connection. A green thread blocked on a socket is not woken when
+        the socket is closed (its hub registration would outlive the test and trip a later reader of the same file
+        descriptor), so the accept loop is woken by one last connection and the pumps by a shutdown; then wait
+        for all of them to end."""
         self._closed = True
         with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        with contextlib.suppress(OSError):
             self.listener.close()
+        for sock in list(self._open):
+            _shutdown(sock)
+        for thread in list(self._threads):  # gone from the hub before anything reuses their descriptors
+            thread.join(timeout=10)
+
+    def _start(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _accept(self) -> None:
         while not self._closed:
@@ -68,7 +86,10 @@ class TlsProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            if self._closed:
+                client.close()
+                return
+            self._start(self._serve, client)
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -85,17 +106,26 @@ class TlsProxy:
             return
         self.handshakes += 1
         upstream = socket.create_connection(self.upstream)
-        threading.Thread(target=self._pump, args=(upstream, tls), daemon=True).start()
+        self._open.update((tls, upstream))
+        self._start(self._pump, upstream, tls)
         self._pump(tls, upstream)
 
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
                 target.sendall(data)
         except (OSError, EOFError):  # eventlet raises EOFError when the other pump closed the socket
             pass
         finally:
-            for sock in (source, target):
-                with contextlib.suppress(OSError):
-                    sock.close()
+            # Each pump closes only the socket it reads, once it has woken: a socket closed under a blocked green
+            # reader never wakes it (it would stay registered with the hub). A shutdown wakes the other pump.
+            _shutdown(target)
+            self._open.discard(source)
+            with contextlib.suppress(OSError):
+                source.close()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Wake whoever reads the socket (it reads EOF and closes it)."""
+    with contextlib.suppress(OSError, ValueError):
+        sock.shutdown(socket.SHUT_RDWR)

@@ -16,7 +16,6 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from prometheus_client import Counter, Histogram
 from werkzeug.wrappers import Request, Response
 
@@ -28,6 +27,7 @@ from shared import ops
 from shared.clock import utcnow
 from shared.config import section
 from shared.db import DatabaseProvider
+from shared.ops import http
 
 log = logging.getLogger(__name__)
 

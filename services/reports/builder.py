@@ -253,30 +253,35 @@ class Builder:
     def _render_and_keep(self, document: Document, key: str, info: Mapping[str, Any], formats: Sequence[str],
                          force: bool) -> dict[str, Any]:
         digest = content_hash(document)
-        output = self.settings.output_dir
+        blobs = store.blob_store(self.settings.max_document_bytes)
         if not force:
             with self.db.transaction() as session:
-                existing = store.current_files(session, output, document.kind, key, digest, formats)
+                existing = store.current_files(session, blobs, document.kind, key, digest, formats)
             if existing is not None:
-                return _result(document, key, existing, built=False)
+                return self._result(document, key, existing, built=False)
         files = {fmt: self.renderer(document, fmt) for fmt in formats}
         for fmt, data in files.items():
             if not data:
                 raise RuntimeError(f"{document.kind} {key}: the {fmt} renderer produced an empty file")
         now = self.now()
         with self.db.transaction() as session:
-            stored, built = store.record(session, output, kind=document.kind, key=key, title=document.title,
+            stored, built = store.record(session, blobs, kind=document.kind, key=key, title=document.title,
                                          filename=document.filename, content_hash=digest, sources=_jsonable(info),
                                          files=files, now=now, force=force)
         if built:
             for f in stored:
                 documents_built.labels(SERVICE, f.kind, f.format).inc()
-        return _result(document, key, stored, built=built)
+        return self._result(document, key, stored, built=built)
+
+    def _result(self, document: Document, key: str, files: Sequence[store.StoredFile], built: bool) -> dict[str, Any]:
+        expires = link_expiry(self.now(), self.settings)
+        return {"kind": document.kind, "key": key, "title": document.title, "version": files[0].version,
+                "built": built, "files": [f.to_dict(expires) for f in files]}
 
 
-def _result(document: Document, key: str, files: Sequence[store.StoredFile], built: bool) -> dict[str, Any]:
-    return {"kind": document.kind, "key": key, "title": document.title, "version": files[0].version,
-            "built": built, "files": [f.to_dict() for f in files]}
+def link_expiry(now: dt.datetime, settings: ReportSettings) -> int:
+    """The unix time the download links handed out now stop working."""
+    return int(now.timestamp()) + settings.download_link_seconds
 
 
 def _jsonable(value: Any) -> Any:

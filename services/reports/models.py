@@ -8,11 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.blobs import blob_table
 from shared.db import UTCDateTime
 
 
 class Base(DeclarativeBase):
     pass
+
+
+# The documents' bytes (shared/blobs.py): in this service's schema, so every replica serves every document and
+# the database's backups hold them. DocumentFile.sha256 is the address.
+blobs = blob_table(Base.metadata)
 
 
 class DocumentSeries(Base):
@@ -27,7 +33,7 @@ class DocumentSeries(Base):
 
 
 class DocumentFile(Base):
-    """One file of one version of a document: where it is (relative to the output folder), its sha256, the
+    """One file of one version of a document: its name, its sha256 (the address of its bytes in ``blobs``), the
     figures it was built from (``sources``, e.g. the ranking version) and the token that downloads it."""
 
     __tablename__ = "document_files"
@@ -37,7 +43,7 @@ class DocumentFile(Base):
     version: Mapped[int] = mapped_column(sa.Integer)
     format: Mapped[str] = mapped_column(sa.String(8))
     title: Mapped[str] = mapped_column(sa.String(500))
-    path: Mapped[str] = mapped_column(sa.String(500))
+    filename: Mapped[str] = mapped_column(sa.String(300))
     size: Mapped[int] = mapped_column(sa.Integer)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     content_hash: Mapped[str] = mapped_column(sa.String(64))  # of the layout model: same figures, same hash

@@ -36,12 +36,12 @@ class StoredFileSchema(Schema):
     version = fields.Integer()
     format = fields.String()
     title = fields.String()
-    path = fields.String()
     filename = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
     token = fields.String()
     url = fields.String()
+    url_expires_at = fields.String()
     built_at = fields.String()
     sources = fields.Dict()
 

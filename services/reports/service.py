@@ -11,36 +11,21 @@ from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import Timer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
-from services.reports import store
-from services.reports.builder import Builder
+from services.reports import links, store
+from services.reports.builder import Builder, link_expiry
 from services.reports.errors import BadRequest, NotFound
 from services.reports.formats import MEDIA_TYPES
 from services.reports.schemas import Apologies, BuildResultSchema, RankingUpdated, StoredFileSchema
 from services.reports.settings import ReportSettings, load_settings
 from services.reports.sources import Sources
 from shared import ops
+from shared.clock import utcnow
 from shared.db import DatabaseProvider
 from shared.events import first_error
 from shared.reliable_handler import reliable_event_handler
-
-
-class SettingsTimer(Timer):
-    """A timer whose interval is a ``reports:`` setting (code defaults apply when the section omits it)."""
-
-    def __init__(self, key: str, **kwargs: Any) -> None:
-        self.key = key
-        super().__init__(interval=1.0, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = float(getattr(load_settings(self.container.config), self.key))
-        super().setup()
-
-
-settings_timer = SettingsTimer.decorator
+from shared.timers import configured_timer
 
 
 class Settings(DependencyProvider):
@@ -48,7 +33,6 @@ class Settings(DependencyProvider):
 
     def setup(self) -> None:
         self.settings = load_settings(self.container.config)
-        self.settings.output_dir.mkdir(parents=True, exist_ok=True)
 
     def get_dependency(self, worker_ctx: Any) -> ReportSettings:
         return self.settings
@@ -65,6 +49,9 @@ class ReportsService(ops.OpsEndpoints):
 
     def _builder(self) -> Builder:
         return Builder(self.db, Sources(self.scoring, self.dossiers), self.settings)
+
+    def _blobs(self) -> Any:
+        return store.blob_store(self.settings.max_document_bytes)
 
     # -- building ---------------------------------------------------------------------------------------
     @rpc(expected_exceptions=(NotFound, BadRequest))
@@ -97,7 +84,7 @@ class ReportsService(ops.OpsEndpoints):
     def on_ranking_updated(self, payload: dict[str, Any]) -> None:
         self._builder().on_ranking_updated(payload)
 
-    @settings_timer("ranking_build_interval_seconds")
+    @configured_timer("reports", "ranking_build_interval_seconds")
     def build_pending_rankings(self) -> None:
         """Build the documents of rankings announced since the last build (a burst of events, one build)."""
         self._builder().build_pending()
@@ -108,31 +95,36 @@ class ReportsService(ops.OpsEndpoints):
                   limit: int = 100) -> list[dict[str, Any]]:
         """Kept files, newest first (by default only each document's latest version)."""
         with self.db.transaction() as session:
-            files = store.list_files(session, self.settings.output_dir, kind, key, latest_only, min(limit, 1000))
-        return StoredFileSchema(many=True).dump([f.to_dict() for f in files])
+            files = store.list_files(session, kind, key, latest_only, min(limit, 1000))
+        expires = link_expiry(utcnow(), self.settings)
+        return StoredFileSchema(many=True).dump([f.to_dict(expires) for f in files])
 
     @rpc(expected_exceptions=(NotFound,))
     def document_file(self, document_id: int) -> dict[str, Any]:
-        """One kept file's bytes (base64) with its name, media type, size and sha256: the web service serves
-        downloads with the reader's session and checks his rights itself, so no token is involved."""
+        """One kept file with its content (base64), for a caller that serves it to its own users (the web
+        application, behind its own session): no token or link involved. NotFound for an unknown id."""
         with self.db.transaction() as session:
-            found = store.file_by_id(session, self.settings.output_dir, int(document_id))
-        data = found.path.read_bytes()
-        return {"filename": found.path.name, "media_type": MEDIA_TYPES[found.format], "sha256": found.sha256,
-                "size": len(data), "content_b64": base64.b64encode(data).decode("ascii")}
+            found = store.file_by_id(session, document_id)
+            data = store.content(session, self._blobs(), found)
+        return {"filename": found.filename, "media_type": MEDIA_TYPES[found.format], "sha256": found.sha256,
+                "size": found.size, "content_b64": base64.b64encode(data).decode("ascii")}
 
-    @http("GET", "/documents/<int:file_id>")
+    @ops.http("GET", f"/documents/<int(max={store.MAX_ID}):file_id>")
     def download(self, request: Any, file_id: int) -> Response:
-        """A kept file, given its token (``?token=…`` or ``Authorization: Bearer …``); 404 otherwise."""
-        token = request.args.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        """A kept file, given its token (``Authorization: Bearer …``) or a signed link that has not expired
+        (``?expires=…&signature=…``); 404 otherwise, and for an id beyond any document's."""
         try:
             with self.db.transaction() as session:
-                found = store.file_by_token(session, self.settings.output_dir, file_id, token)
+                found = store.file_for_download(session, file_id, bearer=links.bearer_token(request.headers),
+                                                expires=request.args.get("expires", ""),
+                                                signature=request.args.get("signature", ""),
+                                                now=utcnow().timestamp())
+                data = store.content(session, self._blobs(), found)
         except NotFound as exc:
             return Response(json.dumps({"error": "not found", "detail": str(exc)}, ensure_ascii=False), status=404,
                             mimetype="application/json")
-        return Response(found.path.read_bytes(), mimetype=MEDIA_TYPES[found.format], headers={
-            "Content-Disposition": f'attachment; filename="{found.path.name}"',
+        return Response(data, mimetype=MEDIA_TYPES[found.format], headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
             "ETag": f'"{found.sha256}"',
             "X-Document-Version": str(found.version),
             "Cache-Control": "private, no-store",

@@ -1,29 +1,17 @@
 """The figures documents are built from, asked over RPC of the services that own them (never their tables).
 
 :class:`Sources` wraps the scoring and dossiers RPC proxies (a nameko ``RpcProxy`` in the service, a
-``ClusterRpcProxy``'s attributes in tools) and turns their remote errors into this service's: an unknown set,
-unit or period is :class:`NotFound`, a malformed period :class:`BadRequest`. Anything else propagates.
+``ClusterRpcProxy``'s attributes in tools). Their domain errors arrive as the classes registered for their remote
+paths in errors.py (nameko's remote-error registry): an unknown set, unit or period is answered as this service's
+own :class:`NotFound`, a malformed period as :class:`BadRequest`, with the remote message. Anything else
+propagates as nameko raised it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nameko.exceptions import RemoteError
-
-from services.reports.errors import BadRequest, NotFound
-
-_NOT_FOUND = {"NotFound"}
-_BAD_REQUEST = {"PeriodError", "ValueError", "BadRequest"}
-
-
-def _translate(exc: RemoteError) -> Exception:
-    message = str(exc.value) if exc.value is not None else str(exc)
-    if exc.exc_type in _NOT_FOUND:
-        return NotFound(message)
-    if exc.exc_type in _BAD_REQUEST:
-        return BadRequest(message)
-    return exc
+from services.reports.errors import BadRequest, NotFound, RemoteBadRequest, RemoteNotFound
 
 
 class Sources:
@@ -34,11 +22,10 @@ class Sources:
     def _call(self, method: Any, *args: Any) -> Any:
         try:
             return method(*args)
-        except RemoteError as exc:
-            translated = _translate(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+        except RemoteNotFound as exc:  # answered as ours: callers of reports see "NotFound", not a remote type
+            raise NotFound(str(exc)) from None
+        except RemoteBadRequest as exc:
+            raise BadRequest(str(exc)) from None
 
     def ranking(self, set_id: str) -> dict[str, Any]:
         return self._call(self.scoring.ranking, set_id)

@@ -1,38 +1,37 @@
-"""Where documents are kept: files under the output folder, one row per file with version, time and sha256.
+"""Where documents are kept: one row per file with version, time, sha256 and token; the bytes in the database.
 
-Layout on disk: ``<output_dir>/<kind>/<key>/v<version>/<filename>.<format>`` (kind and key reduced to safe
-path segments). A build takes the next version of its (kind, key) under a row lock, so concurrent builds and
-several replicas never share a number; files are written to a temporary name and renamed, so a reader never
-sees half a file, and the row is committed only with its file in place. A file is served only through a row
-(id + token) and only from inside the output folder.
+The bytes go to the service's ``blobs`` table (shared/blobs.py) under their sha256, in the same transaction as
+the row that names them: every replica serves every document, a restarted pod loses nothing, the database's
+backups hold the documents, and a row is never committed without its content. A build takes the next version of
+its (kind, key) under a row lock, so concurrent builds and several replicas never share a number. A file is
+served only through its row: by id to the service's RPC callers, and over HTTP with the document's token or a
+signed link that expires (links.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import hmac
-import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.reports import links
 from services.reports.errors import NotFound
-from services.reports.models import DocumentFile, DocumentSeries
+from services.reports.models import DocumentFile, DocumentSeries, blobs
+from shared.blobs import BlobMissing, BlobStore
 from shared.db import insert_ignore
 from shared.local_time import local_iso
 
-__all__ = ["StoredFile", "confined", "current_files", "file_by_id", "file_by_token", "list_files", "record",
-           "safe_segment"]
+__all__ = ["MAX_ID", "StoredFile", "blob_store", "content", "current_files", "file_by_id", "file_for_download",
+           "list_files", "record", "safe_segment"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_ID = 2**31 - 1  # document_files.id is an INTEGER: a larger id names no document (and must not reach SQL)
 
 
 @dataclass(frozen=True)
@@ -43,45 +42,39 @@ class StoredFile:
     version: int
     format: str
     title: str
-    path: Path
+    filename: str
     size: int
     sha256: str
     token: str
     built_at: dt.datetime
     sources: Mapping[str, Any]
 
-    @property
-    def url(self) -> str:
-        return f"/documents/{self.id}?token={self.token}"
-
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, link_expires: int) -> dict[str, Any]:
+        """The file as the RPC answers describe it; ``url`` is a download link valid until ``link_expires``."""
         return {"id": self.id, "kind": self.kind, "key": self.key, "version": self.version, "format": self.format,
-                "title": self.title, "path": str(self.path), "filename": self.path.name, "size": self.size,
-                "sha256": self.sha256, "token": self.token, "url": self.url, "built_at": local_iso(self.built_at),
-                "sources": dict(self.sources)}
+                "title": self.title, "filename": self.filename, "size": self.size, "sha256": self.sha256,
+                "token": self.token, "url": links.signed_path(self.id, self.token, link_expires),
+                "url_expires_at": local_iso(dt.datetime.fromtimestamp(link_expires, dt.UTC)),
+                "built_at": local_iso(self.built_at), "sources": dict(self.sources)}
 
 
 def safe_segment(text: str) -> str:
-    """A path segment from an id: letters, digits, ".", "_", "-" only, never "." or ".."."""
+    """A file name part from an id: letters, digits, ".", "_", "-" only, never "." or ".."."""
     cleaned = _UNSAFE.sub("_", text).strip(".")
     return cleaned or "_"
 
 
-def confined(output_dir: Path, relative: str) -> Path:
-    """The absolute path of a stored file, refusing anything that resolves outside the output folder."""
-    root = output_dir.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or path == root:
-        raise NotFound(f"path: {relative!r} is outside the document folder")
-    return path
+def blob_store(max_bytes: int) -> BlobStore:
+    """The documents' byte store, refusing files above ``max_bytes`` (``reports.max_document_bytes``)."""
+    return BlobStore(blobs, max_bytes)
 
 
-def _stored(row: DocumentFile, output_dir: Path) -> StoredFile:
-    return StoredFile(row.id, row.kind, row.key, row.version, row.format, row.title, confined(output_dir, row.path),
-                      row.size, row.sha256, row.token, row.built_at, row.sources or {})
+def _stored(row: DocumentFile) -> StoredFile:
+    return StoredFile(row.id, row.kind, row.key, row.version, row.format, row.title, row.filename, row.size,
+                      row.sha256, row.token, row.built_at, row.sources or {})
 
 
-def current_files(session: Session, output_dir: Path, kind: str, key: str, content_hash: str,
+def current_files(session: Session, store: BlobStore, kind: str, key: str, content_hash: str,
                   formats: Iterable[str]) -> list[StoredFile] | None:
     """The latest version's files if it was built from the same content in every wanted format, else None."""
     latest = session.scalar(sa.select(sa.func.max(DocumentFile.version))
@@ -94,23 +87,9 @@ def current_files(session: Session, output_dir: Path, kind: str, key: str, conte
     wanted = list(formats)
     if not all(fmt in by_format for fmt in wanted):
         return None
-    files = [_stored(by_format[fmt], output_dir) for fmt in wanted]
-    return files if all(f.path.is_file() for f in files) else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    files = [_stored(by_format[fmt]) for fmt in wanted]
+    kept = store.present(session, (f.sha256 for f in files))
+    return files if all(f.sha256 in kept for f in files) else None  # rows from before the bytes were kept here
 
 
 def _lock_series(session: Session, kind: str, key: str, now: dt.datetime) -> DocumentSeries:
@@ -122,57 +101,67 @@ def _lock_series(session: Session, kind: str, key: str, now: dt.datetime) -> Doc
     return session.scalars(query).one()
 
 
-def record(session: Session, output_dir: Path, *, kind: str, key: str, title: str, filename: str,
+def record(session: Session, store: BlobStore, *, kind: str, key: str, title: str, filename: str,
            content_hash: str, sources: Mapping[str, Any], files: Mapping[str, bytes], now: dt.datetime,
            force: bool = False) -> tuple[list[StoredFile], bool]:
-    """Store one build: the next version of (kind, key), its files and rows, in the caller's transaction.
+    """Store one build: the next version of (kind, key), its bytes and rows, in the caller's transaction.
 
     Returns the files and whether they are new. Unless ``force``, a build whose content equals the latest
-    version's (a concurrent or repeated build) stores nothing and returns the files already kept.
+    version's (a concurrent or repeated build) stores nothing and returns the files already kept. A file above
+    the store's limit refuses the whole build (BlobTooLarge names the format).
     """
     series = _lock_series(session, kind, key, now)
     if not force:
-        existing = current_files(session, output_dir, kind, key, content_hash, files)
+        existing = current_files(session, store, kind, key, content_hash, files)
         if existing is not None:
             return existing, False
     series.version += 1
     series.updated_at = now
-    folder = Path(safe_segment(kind)) / safe_segment(key) / f"v{series.version}"
-    written: list[Path] = []
-    try:
-        rows = []
-        for fmt, data in files.items():
-            relative = folder / f"{safe_segment(filename)}.{fmt}"
-            path = confined(output_dir, str(relative))
-            _write_atomically(path, data)
-            written.append(path)
-            rows.append(DocumentFile(kind=kind, key=key, version=series.version, format=fmt, title=title,
-                                     path=relative.as_posix(), size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                                     content_hash=content_hash, sources=dict(sources),
-                                     token=secrets.token_urlsafe(24), built_at=now))
-        session.add_all(rows)
-        session.flush()
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        raise
-    return [_stored(row, output_dir) for row in rows], True
+    rows = []
+    for fmt, data in files.items():
+        ref = store.put(session, data, field=f"documents.{fmt}")
+        rows.append(DocumentFile(kind=kind, key=key, version=series.version, format=fmt, title=title,
+                                 filename=f"{safe_segment(filename)}.{fmt}", size=ref.size, sha256=ref.sha256,
+                                 content_hash=content_hash, sources=dict(sources),
+                                 token=secrets.token_urlsafe(24), built_at=now))
+    session.add_all(rows)
+    session.flush()
+    return [_stored(row) for row in rows], True
 
 
-def file_by_token(session: Session, output_dir: Path, file_id: int, token: str) -> StoredFile:
-    """The file a download link names, if the token matches (compared in constant time); else NotFound."""
+def file_by_id(session: Session, file_id: Any) -> StoredFile:
+    """The file with this id; NotFound for an unknown id, or anything that is not an id at all."""
+    if not isinstance(file_id, int) or isinstance(file_id, bool) or not 1 <= file_id <= MAX_ID:
+        raise NotFound(f"document_id: no document {file_id!r}")
     row = session.get(DocumentFile, file_id)
-    if row is None or not token or not hmac.compare_digest(row.token.encode(), token.encode()):
-        raise NotFound("document: no such document, or the token does not match")
-    stored = _stored(row, output_dir)
-    if not stored.path.is_file():
-        raise NotFound("document: the file is no longer in the document folder")
-    return stored
+    if row is None:
+        raise NotFound(f"document_id: no document {file_id!r}")
+    return _stored(row)
 
 
-def list_files(session: Session, output_dir: Path, kind: str | None = None, key: str | None = None,
-               latest_only: bool = True, limit: int = 100) -> list[StoredFile]:
+def file_for_download(session: Session, file_id: int, *, bearer: str, expires: str, signature: str,
+                      now: float) -> StoredFile:
+    """The file a download names, if it shows the document's token or a valid, unexpired signed link; NotFound
+    otherwise (a wrong token and an unknown id look the same)."""
+    try:
+        found = file_by_id(session, file_id)
+    except NotFound:
+        raise NotFound("document: no such document, or the link is not valid") from None
+    if links.token_valid(found.token, bearer) or links.link_valid(found.token, found.id, expires, signature, now):
+        return found
+    raise NotFound("document: no such document, or the link is not valid")
+
+
+def content(session: Session, store: BlobStore, file: StoredFile) -> bytes:
+    """The file's bytes; NotFound if they were never kept in the database (a row from before they were)."""
+    try:
+        return store.get(session, file.sha256)
+    except BlobMissing:
+        raise NotFound("document: its content is no longer stored; build the document again") from None
+
+
+def list_files(session: Session, kind: str | None = None, key: str | None = None, latest_only: bool = True,
+               limit: int = 100) -> list[StoredFile]:
     query = sa.select(DocumentFile)
     if kind:
         query = query.where(DocumentFile.kind == kind)
@@ -184,15 +173,4 @@ def list_files(session: Session, output_dir: Path, kind: str | None = None, key:
         query = query.join(latest, sa.and_(DocumentFile.kind == latest.c.kind, DocumentFile.key == latest.c.key,
                                            DocumentFile.version == latest.c.v))
     rows = session.scalars(query.order_by(DocumentFile.built_at.desc(), DocumentFile.id.desc()).limit(limit)).all()
-    return [_stored(row, output_dir) for row in rows]
-
-
-def file_by_id(session: Session, output_dir: Path, file_id: int) -> StoredFile:
-    """A kept file by id alone, for callers that checked the reader's rights themselves (the web service)."""
-    row = session.get(DocumentFile, file_id)
-    if row is None:
-        raise NotFound(f"document_id: no document {file_id}")
-    stored = _stored(row, output_dir)
-    if not stored.path.is_file():
-        raise NotFound("document: the file is no longer in the document folder")
-    return stored
+    return [_stored(row) for row in rows]

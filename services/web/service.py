@@ -12,7 +12,6 @@ from urllib.parse import quote
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.web import sessions
@@ -28,6 +27,7 @@ from services.web.settings import WebSettings, load_settings
 from shared import ops
 from shared.clock import utcnow
 from shared.db import DatabaseProvider
+from shared.ops import http
 from shared.timers import configured_timer
 
 log = logging.getLogger(__name__)

@@ -168,32 +168,55 @@ class CuttableProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.threads: list[threading.Thread] = []
+        self.closed = False
+        self._start(self._accept)
+
+    def _start(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self.threads.append(thread)
+        thread.start()
 
     def _accept(self) -> None:
         with contextlib.suppress(OSError, EOFError):
             while True:
                 client, _ = self.listener.accept()
+                if self.closed:
+                    client.close()
+                    return
                 server = socket.create_connection(self.upstream)
                 self.sockets += [client, server]
                 for source, sink in ((client, server), (server, client)):
-                    threading.Thread(target=self._relay, args=(source, sink), daemon=True).start()
+                    self._start(self._relay, source, sink)
 
     @staticmethod
     def _relay(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError, EOFError):  # eventlet's green socket: EOFError once closed under it
-            while data := source.recv(65536):
-                sink.sendall(data)
+        try:
+            with contextlib.suppress(OSError, EOFError):  # eventlet's green socket: EOFError once closed under it
+                while data := source.recv(65536):
+                    sink.sendall(data)
+        finally:
+            # Each relay closes only the socket it reads, once it has woken: a socket closed under a blocked green
+            # reader never wakes it (it would stay registered with the hub). A shutdown wakes the other relay.
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_RDWR)
+            source.close()
 
     def cut(self) -> None:
         for sock in self.sockets:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+                sock.shutdown(socket.SHUT_RDWR)  # the relays see EOF and close
 
     def close(self) -> None:
+        """Also ends the accept loop and waits for every relay: a green thread left blocked on a closed socket
+        stays registered with the hub and breaks a later test that reads a socket with the same number."""
+        self.closed = True
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()  # wakes the accept loop
         self.cut()
         self.listener.close()
+        for thread in self.threads:
+            thread.join(timeout=10)
 
 
 def test_losing_the_connection_mid_stream_raises() -> None:

@@ -89,6 +89,8 @@ def test_notifications_and_documents_listed_in_vietnam_time():
                        status="sent", attempts=1, topic="t", unit_code="07900", dossier_code="D", subject="S",
                        personal=[], created_at=at, sent_at=at, next_attempt_at=None, last_error=None)
     assert view(row)["created_at"] == view(row)["sent_at"] == "2026-07-06T09:15:00+07:00"
-    stored = StoredFile(id=1, kind="ranking", key="k", version=1, format="pdf", title="t", path=Path("x.pdf"),
+    stored = StoredFile(id=1, kind="ranking", key="k", version=1, format="pdf", title="t", filename="x.pdf",
                         size=1, sha256="0" * 64, token="t", built_at=at, sources={})
-    assert stored.to_dict()["built_at"] == "2026-07-06T09:15:00+07:00"
+    described = stored.to_dict(link_expires=int(at.timestamp()) + 3600)
+    assert described["built_at"] == "2026-07-06T09:15:00+07:00"
+    assert described["url_expires_at"] == "2026-07-06T10:15:00+07:00"

@@ -6,6 +6,7 @@ generated DOCX / XLSX / PDF and compared with what the scoring and dossiers serv
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -13,8 +14,6 @@ import json
 import random
 import socket
 import unicodedata
-import urllib.error
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,7 +35,7 @@ from services.scoring.criteria import DATA_DIR, load_criteria_set, parse_criteri
 from services.scoring.service import ScoringService
 from shared.events import make_envelope
 from shared.publisher import publisher_for
-from tests.support import wait_until
+from tests.support import http_get, wait_until
 
 TZ = dt.timezone(dt.timedelta(hours=7))
 PROCEDURE = "2.002127.H44"  # a provincial procedure, 3 working days
@@ -80,9 +79,8 @@ def full_marks(cs) -> list[dict]:
 
 @pytest.fixture
 def reports(backend_config, tmp_path):
-    out = tmp_path / "documents"
     config = backend_config(timeliness={"stats_publish_interval_seconds": 0.2}, outbox={"relay_interval_seconds": 0.1},
-                            reports={"output_dir": str(out), "ranking_build_interval_seconds": 0.2,
+                            reports={"ranking_build_interval_seconds": 0.2,
                                      "commitment": {"goals": {"on_time_rate": "60"}}})
     path, cs = open_window_copy(tmp_path, "dept-test-2026")
     port = free_port_block(3)
@@ -90,17 +88,21 @@ def reports(backend_config, tmp_path):
             rpc_proxy(config, timeout=120) as rpc:
         assert rpc.scoring.sync_units() > 100
         rpc.scoring.publish_criteria_set(str(path))
-        yield SimpleNamespace(rpc=rpc, cs=cs, config=config, out=out, http=f"http://127.0.0.1:{port + 2}")
+        yield SimpleNamespace(rpc=rpc, cs=cs, config=config, http=f"http://127.0.0.1:{port + 2}")
 
 
-def read_file(file: dict) -> bytes:
-    data = Path(file["path"]).read_bytes()
-    assert len(data) == file["size"] > 0 and hashlib.sha256(data).hexdigest() == file["sha256"]
+def read_file(rpc, file: dict) -> bytes:
+    """A kept file's content, as the web application fetches it (RPC, no token), checked against its row."""
+    answer = rpc.reports.document_file(file["id"])
+    data = base64.b64decode(answer["content_b64"])
+    assert len(data) == file["size"] == answer["size"] > 0
+    assert hashlib.sha256(data).hexdigest() == file["sha256"] == answer["sha256"]
+    assert answer["filename"] == file["filename"]
     return data
 
 
-def by_format(result: dict) -> dict[str, bytes]:
-    return {f["format"]: read_file(f) for f in result["files"]}
+def by_format(rpc, result: dict) -> dict[str, bytes]:
+    return {f["format"]: read_file(rpc, f) for f in result["files"]}
 
 
 def pdf_lines(data: bytes) -> list[str]:
@@ -116,16 +118,7 @@ def docx_table(data: bytes, first_header: str, third_header: str) -> list[list[s
     raise AssertionError(f"no table headed {first_header!r} … {third_header!r}")
 
 
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+get = http_get
 
 
 def assert_malformed_requests_build_nothing(reports):
@@ -146,10 +139,12 @@ def assert_malformed_requests_build_nothing(reports):
         with pytest.raises(RemoteError) as error:
             call()
         assert error.value.exc_type == kind, error.value
-    assert files_under(reports.out) == []
     assert rpc.reports.documents() == []
-    status, _ = get(reports.http + "/documents/1?token=x")
+    status, _ = get(reports.http + "/documents/1", {"Authorization": "Bearer x"})
     assert status == 404
+    with pytest.raises(RemoteError) as error:
+        rpc.reports.document_file(1)
+    assert error.value.exc_type == "NotFound"
 
 
 def test_ranking_document_follows_ranking_updated(reports):
@@ -169,7 +164,7 @@ def test_ranking_document_follows_ranking_updated(reports):
         return done and gauge == ranking["version"] and (ranking, files)  # the gauge is set just after the files
 
     ranking, files = wait_until(built_from_the_latest_ranking, timeout=60, message="the ranking document")
-    data = {f["format"]: read_file(f) for f in files}
+    data = {f["format"]: read_file(rpc, f) for f in files}
     expected = [[str(i), r["unit_name"] + (" (*)" if r["provisional"] else ""),
                  *(f"{Decimal(r[k]):.2f}".replace(".", ",") for k in ("self_total", "appraised_total", "survey_total",
                                                                       "total_points", "index")),
@@ -197,14 +192,20 @@ def test_ranking_document_follows_ranking_updated(reports):
     assert REGISTRY.get_sample_value("cchc_documents_ranking_version",
                                      {"service": "reports", "set_id": cs.id}) == ranking["version"]
 
-    # downloadable with its token, and only with it
+    # downloadable with its signed link or its token in a header, and only so
     pdf = next(f for f in files if f["format"] == "pdf")
     status, body = get(reports.http + pdf["url"])
     assert status == 200 and hashlib.sha256(body).hexdigest() == pdf["sha256"]
-    for url in (f"/documents/{pdf['id']}?token=wrong", f"/documents/{pdf['id']}", f"/documents/{pdf['id'] + 999}"
-                f"?token={pdf['token']}", f"/documents/..%2F..%2Fetc%2Fpasswd?token={pdf['token']}"):
-        status, body = get(reports.http + url)
-        assert status == 404 and b"%PDF" not in body
+    status, body = get(reports.http + f"/documents/{pdf['id']}", {"Authorization": f"Bearer {pdf['token']}"})
+    assert status == 200 and hashlib.sha256(body).hexdigest() == pdf["sha256"]
+    signed = pdf["url"].split("?")[1]
+    for url, headers in [(f"/documents/{pdf['id']}?token={pdf['token']}", {}),  # the token never in a URL
+                         (f"/documents/{pdf['id']}", {}), (f"/documents/{pdf['id']}", {"Authorization": "Bearer x"}),
+                         (f"/documents/{pdf['id'] + 999}?{signed}", {}),
+                         (f"/documents/{pdf['id'] + 999}", {"Authorization": f"Bearer {pdf['token']}"}),
+                         (f"/documents/..%2F..%2Fetc%2Fpasswd?{signed}", {})]:
+        status, body = get(reports.http + url, headers)
+        assert status == 404 and b"%PDF" not in body, url
     # asking again for the same ranking builds nothing new
     again = rpc.reports.build_ranking(cs.id, ["pdf"])
     assert not again["built"] and again["files"][0]["id"] == pdf["id"]
@@ -243,7 +244,7 @@ def test_commitment_and_statistics_equal_the_services_figures(reports):
     # -- the commitment, proposed from last year's results and the province's goals
     last = rpc.dossiers.period_stats("H44.07", "2025")
     result = rpc.reports.build_commitment("H44.07", 2026, apologies={"last_year": "90"})
-    data = by_format(result)
+    data = by_format(rpc, result)
     rows = docx_table(data["docx"], "STT", "Kết quả năm 2025")
     assert rows[0] == ["STT", "Chỉ tiêu", "Kết quả năm 2025", "Mục tiêu của tỉnh", "Cam kết năm 2026"]
     table = {row[1]: row[2:] for row in rows[1:]}
@@ -269,7 +270,7 @@ def test_commitment_and_statistics_equal_the_services_figures(reports):
     index = Decimal(rpc.scoring.unit_result(cs.id, "H44.07")["index"])
     now = rpc.dossiers.period_stats("H44.07", "2026")
     final = rpc.reports.build_commitment("H44.07", 2026, with_results=True)
-    rows = docx_table(by_format(final)["docx"], "STT", "Kết quả năm 2025")
+    rows = docx_table(by_format(rpc, final)["docx"], "STT", "Kết quả năm 2025")
     assert rows[0][-2:] == ["Kết quả năm 2026", "Đánh giá"]
     table = {row[1]: row[2:] for row in rows[1:]}
     assert table[TARGET_LABELS["on_time_rate"]][2:] == ["66,67", "100,00", "Đạt"]
@@ -282,7 +283,7 @@ def test_commitment_and_statistics_equal_the_services_figures(reports):
 
     # -- one-door statistics: the province for a quarter, a unit for a month
     expected = rpc.dossiers.period_stats("P25", "2026-Q3", True)
-    stats = by_format(rpc.reports.build_statistics("P25", "2026-Q3"))
+    stats = by_format(rpc, rpc.reports.build_statistics("P25", "2026-Q3"))
     sheet = openpyxl.load_workbook(io.BytesIO(stats["xlsx"]))["Thống kê một cửa"]
     keys = ["carried_over", "received_new", "total", "finished", "finished_early", "finished_on_time",
             "finished_late", "unfinished", "unfinished_within", "unfinished_overdue", "withdrawn", "returned"]
@@ -299,7 +300,7 @@ def test_commitment_and_statistics_equal_the_services_figures(reports):
     assert by_name["UBND tỉnh Phú Thọ"]["total"] == 3 and set(written) <= set(by_name)
     lines = pdf_lines(stats["pdf"])
     assert any(line.startswith("Tình hình, kết quả giải quyết thủ tục hành chính quý III năm 2026") for line in lines)
-    month = by_format(rpc.reports.build_statistics("H44.07", "2026-07", ["pdf"]))
+    month = by_format(rpc, rpc.reports.build_statistics("H44.07", "2026-07", ["pdf"]))
     figures = rpc.dossiers.period_stats("H44.07", "2026-07")
     row = " ".join(["Sở Công Thương", *(str(figures[k]) for k in keys),
                     *(f"{Decimal(figures[k]):.2f}".replace(".", ",") for k in rates)])

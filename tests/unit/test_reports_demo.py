@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import base64
+import hashlib
 from types import SimpleNamespace
+
+import pytest
 
 from services.reports.demo import write_demo_documents
 
 
 class FakeReports:
-    """The reports service's RPC answers, with files kept in its own folder."""
+    """The reports service's RPC answers, with the files' content kept by id (as in its database)."""
 
-    def __init__(self, store: Path) -> None:
-        self.store = store
+    def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.kept: dict[int, tuple[str, bytes]] = {}
 
     def _result(self, stem: str, formats) -> dict:
         files = []
         for fmt in formats or ("docx", "pdf"):
-            path = self.store / stem / f"{stem}.{fmt}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(f"{stem}.{fmt}".encode())
-            files.append({"path": str(path), "format": fmt})
+            file_id = len(self.kept) + 1
+            self.kept[file_id] = (f"{stem}.{fmt}", f"{stem}.{fmt}".encode())
+            files.append({"id": file_id, "format": fmt})
         return {"files": files}
+
+    def document_file(self, document_id):
+        filename, data = self.kept[document_id]
+        return {"filename": filename, "media_type": "application/octet-stream", "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(), "content_b64": base64.b64encode(data).decode()}
 
     def build_ranking(self, set_ids, formats=None):
         self.calls.append(("ranking", tuple(set_ids)))
@@ -45,15 +52,15 @@ UNITS = [
 ]
 
 
-def fake_rpc(store: Path) -> SimpleNamespace:
+def fake_rpc() -> SimpleNamespace:
     kinds = {"department-2026": "department", "commune-2026": "commune"}
-    return SimpleNamespace(reports=FakeReports(store),
+    return SimpleNamespace(reports=FakeReports(),
                            scoring=SimpleNamespace(ranking=lambda set_id: {"unit_kind": kinds[set_id]}),
                            dossiers=SimpleNamespace(units=lambda: UNITS))
 
 
 def test_ranking_every_evaluated_units_commitment_and_the_province_statistics(tmp_path) -> None:
-    rpc = fake_rpc(tmp_path / "service")
+    rpc = fake_rpc()
     paths = write_demo_documents(rpc, ["department-2026", "commune-2026"], 2026, "2026-H2", tmp_path / "out")
     assert rpc.reports.calls == [("ranking", ("department-2026", "commune-2026")), ("commitment", "07900", 2026),
                                  ("commitment", "H44.07", 2026), ("statistics", "P25", "2026-H2")]
@@ -67,8 +74,9 @@ def test_ranking_every_evaluated_units_commitment_and_the_province_statistics(tm
     assert all(p.read_bytes() == p.name.encode() for p in paths)
 
 
-def test_files_already_in_the_output_folder_stay_where_they_are(tmp_path) -> None:
-    rpc = fake_rpc(tmp_path / "out" / "store")  # reports.output_dir inside the demo's folder
-    paths = write_demo_documents(rpc, ["department-2026"], 2024, "2024", tmp_path / "out", formats=["pdf"])
-    assert [p.name for p in paths] == ["chi-so-cchc-department-2026.pdf", "thong-ke-mot-cua-P25-2024.pdf"]
-    assert all(p.is_relative_to(tmp_path / "out" / "store") for p in paths)  # no copies; no unit valid in 2024
+def test_a_file_whose_content_does_not_match_its_sha256_is_refused(tmp_path) -> None:
+    rpc = fake_rpc()
+    original = rpc.reports.document_file
+    rpc.reports.document_file = lambda document_id: original(document_id) | {"sha256": "0" * 64}
+    with pytest.raises(ValueError, match="does not match its sha256"):
+        write_demo_documents(rpc, ["department-2026"], 2024, "2024", tmp_path / "out", formats=["pdf"])

@@ -11,8 +11,9 @@ from services.reports import commitment as c
 from services.reports.errors import NotFound
 from services.reports.layout import BarChart, Heading, Paragraph, Signatures, Table
 from services.reports.ranking_document import build_ranking_document, roman
-from services.reports.settings import DEFAULTS, load_settings
+from services.reports.settings import load_settings
 from services.reports.statistics_report import build_statistics_document
+from shared.config import defaults
 from shared.rounding import round_half_up
 from tests.reports_samples import sample_ranking, stats_row
 
@@ -21,7 +22,7 @@ TODAY = dt.date(2026, 12, 21)
 
 @pytest.fixture
 def settings(tmp_path):
-    return load_settings({"reports": {"output_dir": str(tmp_path)}})
+    return load_settings({})
 
 
 def texts(document) -> list[str]:
@@ -160,7 +161,8 @@ def test_commitment_document_parties_targets_and_results(settings) -> None:
                                                     "Cam kết năm 2026"]
     on_time = table.rows[1].values
     assert on_time[1].startswith("Tỷ lệ hồ sơ thủ tục hành chính giải quyết đúng hạn")
-    assert on_time[2:] == (Decimal("96.5"), Decimal(DEFAULTS["commitment"]["goals"]["on_time_rate"]), Decimal(98))
+    goal = Decimal(defaults()["reports"]["commitment"]["goals"]["on_time_rate"])
+    assert on_time[2:] == (Decimal("96.5"), goal, Decimal(98))
     assert table.rows[0].values[2] == "Chưa có số liệu"
     signatures = next(b for b in document.blocks() if isinstance(b, Signatures))
     assert (signatures.left.capacity, signatures.right.capacity) == ("Đại diện Bên A", "Đại diện Bên B")
@@ -178,7 +180,7 @@ def test_commitment_document_parties_targets_and_results(settings) -> None:
 
 
 def test_goals_by_kind_override(tmp_path) -> None:
-    settings = load_settings({"reports": {"output_dir": str(tmp_path), "commitment": {
+    settings = load_settings({"reports": {"commitment": {
         "goals_by_kind": {"commune": {"online_share": "40"}}}}})
     assert settings.goals_for("commune")["online_share"] == Decimal(40)
     assert settings.goals_for("department")["online_share"] == Decimal(50)

@@ -34,7 +34,7 @@ NFD_NAME = unicodedata.normalize("NFD", "Xã Đồng Lạc")
 
 @pytest.fixture(scope="module")
 def ranking_files(tmp_path_factory):
-    settings = load_settings({"reports": {"output_dir": str(tmp_path_factory.mktemp("docs"))}})
+    settings = load_settings({})
     ranking = sample_ranking(50)
     ranking["table"][4]["unit_name"] = NFD_NAME  # decomposed input must come out precomposed
     document = build_ranking_document([ranking], settings, "Phú Thọ", TODAY)
@@ -177,7 +177,7 @@ def test_pdf_pages_render(ranking_files, tmp_path) -> None:
 
 
 def test_commitment_and_statistics_in_every_format(tmp_path) -> None:
-    settings = load_settings({"reports": {"output_dir": str(tmp_path)}})
+    settings = load_settings({})
     unit = {"code": "H44.07", "name": "Sở Công Thương", "kind": "department"}
     targets = c.propose_targets(dict.fromkeys(c.TARGET_LABELS, None) | {"on_time_rate": Decimal("96.5")},
                                 settings.goals_for("department"))
