@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,8 +18,9 @@ SERVICE = "dossiers"
 
 
 def verify(config: Mapping[str, Any], periods: list[str] | None = None, now: dt.datetime | None = None,
-           out: Any = sys.stdout) -> int:
-    """Print the differences (none: a one-line summary); returns how many there are."""
+           out: Any = None) -> int:
+    """Print the differences (none: a one-line summary) to ``out`` (None: the stdout of the moment, not the one
+    bound at import); returns how many there are."""
     from services.dossiers import stats_verify
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
@@ -41,7 +41,7 @@ def verify(config: Mapping[str, Any], periods: list[str] | None = None, now: dt.
     return len(found)
 
 
-def rebuild(config: Mapping[str, Any], out: Any = sys.stdout) -> int:
+def rebuild(config: Mapping[str, Any], out: Any = None) -> int:
     from services.dossiers import stats_verify
     from services.dossiers.rules import rules_from_config
     from shared.db import open_database
