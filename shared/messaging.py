@@ -153,27 +153,37 @@ def declare_topology(connection: Connection, service: str | None = None) -> None
         _declare_queue_if_missing(channel, dead_letter_queue(service))
 
 
-def install_memory_transport_shims() -> None:
-    """Let nameko RPC work, and work fast, on kombu's memory transport (zero-install mode only).
+def harden_rpc_responder() -> None:
+    """Let nameko's RPC responder answer whatever content type a request arrived with.
 
-    The memory transport does not copy ``content_type`` into message properties, and nameko's RPC
-    responder reads it from there to encode the reply; default it to the message's own content type.
+    nameko encodes a reply with the request's own ``content_type`` and raises KeyError when it is missing (the
+    memory transport never sets it) or is one kombu has no serializer for (kombu labels a bytes body sent without
+    a type "application/data"): the exception escapes the worker and kills the whole container, so any caller
+    allowed one method could stop a service with one message. Such replies are encoded as JSON instead.
     """
-    from kombu.transport import memory
+    import kombu.serialization
     from nameko import rpc
 
-    # nameko's standalone RPC proxy opens its reply connection without transport options, so the
-    # class default (1 s between polls) would add a second to every call: lower the default itself.
-    memory.Transport.polling_interval = MEMORY_POLLING_INTERVAL
-    if getattr(rpc.Responder, "_cchc_shimmed", False):
+    if getattr(rpc.Responder, "_cchc_hardened", False):
         return
     original = rpc.Responder.send_response
 
     def send_response(self: Any, result: Any, exc_info: Any) -> Any:
         properties = self.message.properties
-        if "content_type" not in properties:
-            properties["content_type"] = self.message.content_type or "application/json"
+        if properties.get("content_type") not in kombu.serialization.registry.type_to_name:
+            properties["content_type"] = "application/json"
         return original(self, result, exc_info)
 
     rpc.Responder.send_response = send_response
-    rpc.Responder._cchc_shimmed = True
+    rpc.Responder._cchc_hardened = True
+
+
+def install_memory_transport_shims() -> None:
+    """Let nameko RPC work, and work fast, on kombu's memory transport (zero-install mode only): replies need the
+    hardened responder (the transport does not copy ``content_type`` into message properties)."""
+    from kombu.transport import memory
+
+    # nameko's standalone RPC proxy opens its reply connection without transport options, so the
+    # class default (1 s between polls) would add a second to every call: lower the default itself.
+    memory.Transport.polling_interval = MEMORY_POLLING_INTERVAL
+    harden_rpc_responder()

@@ -23,6 +23,7 @@ from typing import Any
 
 from eventlet import wsgi
 from nameko.exceptions import BadRequest as NamekoBadRequest
+from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol
 from nameko.web.server import WebServer as NamekoWebServer
@@ -31,7 +32,7 @@ from werkzeug.wrappers import Response
 
 from shared.config import setting
 from shared.heap import FrozenStartupHeap
-from shared.messaging import connect
+from shared.messaging import connect, harden_rpc_responder
 
 access_log = logging.getLogger("nameko.web.server")
 
@@ -98,13 +99,22 @@ def broker_reachable(config: dict[str, Any]) -> None:
         connection.ensure_connection(max_retries=1)
 
 
+class HardenedRpcResponder(DependencyProvider):
+    """Installs :func:`shared.messaging.harden_rpc_responder` before the service's RPC entrypoints consume."""
+
+    def setup(self) -> None:
+        harden_rpc_responder()
+
+
 class OpsEndpoints:
-    """Mixin for a nameko service class that has ``db`` (DatabaseProvider) and ``config`` (Config)."""
+    """Mixin for a nameko service class that has ``db`` (DatabaseProvider) and ``config`` (Config): health,
+    readiness and metrics, the frozen start-up heap, and an RPC responder no request can crash."""
 
     name: str
     db: Any
     config: Any
     heap = FrozenStartupHeap()
+    rpc_responder = HardenedRpcResponder()
 
     @http("GET", "/health")
     def health(self, request: Any) -> Response:

@@ -31,7 +31,8 @@ def test_health_ready_and_metrics(backend_config):
         publisher = publisher_for(config)
         publisher.publish_many([b"{broken"])
         publisher.close()
-        metrics = wait_until(lambda: (lambda text: text if 'kind="invalid"' in text else None)(get("/metrics")[1]),
+        counted = 'cchc_dead_letters_total{kind="invalid",service="dossiers"} 1.0'  # the series exists at 0 before
+        metrics = wait_until(lambda: (lambda text: text if counted in text else None)(get("/metrics")[1]),
                              timeout=30, message="the dead letter counted in /metrics")
     assert 'cchc_dead_letters_total{kind="invalid",service="dossiers"}' in metrics
     assert 'cchc_events_consumed_total{outcome="dead_lettered",service="dossiers"}' in metrics
