@@ -150,8 +150,8 @@ def test_prometheus_scrapes_the_service_and_the_dead_letter_alert_fires(tmp_path
         def unavailable() -> set[str]:
             return {a["labels"]["service"] for a in prom.alerts("CchcServiceUnavailable") if a["state"] == "firing"}
 
-        wait_until(lambda: unavailable() == {"scoring", "reports", "notifications"}, timeout=15,
-                   message="CchcServiceUnavailable firing for exactly the three unscraped services")
+        wait_until(lambda: unavailable() == {"scoring", "reports", "notifications", "intake", "web"}, timeout=15,
+                   message="CchcServiceUnavailable firing for exactly the five unscraped services")
 
         publisher = publisher_for(config)
         try:

@@ -25,7 +25,7 @@ def test_the_written_columns_are_the_tables_less_the_scans_markers():
 
 def test_a_column_added_to_the_table_is_written():
     metadata = sa.MetaData()
-    extended = sa.Table("dossiers", metadata, *(c.copy() for c in Dossier.__table__.columns),
+    extended = sa.Table("dossiers", metadata, *(c._copy() for c in Dossier.__table__.columns),
                         sa.Column("priority", sa.SmallInteger), sa.Column("notes", sa.JSON))
     columns = ingest_pg.update_columns(extended)
     assert columns["priority"] == "smallint"
