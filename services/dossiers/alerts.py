@@ -7,6 +7,7 @@ in one transaction, on rows locked with SKIP LOCKED: a dossier is claimed by one
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +35,28 @@ def backfill_in_progress(session: Session, now: dt.datetime, lag_seconds: float,
         sa.select(DossierEvent.time, DossierEvent.stored_at).where(DossierEvent.stored_at > recent).limit(5000)
     )
     return any(stored_at - time > lag for time, stored_at in rows)
+
+
+class HeldForBackfill(Exception):
+    """Raised inside the scan's transaction to undo what it claimed: a backfill started while it ran."""
+
+
+def announce_deadlines(session: Session, rules: TimelinessRules, now: dt.datetime, due_soon_working_days: int,
+                       backfilling: Callable[[Session], bool]) -> tuple[int, int]:
+    """Claim and announce overdue and due-soon dossiers, unless ``backfilling`` — asked before and again after.
+
+    PostgreSQL reads each statement of a READ COMMITTED transaction at its own start, so a batch of old events
+    committed between the guard's read and the claim would be announced as if the backfill had not begun: its
+    dossiers' closing events may still be unread. Every dossier the claim saw was committed with its events, so
+    the second look sees them; then everything claimed is undone (``HeldForBackfill``) and nothing is announced.
+    """
+    if backfilling(session):
+        raise HeldForBackfill
+    late = scan_overdue(session, rules, now)
+    soon = scan_due_soon(session, rules, now, due_soon_working_days)
+    if (late or soon) and backfilling(session):
+        raise HeldForBackfill
+    return late, soon
 
 
 def _open(d: type[Dossier]) -> sa.ColumnElement[bool]:

@@ -12,6 +12,7 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from sqlalchemy.orm import Session
 
 from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention, stats_verify
 from services.dossiers.catalogue import Catalogue
@@ -288,14 +289,20 @@ class DossiersService(ops.OpsEndpoints):
             return {"skipped_backlog": backlog}
         now = utcnow()
         late = soon = 0
-        with self.db.transaction() as session:
-            backfill = not force and alerts.backfill_in_progress(
+        backfill = False
+
+        def backfilling(session: Session) -> bool:
+            return not force and alerts.backfill_in_progress(
                 session, now, float(cfg["backfill_lag_seconds"]), float(cfg["backfill_quiet_seconds"]))
-            if backfill:
-                log.info("overdue announcements held: a backfill of old events is still arriving")
-            else:
-                late = alerts.scan_overdue(session, self.rules, now)
-                soon = alerts.scan_due_soon(session, self.rules, now, int(cfg["due_soon_working_days"]))
+
+        try:
+            with self.db.transaction() as session:
+                late, soon = alerts.announce_deadlines(session, self.rules, now, int(cfg["due_soon_working_days"]),
+                                                       backfilling)
+        except alerts.HeldForBackfill:
+            backfill, late, soon = True, 0, 0
+            log.info("overdue announcements held: a backfill of old events is still arriving")
+        with self.db.transaction() as session:
             dossiers_overdue.labels(self.name).set(alerts.count_overdue(session, self.rules, now))
         wait = int(cfg["orphan_wait_seconds"])
         with self.db.transaction() as session:
