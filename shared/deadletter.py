@@ -6,6 +6,7 @@ refused, so ``cchc dlq replay`` can send it back to its exchange once the cause 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,30 @@ KIND = "x-cchc-kind"
 ORIGINAL_EXCHANGE = "x-cchc-original-exchange"
 ORIGINAL_ROUTING_KEY = "x-cchc-original-routing-key"
 DEAD_LETTERED_AT = "x-cchc-dead-lettered-at"
+# AMQP frames a routing key (and an exchange name) as a short string: 255 bytes at most. Header values are long
+# strings, but the whole header must fit in one frame (frame_max, 128 KiB by default); what a vendor controls is cut
+# well below both.
+MAX_KEY_BYTES = 255
+MAX_HEADER_CHARS = 1000
+MAX_FIELD_CHARS = 200
+
+
+def bounded(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
+
+
+def dead_letter_routing_key(service: str, routing_key: str) -> str:
+    """``<service>.<original key>``, or ``<service>.overlong.<sha256 prefix>`` when that would not fit in AMQP's
+    255 bytes (a vendor's key can be 255 bytes by itself): the original stays in ORIGINAL_ROUTING_KEY."""
+    key = f"{service}.{routing_key or 'unrouted'}"
+    if len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(routing_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{service}.overlong.{digest}"
 
 
 @dataclass(frozen=True)
@@ -45,16 +70,16 @@ def publish_dead_letters(producer: Producer, service: str, letters: list[DeadLet
         producer.publish(
             letter.body,
             exchange=dead_letter_exchange,
-            routing_key=f"{service}.{letter.routing_key or 'unrouted'}",
+            routing_key=dead_letter_routing_key(service, letter.routing_key),
             delivery_mode=2,
             content_type="application/json",
             content_encoding="binary",
             headers={
-                REASON: letter.reason[:1000],
-                FIELD: letter.field,
-                KIND: letter.kind,
-                ORIGINAL_EXCHANGE: letter.exchange,
-                ORIGINAL_ROUTING_KEY: letter.routing_key,
+                REASON: letter.reason[:MAX_HEADER_CHARS],
+                FIELD: letter.field[:MAX_FIELD_CHARS],
+                KIND: letter.kind[:MAX_FIELD_CHARS],
+                ORIGINAL_EXCHANGE: bounded(letter.exchange, MAX_KEY_BYTES),
+                ORIGINAL_ROUTING_KEY: bounded(letter.routing_key, MAX_KEY_BYTES),
                 DEAD_LETTERED_AT: now,
             },
             declare=[dead_letter_queue(service)],
