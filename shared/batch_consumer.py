@@ -17,6 +17,7 @@ The promises this module keeps:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import socket
 import time
@@ -34,7 +35,7 @@ from nameko.extensions import Entrypoint
 
 from shared.amqp_reads import buffer_reads, drain_buffered
 from shared.config import section
-from shared.deadletter import DeadLetter, publish_dead_letters
+from shared.deadletter import REPLAYED_AT, DeadLetter, publish_dead_letters
 from shared.events import Event, InvalidEvent, parse_event
 from shared.messaging import connect, declare_topology, onedoor_exchange
 from shared.metrics import ack_refusals, batch_retries, batch_seconds, dead_letters, events_consumed
@@ -241,7 +242,10 @@ class BatchEventHandler(Entrypoint):
         batch = _Batch(messages=messages, items=[])
         for message in messages:
             try:
-                batch.items.append((message, parse_event(message.body, max_bytes=self.max_bytes)))
+                event = parse_event(message.body, max_bytes=self.max_bytes)
+                if REPLAYED_AT in (getattr(message, "headers", None) or {}):
+                    event = dataclasses.replace(event, replayed=True)
+                batch.items.append((message, event))
             except InvalidEvent as exc:
                 batch.letters.append(self._letter(message, exc.reason, exc.field, "invalid"))
             except Exception as exc:  # a validation bug must not crash-loop the consumer on one message
@@ -285,7 +289,7 @@ class BatchEventHandler(Entrypoint):
             return result, None  # handled here: nameko must not treat it as a crash
         by_id = {str(k): v for k, v in (result or {}).items()}
         for message, event in batch.items:
-            rejection = by_id.get(str(event.event_id))
+            rejection = by_id.pop(str(event.event_id), None)  # popped: the same event twice is one dead letter
             if rejection is not None:
                 batch.letters.append(self._letter(message, rejection.reason, rejection.field, "rejected"))
         batch.done = True

@@ -369,6 +369,10 @@ class Event:
     schema_version: int
     payload: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # The message's bytes as received (a dead letter written later keeps them byte for byte), and whether it came
+    # back through `cchc dlq replay` (a replayed event still refused is dead-lettered again, never swallowed).
+    body: bytes | None = field(repr=False, compare=False, default=None)
+    replayed: bool = field(repr=False, compare=False, default=False)
 
     @property
     def time(self) -> datetime:
@@ -455,6 +459,7 @@ def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = N
         schema_version=envelope["schema_version"],
         payload=payload,
         raw=raw,
+        body=body if isinstance(body, bytes) else body.encode("utf-8") if isinstance(body, str) else None,
     )
 
 
