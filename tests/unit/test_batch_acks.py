@@ -158,3 +158,18 @@ def test_settle_refuses_a_multiple_ack_past_an_uncommitted_delivery(monkeypatch:
     assert channel.acks == [(3, False), (4, False)]
     assert ack_refusals.labels("acktest")._value.get() == before + 1
     assert "refusing a multiple ack" in caplog.text
+
+
+def test_the_same_refused_event_twice_in_one_batch_is_one_dead_letter() -> None:
+    from shared.batch_consumer import Rejection
+
+    channel = FakeChannel()
+    entry = handler()
+    container: FakeContainer = entry.container  # type: ignore[assignment]
+    twice = body("TWICE")
+    batch = entry._prepare([FakeMessage(twice, 1, channel), FakeMessage(twice, 2, channel),
+                            FakeMessage(body("OK"), 3, channel)])
+    entry._dispatch(batch)
+    (events, handle_result), = container.workers
+    handle_result(None, {str(events[0].event_id): Rejection("payload.unit_code", "unknown unit")}, None)
+    assert len(batch.letters) == 1 and batch.done
