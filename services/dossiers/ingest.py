@@ -33,6 +33,9 @@ from shared.outbox import enqueue
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
+# Events one dossier may have: its whole history is loaded and re-derived for each new event, so a vendor looping
+# on one dossier would otherwise make every batch touching it slower without bound. A real dossier has a few dozen.
+MAX_EVENTS_PER_DOSSIER = 500
 
 
 @dataclass
@@ -45,7 +48,8 @@ class IngestReport:
     refused_again: int = 0  # replayed (`cchc dlq replay`) events still refused: dead-lettered again
 
 
-def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime) -> IngestReport:
+def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime, *,
+                 max_events_per_dossier: int = MAX_EVENTS_PER_DOSSIER) -> IngestReport:
     report = IngestReport()
     unique: dict[str, Event] = {}
     for event in events:
@@ -61,6 +65,8 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     replayed = {event_id: e for event_id, e in unique.items() if e.replayed and event_id in known}
     if replayed:
         report.refused_again = _refuse_replayed_again(session, replayed, history, rules)
+    over_limit = _refuse_beyond_limit(session, fresh, history, max_events_per_dossier, report)
+    report.duplicates -= over_limit
     if not fresh:
         return report
     for event_id, event in fresh.items():
@@ -79,7 +85,7 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
         written = {row["dossier_code"]: row for row in rows}
         derivations.update(_without_lost(session, history, fresh, new_ids, rules, now, postgres, written))
     report.stored = len(new_ids)
-    report.duplicates = len(events) - len(new_ids)
+    report.duplicates = len(events) - len(new_ids) - over_limit
     report.dossiers_changed = len(derivations)
     report.receipts = [d.state for d in derivations.values() if d.state.receipt_event_id in new_ids]
     rejected_rows = [r for d in derivations.values() for r in d.rejected]
@@ -293,6 +299,26 @@ def _record_rejections(
             _dead_letter_event(session, fresh[r.event_id], r.field, r.reason, "rejected")
         else:
             _dead_letter_stored(session, r.event_id, r.field, r.reason, "rejected")
+
+
+def _refuse_beyond_limit(session: Session, fresh: dict[str, Event], history: dict[str, list[StoredEvent]],
+                         limit: int, report: IngestReport) -> int:
+    """Take the batch's new events of a dossier only up to ``limit`` events in all; refuse (dead-letter through the
+    outbox, never store) the rest. Removes them from ``fresh``; returns how many."""
+    refused = 0
+    room = {code: limit - len(stored) for code, stored in history.items()}
+    for event_id, event in list(fresh.items()):
+        code = event.dossier_code
+        room.setdefault(code, limit)
+        if room[code] > 0:
+            room[code] -= 1
+            continue
+        del fresh[event_id]
+        reason = f"dossier {code} already has {limit} events, the limit per dossier"
+        report.rejections[event_id] = Rejection(field="payload.dossier_code", reason=reason)
+        _dead_letter_event(session, event, "payload.dossier_code", reason, "rejected")
+        refused += 1
+    return refused
 
 
 def _refuse_replayed_again(

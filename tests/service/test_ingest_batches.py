@@ -196,3 +196,21 @@ def test_a_replayed_refused_event_that_is_still_refused_is_dead_lettered_again(d
 def ingest_batch_in(database, events):
     with database.transaction() as session:
         return ingest_batch(session, events, RULES, NOW)
+
+
+def test_events_beyond_a_dossiers_limit_are_refused_not_stored(database):
+    """A dossier's whole history is loaded and re-derived for every new event: a vendor looping on one dossier
+    must not make that unbounded. Past the limit, its events are refused (dead-lettered, field and reason)."""
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    with database.transaction() as session:
+        first = ingest_batch(session, [parse_event(received("LOOP", ids[0])), parse_event(resolved("LOOP", ids[1], 5))],
+                             RULES, NOW, max_events_per_dossier=3)
+    assert first.stored == 2
+    with database.transaction() as session:
+        more = [parse_event(returned("LOOP", ids[n], 4 + n)) for n in (2, 3, 4)]
+        second = ingest_batch(session, more, RULES, NOW, max_events_per_dossier=3)
+    assert (second.stored, second.duplicates) == (1, 0) and set(second.rejections) == {ids[3], ids[4]}
+    assert {r.field for r in second.rejections.values()} == {"payload.dossier_code"}
+    assert all("limit" in r.reason for r in second.rejections.values())
+    assert sorted(json_id(letter) for letter in dead_letters_in_outbox(database)) == sorted(ids[3:])
+    assert sorted(owners(database)) == sorted(ids[:3])
