@@ -317,7 +317,8 @@ class DossiersService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             erased = retention.erase_personal_data(session, cutoff)
         if erased:
-            log.info("erased the applicant's personal data of %d dossiers closed over %d days ago", erased, days)
+            log.info("erased the applicant's personal data of %d dossiers or refused receipts (over %d days old)",
+                     erased, days)
 
     @configured_timer("timeliness", "stats_publish_interval_seconds")
     def publish_timeliness(self) -> None:
