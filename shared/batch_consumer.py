@@ -48,10 +48,13 @@ FRAMES_PER_TURN = 300
 
 @dataclass(frozen=True)
 class Rejection:
-    """The handler's verdict on one event that can never succeed (dead-lettered, not retried)."""
+    """The handler's verdict on one event that can never succeed (dead-lettered, not retried). ``dead_lettered``:
+    the handler already wrote the dead letter durably (its outbox, in the batch's transaction), so the consumer
+    only counts it and publishes nothing (a second letter)."""
 
     field: str
     reason: str
+    dead_lettered: bool = False
 
 
 BatchResult = Mapping[str, Rejection]  # event_id (str) -> rejection; everything else was processed
@@ -73,6 +76,7 @@ class _Batch:
     messages: list[Any]
     items: list[tuple[Any, Event]]
     letters: list[DeadLetter] = field(default_factory=list)
+    dead_lettered_by_handler: int = 0
     done: bool = False
     failed: BaseException | None = None
     attempts: int = 0
@@ -290,7 +294,9 @@ class BatchEventHandler(Entrypoint):
         by_id = {str(k): v for k, v in (result or {}).items()}
         for message, event in batch.items:
             rejection = by_id.pop(str(event.event_id), None)  # popped: the same event twice is one dead letter
-            if rejection is not None:
+            if rejection is not None and rejection.dead_lettered:
+                batch.dead_lettered_by_handler += 1
+            elif rejection is not None:
                 batch.letters.append(self._letter(message, rejection.reason, rejection.field, "rejected"))
         batch.done = True
         return result, None
@@ -339,7 +345,7 @@ class BatchEventHandler(Entrypoint):
             batch = batches.popleft()
             if batch.letters:
                 publish_dead_letters(producer, self.service, batch.letters)
-            rejected = len(batch.letters)
+            rejected = len(batch.letters) + batch.dead_lettered_by_handler
             if multiple_ack and self._covers_only_settled(batch, batches):
                 batch.messages[-1].channel.basic_ack(batch.messages[-1].delivery_tag, multiple=True)
             elif multiple_ack:  # refused: ack exactly this batch's (committed) deliveries, one by one

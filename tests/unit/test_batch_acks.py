@@ -173,3 +173,16 @@ def test_the_same_refused_event_twice_in_one_batch_is_one_dead_letter() -> None:
     (events, handle_result), = container.workers
     handle_result(None, {str(events[0].event_id): Rejection("payload.unit_code", "unknown unit")}, None)
     assert len(batch.letters) == 1 and batch.done
+
+
+def test_a_refusal_the_handler_already_dead_lettered_is_counted_not_published_again() -> None:
+    from shared.batch_consumer import Rejection
+
+    channel = FakeChannel()
+    entry = handler()
+    container: FakeContainer = entry.container  # type: ignore[assignment]
+    batch = entry._prepare([FakeMessage(body("DURABLE"), 1, channel)])
+    entry._dispatch(batch)
+    (events, handle_result), = container.workers
+    handle_result(None, {str(events[0].event_id): Rejection("payload.unit_code", "unknown unit", True)}, None)
+    assert batch.letters == [] and batch.dead_lettered_by_handler == 1
