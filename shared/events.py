@@ -489,15 +489,17 @@ def _refuse_lone_surrogates(value: Any, path: str) -> None:
 
 def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = None) -> Event:
     """Decode and validate one message; raise :class:`InvalidEvent` naming the first bad field."""
+    data: bytes | None = None
     if isinstance(body, bytes | str):
         size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
         if max_bytes is not None and size > max_bytes:
             raise InvalidEvent("_body", f"message of {size} bytes exceeds the {max_bytes}-byte limit")
         try:
             # UTF-8 and nothing else: json.loads would guess UTF-16 or UTF-32 from bytes, and the contract says UTF-8.
-            text = body.decode("utf-8") if isinstance(body, bytes) else body
+            data = body if isinstance(body, bytes) else body.encode("utf-8")  # a str with a lone surrogate fails
+            text = data.decode("utf-8")
             raw = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeError, json.JSONDecodeError) as exc:
             raise InvalidEvent("_body", f"not valid UTF-8 JSON ({exc})") from exc
         except RecursionError as exc:  # a few kB of "[[[[…": must be refused, not crash the consumer
             raise InvalidEvent("_body", "JSON nested too deeply") from exc
@@ -526,7 +528,7 @@ def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = N
         schema_version=envelope["schema_version"],
         payload=payload,
         raw=raw,
-        body=body if isinstance(body, bytes) else body.encode("utf-8") if isinstance(body, str) else None,
+        body=data if isinstance(body, bytes | str) else None,
     )
 
 

@@ -79,3 +79,10 @@ def test_plausible_messages_still_pass() -> None:
     assert event.payload["unit_code"] == "D227"
     emoji = envelope(applicant={"name": "Nhung \U0001f600"})  # an escaped surrogate *pair* is one character: fine
     assert parse_event(json.dumps(emoji).encode()).payload["applicant"]["name"] == "Nhung \U0001f600"
+
+
+def test_a_text_body_with_a_lone_surrogate_character_is_refused_not_raised() -> None:
+    text = json.dumps(envelope(dossier_code="X\ud800Y"), ensure_ascii=False)  # the character itself, unescaped
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(text)
+    assert caught.value.field == "_body" and "UTF-8" in caught.value.reason
