@@ -142,7 +142,13 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         elif args.action == "count":
             print(deadletter.count(connection, args.service))
         else:
-            print(f"replayed {deadletter.replay(connection, args.service, limit=args.limit)} message(s)")
+            report = deadletter.replay_report(connection, args.service, limit=args.limit)
+            print(f"replayed {report.replayed} message(s)")
+            for parked, why in report.kept:
+                print(json.dumps({"kept_parked": why, **parked_view(parked)}, ensure_ascii=False))
+            if report.kept:
+                print(f"kept {len(report.kept)} message(s) parked: their origin is not a queue of {args.service}")
+                return 1
     return 0
 
 

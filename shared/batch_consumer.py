@@ -17,6 +17,7 @@ The promises this module keeps:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import socket
 import time
@@ -34,10 +35,10 @@ from nameko.extensions import Entrypoint
 
 from shared.amqp_reads import buffer_reads, drain_buffered
 from shared.config import section
-from shared.deadletter import DeadLetter, publish_dead_letters
+from shared.deadletter import REPLAYED_AT, DeadLetter, publish_dead_letters
 from shared.events import Event, InvalidEvent, parse_event
 from shared.messaging import connect, declare_topology, onedoor_exchange
-from shared.metrics import batch_retries, batch_seconds, dead_letters, events_consumed
+from shared.metrics import ack_refusals, batch_retries, batch_seconds, dead_letters, events_consumed
 
 log = logging.getLogger(__name__)
 # Frames handled from the read buffer per turn of the consume loop (three per message): enough to skip most of
@@ -47,10 +48,13 @@ FRAMES_PER_TURN = 300
 
 @dataclass(frozen=True)
 class Rejection:
-    """The handler's verdict on one event that can never succeed (dead-lettered, not retried)."""
+    """The handler's verdict on one event that can never succeed (dead-lettered, not retried). ``dead_lettered``:
+    the handler already wrote the dead letter durably (its outbox, in the batch's transaction), so the consumer
+    only counts it and publishes nothing (a second letter)."""
 
     field: str
     reason: str
+    dead_lettered: bool = False
 
 
 BatchResult = Mapping[str, Rejection]  # event_id (str) -> rejection; everything else was processed
@@ -65,13 +69,14 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, sqlalchemy.exc.TimeoutError | ConnectionError | socket.timeout)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, never field equality: two batches with equal fields are still two batches
 class _Batch:
     """Contiguous deliveries of one channel; ``items`` pairs each valid message with its parsed event."""
 
     messages: list[Any]
     items: list[tuple[Any, Event]]
     letters: list[DeadLetter] = field(default_factory=list)
+    dead_lettered_by_handler: int = 0
     done: bool = False
     failed: BaseException | None = None
     attempts: int = 0
@@ -114,6 +119,7 @@ class BatchEventHandler(Entrypoint):
             durable=True,
             no_declare=True,
         )
+        ack_refusals.labels(self.service)  # exists at 0: an alert can fire on its first increase
         for kind in ("invalid", "rejected", "failed", "orphan"):
             dead_letters.labels(self.service, kind)  # every series exists at 0 before the first dead letter
         self._stopping = False
@@ -240,7 +246,10 @@ class BatchEventHandler(Entrypoint):
         batch = _Batch(messages=messages, items=[])
         for message in messages:
             try:
-                batch.items.append((message, parse_event(message.body, max_bytes=self.max_bytes)))
+                event = parse_event(message.body, max_bytes=self.max_bytes)
+                if REPLAYED_AT in (getattr(message, "headers", None) or {}):
+                    event = dataclasses.replace(event, replayed=True)
+                batch.items.append((message, event))
             except InvalidEvent as exc:
                 batch.letters.append(self._letter(message, exc.reason, exc.field, "invalid"))
             except Exception as exc:  # a validation bug must not crash-loop the consumer on one message
@@ -284,8 +293,10 @@ class BatchEventHandler(Entrypoint):
             return result, None  # handled here: nameko must not treat it as a crash
         by_id = {str(k): v for k, v in (result or {}).items()}
         for message, event in batch.items:
-            rejection = by_id.get(str(event.event_id))
-            if rejection is not None:
+            rejection = by_id.pop(str(event.event_id), None)  # popped: the same event twice is one dead letter
+            if rejection is not None and rejection.dead_lettered:
+                batch.dead_lettered_by_handler += 1
+            elif rejection is not None:
                 batch.letters.append(self._letter(message, rejection.reason, rejection.field, "rejected"))
         batch.done = True
         return result, None
@@ -293,7 +304,7 @@ class BatchEventHandler(Entrypoint):
     def _retry_due(self, batches: deque[_Batch]) -> None:
         """Transient failures retry in place after backoff; other failures split to isolate the culprit."""
         now = time.monotonic()
-        for index, batch in enumerate(list(batches)):
+        for batch in list(batches):  # a copy: halves are inserted while we go
             exc = batch.failed
             if exc is None or batch.running:
                 continue
@@ -313,7 +324,10 @@ class BatchEventHandler(Entrypoint):
                 batch.letters.append(self._letter(message, f"processing failed: {exc!r}", "_processing", "failed"))
                 batch.done = True
                 continue
-            batches.remove(batch)
+            # The batch's place now, found by identity: an index taken from the copy is stale as soon as an
+            # earlier batch of this same pass was split, and halves at a stale place break delivery order.
+            index = next(i for i, b in enumerate(batches) if b is batch)
+            del batches[index]
             for offset, half in enumerate(self._split(batch)):
                 batches.insert(index + offset, half)
                 self._dispatch(half)
@@ -331,14 +345,32 @@ class BatchEventHandler(Entrypoint):
             batch = batches.popleft()
             if batch.letters:
                 publish_dead_letters(producer, self.service, batch.letters)
-            rejected = len(batch.letters)
-            if multiple_ack:
+            rejected = len(batch.letters) + batch.dead_lettered_by_handler
+            if multiple_ack and self._covers_only_settled(batch, batches):
                 batch.messages[-1].channel.basic_ack(batch.messages[-1].delivery_tag, multiple=True)
+            elif multiple_ack:  # refused: ack exactly this batch's (committed) deliveries, one by one
+                for message in batch.messages:
+                    message.channel.basic_ack(message.delivery_tag, multiple=False)
             else:
                 for message in batch.messages:
                     message.ack()
             events_consumed.labels(self.service, "dead_lettered").inc(rejected)
             events_consumed.labels(self.service, "processed").inc(len(batch.messages) - rejected)
+
+    def _covers_only_settled(self, batch: _Batch, waiting: deque[_Batch]) -> bool:
+        """A ``multiple`` ack up to this batch's last tag also acks every lower tag of the channel: allowed only
+        when no batch still waiting holds one. Refused loudly (log + metric): a crash would lose those events."""
+        last = batch.messages[-1].delivery_tag
+        lower = [m.delivery_tag for b in waiting for m in b.messages[:1] if m.delivery_tag < last]
+        if not lower:
+            return True
+        log.error(
+            "refusing a multiple ack up to delivery tag %d: delivery tag %d is not committed yet; "
+            "acking the batch's %d deliveries one by one (batch order broken: a bug)",
+            last, min(lower), len(batch.messages),
+        )
+        ack_refusals.labels(self.service).inc()
+        return False
 
 
 batch_event_handler: Callable[..., Any] = BatchEventHandler.decorator

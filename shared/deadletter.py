@@ -6,8 +6,10 @@ refused, so ``cchc dlq replay`` can send it back to its exchange once the cause 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kombu import Connection, Producer
@@ -18,12 +20,39 @@ from shared.events import ONEDOOR_EXCHANGE
 from shared.messaging import dead_letter_exchange, dead_letter_queue, declare_topology
 from shared.metrics import dead_letters
 
+log = logging.getLogger(__name__)
+
 REASON = "x-cchc-reason"
 FIELD = "x-cchc-field"
 KIND = "x-cchc-kind"
 ORIGINAL_EXCHANGE = "x-cchc-original-exchange"
 ORIGINAL_ROUTING_KEY = "x-cchc-original-routing-key"
 DEAD_LETTERED_AT = "x-cchc-dead-lettered-at"
+REPLAYED_AT = "x-cchc-replayed-at"  # set by `cchc dlq replay`: the consumer reports a still-refused event again
+# AMQP frames a routing key (and an exchange name) as a short string: 255 bytes at most. Header values are long
+# strings, but the whole header must fit in one frame (frame_max, 128 KiB by default); what a vendor controls is cut
+# well below both.
+MAX_KEY_BYTES = 255
+MAX_HEADER_CHARS = 1000
+MAX_FIELD_CHARS = 200
+
+
+def bounded(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
+
+
+def dead_letter_routing_key(service: str, routing_key: str) -> str:
+    """``<service>.<original key>``, or ``<service>.overlong.<sha256 prefix>`` when that would not fit in AMQP's
+    255 bytes (a vendor's key can be 255 bytes by itself): the original stays in ORIGINAL_ROUTING_KEY."""
+    key = f"{service}.{routing_key or 'unrouted'}"
+    if len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(routing_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{service}.overlong.{digest}"
 
 
 @dataclass(frozen=True)
@@ -45,16 +74,16 @@ def publish_dead_letters(producer: Producer, service: str, letters: list[DeadLet
         producer.publish(
             letter.body,
             exchange=dead_letter_exchange,
-            routing_key=f"{service}.{letter.routing_key or 'unrouted'}",
+            routing_key=dead_letter_routing_key(service, letter.routing_key),
             delivery_mode=2,
             content_type="application/json",
             content_encoding="binary",
             headers={
-                REASON: letter.reason[:1000],
-                FIELD: letter.field,
-                KIND: letter.kind,
-                ORIGINAL_EXCHANGE: letter.exchange,
-                ORIGINAL_ROUTING_KEY: letter.routing_key,
+                REASON: letter.reason[:MAX_HEADER_CHARS],
+                FIELD: letter.field[:MAX_FIELD_CHARS],
+                KIND: letter.kind[:MAX_FIELD_CHARS],
+                ORIGINAL_EXCHANGE: bounded(letter.exchange, MAX_KEY_BYTES),
+                ORIGINAL_ROUTING_KEY: bounded(letter.routing_key, MAX_KEY_BYTES),
                 DEAD_LETTERED_AT: now,
             },
             declare=[dead_letter_queue(service)],
@@ -115,36 +144,83 @@ def browse(connection: Connection, service: str, limit: int = 100) -> list[Parke
                 message.requeue()
 
 
-def replay(connection: Connection, service: str, limit: int | None = None) -> int:
-    """Send parked messages back to their original exchange and routing key; returns how many."""
+# Where ``cchc dlq replay`` may send a service's dead letters back to: the exchanges (and routing keys) its queues
+# are bound to in deploy/rabbitmq/topology.yaml (tests/deploy/test_rabbitmq_topology.py checks they agree). The
+# origin headers can be forged by anyone who may publish to the dead-letter exchange, so they choose among these
+# targets, never beyond them ("#": any routing key).
+REPLAY_TARGETS: dict[str, frozenset[tuple[str, str]]] = {
+    "dossiers": frozenset({(ONEDOOR_EXCHANGE, "#")}),
+    "scoring": frozenset({("dossiers.events", "timeliness_updated"), ("cchc_portal.events", "score_submitted")}),
+    "reports": frozenset({("scoring.events", "ranking_updated")}),
+    "notifications": frozenset({("dossiers.events", "dossier_late"), ("dossiers.events", "dossier_due_soon"),
+                                ("scoring.events", "ranking_updated")}),
+}
+
+
+def replay_refusal(service: str, parked: ParkedMessage) -> str | None:
+    """Why this dead letter may not be sent where its headers say (None: it may)."""
+    if not parked.original_exchange:
+        return "origin exchange unknown"
+    if len(parked.original_routing_key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        return "routing key longer than 255 bytes"
+    for exchange, key in REPLAY_TARGETS.get(service, frozenset()):
+        if parked.original_exchange == exchange and key in ("#", parked.original_routing_key):
+            return None
+    return (f"{parked.original_exchange!r} / {parked.original_routing_key!r} is not a queue of {service!r} "
+            "(forged or foreign origin headers)")
+
+
+@dataclass
+class ReplayReport:
+    """What a replay did: letters sent back, and letters kept parked because their origin is not allowed."""
+
+    replayed: int = 0
+    kept: list[tuple[ParkedMessage, str]] = field(default_factory=list)
+
+
+def replay_report(connection: Connection, service: str, limit: int | None = None) -> ReplayReport:
+    """Send parked messages back to their original exchange and routing key, if that is one of the service's
+    own (REPLAY_TARGETS); the others stay parked, listed with why. Messages are held unacknowledged until the
+    end, so a refused one (requeued at the end) is not fetched again in the same run."""
     declare_topology(connection, service)
-    replayed = 0
+    report = ReplayReport()
     with connection.channel() as channel:
         queue = dead_letter_queue(service)(channel)
         producer = Producer(channel)
-        while limit is None or replayed < limit:
-            message = queue.get(no_ack=False, accept=None)
-            if message is None:
-                break
-            parked = ParkedMessage.from_message(message)
-            if not parked.original_exchange:
-                message.requeue()  # origin unknown: never ack what cannot be sent back
-                raise ValueError(
-                    "a dead letter without a known origin exchange stays parked; inspect it with `cchc dlq list`"
+        held = []
+        try:
+            while limit is None or report.replayed + len(held) < limit:
+                message = queue.get(no_ack=False, accept=None)
+                if message is None:
+                    break
+                parked = ParkedMessage.from_message(message)
+                refusal = replay_refusal(service, parked)
+                if refusal is not None:
+                    log.warning("dead letter of %s kept parked: %s", service, refusal)
+                    held.append(message)
+                    report.kept.append((parked, refusal))
+                    continue
+                producer.publish(
+                    parked.body,
+                    exchange=parked.original_exchange,
+                    routing_key=parked.original_routing_key,
+                    delivery_mode=2,
+                    content_type="application/json",
+                    content_encoding="binary",
+                    headers={REPLAYED_AT: utcnow().isoformat()},
+                    retry=True,
                 )
-            producer.publish(
-                parked.body,
-                exchange=parked.original_exchange,
-                routing_key=parked.original_routing_key,
-                delivery_mode=2,
-                content_type="application/json",
-                content_encoding="binary",
-                headers={"x-cchc-replayed-at": utcnow().isoformat()},
-                retry=True,
-            )
-            message.ack()
-            replayed += 1
-    return replayed
+                message.ack()
+                report.replayed += 1
+        finally:
+            for message in held:
+                message.requeue()
+    return report
+
+
+def replay(connection: Connection, service: str, limit: int | None = None) -> int:
+    """:func:`replay_report`, returning how many were sent back."""
+    return replay_report(connection, service, limit).replayed
 
 
 def count(connection: Connection, service: str) -> int:

@@ -8,6 +8,7 @@ never drift apart. A message that fails here is dead-lettered with the field and
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,13 +34,54 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
+# Plausible instants: the one-door mechanism dates from 2003, and no deadline runs into the next century. A year
+# outside (1, 1850, 9999, a swapped field) is a vendor's bug and would poison every period it lands in. The year is
+# read as written (in the value's own offset), so the contract's pattern (20YY) says exactly the same.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+
+class PlausibleInstant(validate.Validator):
+    """Refuses an instant whose year (as written) lies outside EARLIEST_YEAR..LATEST_YEAR."""
+
+    error = f"Not a plausible date: the year must be from {EARLIEST_YEAR} to {LATEST_YEAR}."
+
+    def __call__(self, value: datetime) -> datetime:
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            raise ValidationError(self.error)
+        return value
+
+
+PLAUSIBLE_INSTANT = PlausibleInstant()
+
+
 class AwareDateTime(fields.AwareDateTime):
-    """ISO 8601 timestamp that must carry its UTC offset: a naive time is ambiguous across time zones."""
+    """ISO 8601 timestamp that must carry its UTC offset (a naive time is ambiguous across time zones), in a
+    plausible year."""
 
     default_error_messages = {  # noqa: RUF012 - marshmallow merges this class attribute
         "invalid": "Not a valid ISO 8601 datetime.",
         "invalid_awareness": "Must include a UTC offset (e.g. 2025-01-24T15:00:00+07:00).",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        given = kwargs.pop("validate", None)
+        extra = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
+        super().__init__(validate=[PLAUSIBLE_INSTANT, *extra], **kwargs)
+
+
+# Characters no code or source may hold: C0/C1 controls and DEL, the soft hyphen, bidirectional marks, embeddings,
+# overrides and isolates, zero-width characters, line/paragraph separators, the BOM and interlinear annotations.
+# In a code they make two codes look the same, reverse what a report shows, or break a terminal or PostgreSQL (NUL).
+# Written as a character class so the contract's JSON Schema pattern says exactly the same (ECMA-262 escapes).
+_UNPRINTABLE = (r"\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f"
+                r"\ufeff\ufff9-\ufffb")
+PRINTABLE_ERROR = "Must not be blank or padded, nor contain control, format or bidirectional characters."
+
+
+def printable() -> validate.Regexp:
+    """Printable text, not blank or padded (at the ends: no whitespace)."""
+    return validate.Regexp(rf"^[^\s{_UNPRINTABLE}](?:[^{_UNPRINTABLE}]*[^\s{_UNPRINTABLE}])?$",
+                           error=PRINTABLE_ERROR)
 
 
 def _code(description: str, max_length: int = 64, *, required: bool = True) -> fields.String:
@@ -48,7 +90,7 @@ def _code(description: str, max_length: int = 64, *, required: bool = True) -> f
         metadata={"description": description},
         validate=[
             validate.Length(min=1, max=max_length),
-            validate.Regexp(r"^\S(.*\S)?$", error="Must not be blank or padded."),
+            printable(),
         ],
     )
 
@@ -136,7 +178,8 @@ class DossierReceived(StrictSchema):
         validate=validate.OneOf(["in_person", "online", "post"]),
         metadata={"description": "KenhThucHien: 1 in person, 2 online, 3 by post."},
     )
-    field_code = fields.String(validate=validate.Length(max=64), metadata={"description": "MaLinhVuc: field code."})
+    field_code = fields.String(validate=[validate.Length(max=64), printable()],
+                               metadata={"description": "MaLinhVuc: field code."})
     applicant = fields.Nested(ApplicantSchema)
     # schema_version 2: Decision 766 facts.
     components = fields.List(
@@ -353,7 +396,7 @@ class EnvelopeSchema(StrictSchema):
     event_id = fields.UUID(required=True)
     event_type = fields.String(required=True, validate=validate.OneOf(sorted(CATALOGUE)))
     occurred_at = AwareDateTime(required=True)
-    source = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    source = fields.String(required=True, validate=[validate.Length(min=1, max=200), printable()])
     schema_version = fields.Integer(required=True, strict=True, validate=validate.OneOf(SUPPORTED_SCHEMA_VERSIONS))
     payload = fields.Dict(required=True)
 
@@ -369,6 +412,10 @@ class Event:
     schema_version: int
     payload: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # The message's bytes as received (a dead letter written later keeps them byte for byte), and whether it came
+    # back through `cchc dlq replay` (a replayed event still refused is dead-lettered again, never swallowed).
+    body: bytes | None = field(repr=False, compare=False, default=None)
+    replayed: bool = field(repr=False, compare=False, default=False)
 
     @property
     def time(self) -> datetime:
@@ -420,20 +467,46 @@ def _loader(schema_class: type[Schema]) -> Callable[[Any], dict[str, Any]]:
     return load
 
 
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(value: Any, path: str) -> None:
+    """A JSON escape of half a character ("\\ud800" alone) decodes to a string no database or UTF-8 encoder takes;
+    only looked for when the text has such an escape (an escaped pair is one character and passes)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidEvent(path or "_body", "contains a lone surrogate escape (half a character)") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key, path or "_body")
+            _refuse_lone_surrogates(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item, path)
+
+
 def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = None) -> Event:
     """Decode and validate one message; raise :class:`InvalidEvent` naming the first bad field."""
+    data: bytes | None = None
     if isinstance(body, bytes | str):
         size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
         if max_bytes is not None and size > max_bytes:
             raise InvalidEvent("_body", f"message of {size} bytes exceeds the {max_bytes}-byte limit")
         try:
-            raw = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # UTF-8 and nothing else: json.loads would guess UTF-16 or UTF-32 from bytes, and the contract says UTF-8.
+            data = body if isinstance(body, bytes) else body.encode("utf-8")  # a str with a lone surrogate fails
+            text = data.decode("utf-8")
+            raw = json.loads(text)
+        except (UnicodeError, json.JSONDecodeError) as exc:
             raise InvalidEvent("_body", f"not valid UTF-8 JSON ({exc})") from exc
         except RecursionError as exc:  # a few kB of "[[[[…": must be refused, not crash the consumer
             raise InvalidEvent("_body", "JSON nested too deeply") from exc
         except ValueError as exc:  # e.g. an integer beyond Python's digit limit for int conversion
             raise InvalidEvent("_body", f"not acceptable JSON ({exc})") from exc
+        if _ESCAPED_SURROGATE.search(text):
+            _refuse_lone_surrogates(raw, "")
     else:
         raw = body
     if not isinstance(raw, dict):
@@ -455,6 +528,7 @@ def parse_event(body: bytes | str | dict[str, Any], *, max_bytes: int | None = N
         schema_version=envelope["schema_version"],
         payload=payload,
         raw=raw,
+        body=data if isinstance(body, bytes | str) else None,
     )
 
 

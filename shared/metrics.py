@@ -28,6 +28,11 @@ batch_retries = Counter(
     "Batches retried after a transient failure (database or broker unavailable).",
     ["service"],
 )
+ack_refusals = Counter(
+    "cchc_ack_refusals_total",
+    "Multiple acks the batch consumer refused because they would have covered an uncommitted delivery (a bug).",
+    ["service"],
+)
 outbox_pending = Gauge(
     "cchc_outbox_pending_events",
     "Committed outgoing events not yet relayed to the bus.",

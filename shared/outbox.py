@@ -43,6 +43,7 @@ def relay(session: Session, model: type[Any], dispatch: Callable[[str, Any], Non
         dispatch(row.event_type, json.loads(row.payload))
         events_published.labels(service, row.event_type).inc()
         session.delete(row)
+    session.flush()  # the count below then sees the deletes: what it says is exactly what is left
     remaining = session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
-    outbox_pending.labels(service).set(max(0, remaining - len(rows)))
+    outbox_pending.labels(service).set(remaining)
     return len(rows)

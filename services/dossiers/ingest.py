@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -30,7 +31,11 @@ from shared.db import insert_ignore, upsert
 from shared.events import Event
 from shared.outbox import enqueue
 
+log = logging.getLogger(__name__)
 DEAD_LETTER_EVENT = "__dead_letter__"  # outbox rows the relay sends to the dead-letter queue, not the bus
+# Events one dossier may have: its whole history is loaded and re-derived for each new event, so a vendor looping
+# on one dossier would otherwise make every batch touching it slower without bound. A real dossier has a few dozen.
+MAX_EVENTS_PER_DOSSIER = 500
 
 
 @dataclass
@@ -40,9 +45,11 @@ class IngestReport:
     duplicates: int = 0
     dossiers_changed: int = 0
     receipts: list[DossierState] = field(default_factory=list)  # dossiers whose receipt this batch stored
+    refused_again: int = 0  # replayed (`cchc dlq replay`) events still refused: dead-lettered again
 
 
-def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime) -> IngestReport:
+def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime, *,
+                 max_events_per_dossier: int = MAX_EVENTS_PER_DOSSIER) -> IngestReport:
     report = IngestReport()
     unique: dict[str, Event] = {}
     for event in events:
@@ -55,6 +62,11 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
     known = {e.event_id for stored in history.values() for e in stored}
     fresh = {event_id: event for event_id, event in unique.items() if event_id not in known}
     report.duplicates = len(events) - len(fresh)
+    replayed = {event_id: e for event_id, e in unique.items() if e.replayed and event_id in known}
+    if replayed:
+        report.refused_again = _refuse_replayed_again(session, replayed, history, rules)
+    over_limit = _refuse_beyond_limit(session, fresh, history, max_events_per_dossier, report)
+    report.duplicates -= over_limit
     if not fresh:
         return report
     for event_id, event in fresh.items():
@@ -73,11 +85,11 @@ def ingest_batch(session: Session, events: Sequence[Event], rules: TimelinessRul
         written = {row["dossier_code"]: row for row in rows}
         derivations.update(_without_lost(session, history, fresh, new_ids, rules, now, postgres, written))
     report.stored = len(new_ids)
-    report.duplicates = len(events) - len(new_ids)
+    report.duplicates = len(events) - len(new_ids) - over_limit
     report.dossiers_changed = len(derivations)
     report.receipts = [d.state for d in derivations.values() if d.state.receipt_event_id in new_ids]
     rejected_rows = [r for d in derivations.values() for r in d.rejected]
-    _record_rejections(session, rejected_rows, new_ids, report, now)
+    _record_rejections(session, rejected_rows, new_ids, report, now, fresh)
     return report
 
 
@@ -258,9 +270,12 @@ def _year_label(day: dt.date) -> str:
 
 
 def _record_rejections(
-    session: Session, rejected: list, new_ids: set[str], report: IngestReport, now: dt.datetime
+    session: Session, rejected: list, new_ids: set[str], report: IngestReport, now: dt.datetime,
+    fresh: dict[str, Event] | None = None,
 ) -> None:
-    """Final refusals are dead-lettered once: this batch's through the consumer, older ones via the outbox."""
+    """Final refusals are dead-lettered once, through the outbox, in the batch's transaction: a crash between the
+    commit and the consumer's ack cannot lose the dead letter (the redelivered event is then a duplicate and adds
+    no second one). This batch's own refusals keep their bytes as received; ``report.rejections`` lists them."""
     if not rejected:
         return
     table = DossierEvent.__table__
@@ -279,10 +294,69 @@ def _record_rejections(
             .where(table.c.event_id == r.event_id)
             .values(rejected_field=r.field, rejected_reason=r.reason[:1000], dead_lettered_at=now)
         )
-        if r.event_id in new_ids:
+        if r.event_id in new_ids and fresh and r.event_id in fresh:
             report.rejections[r.event_id] = Rejection(field=r.field, reason=r.reason)
+            _dead_letter_event(session, fresh[r.event_id], r.field, r.reason, "rejected")
         else:
             _dead_letter_stored(session, r.event_id, r.field, r.reason, "rejected")
+
+
+def _refuse_beyond_limit(session: Session, fresh: dict[str, Event], history: dict[str, list[StoredEvent]],
+                         limit: int, report: IngestReport) -> int:
+    """Take the batch's new events of a dossier only up to ``limit`` events in all; refuse (dead-letter through the
+    outbox, never store) the rest. Removes them from ``fresh``; returns how many."""
+    refused = 0
+    room = {code: limit - len(stored) for code, stored in history.items()}
+    for event_id, event in list(fresh.items()):
+        code = event.dossier_code
+        room.setdefault(code, limit)
+        if room[code] > 0:
+            room[code] -= 1
+            continue
+        del fresh[event_id]
+        reason = f"dossier {code} already has {limit} events, the limit per dossier"
+        report.rejections[event_id] = Rejection(field="payload.dossier_code", reason=reason)
+        _dead_letter_event(session, event, "payload.dossier_code", reason, "rejected")
+        refused += 1
+    return refused
+
+
+def _refuse_replayed_again(
+    session: Session, replayed: dict[str, Event], history: dict[str, list[StoredEvent]], rules: TimelinessRules
+) -> int:
+    """Replayed events already stored and refused: if the dossier still refuses them (the cause was not fixed),
+    dead-letter them again with the reason, so a replay never makes a refusal vanish as a duplicate."""
+    table = DossierEvent.__table__
+    marked = dict(session.execute(
+        sa.select(table.c.event_id, table.c.rejected_reason)
+        .where(table.c.event_id.in_(list(replayed)), table.c.dead_lettered_at.is_not(None))).all())
+    count = 0
+    for code in sorted({replayed[event_id].dossier_code for event_id in marked}):
+        derivation = derive(code, history[code], rules)
+        refused_now = {r.event_id: r for r in derivation.rejected}
+        for event_id, stored_reason in marked.items():
+            event = replayed[event_id]
+            if event.dossier_code != code:
+                continue
+            refusal = refused_now.get(event_id)
+            if refusal is not None:
+                field_path, reason, kind = refusal.field, refusal.reason, "rejected"
+            elif derivation.state.receipt_event_id is None:  # an orphan whose receipt still has not come
+                field_path, reason, kind = "payload.dossier_code", str(stored_reason or "no dossier.received"), "orphan"
+            else:
+                continue  # the cause is gone (receipt arrived, catalogue imported): a harmless duplicate
+            log.warning("replayed event %s still refused (%s: %s): dead-lettered again", event_id, field_path, reason)
+            _dead_letter_event(session, event, field_path, f"still refused after a replay: {reason}", kind)
+            count += 1
+    return count
+
+
+def _dead_letter_event(session: Session, event: Event, field_path: str, reason: str, kind: str) -> None:
+    """Queue this event's dead letter for the relay, with its body as received (or as parsed, if there were no
+    bytes: an event built in code)."""
+    body = event.body.decode("utf-8") if event.body is not None else json.dumps(event.raw, ensure_ascii=False)
+    enqueue(session, OutboxEvent, DEAD_LETTER_EVENT,
+            {"body": body, "routing_key": event.event_type, "field": field_path, "reason": reason, "kind": kind})
 
 
 def _dead_letter_stored(session: Session, event_id: str, field_path: str, reason: str, kind: str) -> None:

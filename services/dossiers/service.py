@@ -90,14 +90,20 @@ class CatalogueKeeper(DependencyProvider):
         return self.provider
 
 
-def ingest_backlog(config: Any) -> int:
-    """Messages waiting in the ingest queue (0 if the broker cannot say: the scan then proceeds)."""
+def ingest_backlog(config: Any) -> int | None:
+    """Messages ready in the ingest queue, or None when the broker cannot say (the caller then fails closed: an
+    unknown backlog may hold the closing events of dossiers that would otherwise get an apology).
+
+    Ready messages only: AMQP's passive declare does not count deliveries held unacknowledged by consumers (the
+    management API would; the local setup has none). Those are at most ``batch_size × (batches_in_flight + 1)``
+    per consumer and belong to batches being committed (docs/operations.md, "Deadline scan")."""
     try:
         with connect(config, connect_timeout=2) as connection:
             _, count, _ = ingest_queue()(connection.default_channel).queue_declare(passive=True)
             return int(count)
-    except Exception:  # a scan must not fail because the broker is briefly unreachable
-        return 0
+    except Exception as exc:  # never raise out of a timer; the scan is skipped instead
+        log.warning("could not read the ingest queue's depth (%r)", exc)
+        return None
 
 
 
@@ -284,7 +290,10 @@ class DossiersService(ops.OpsEndpoints):
         Otherwise a dossier whose closing event is not yet read would get an apology it is not owed."""
         cfg = section(self.config, "timeliness")
         backlog = ingest_backlog(self.config)
-        if backlog > int(cfg["scan_max_backlog"]) and not force:
+        if backlog is None and not force:
+            log.warning("deadline scan skipped: the ingest backlog is unknown (broker unreachable)")
+            return {"skipped_backlog_unknown": 1}
+        if backlog is not None and backlog > int(cfg["scan_max_backlog"]) and not force:
             log.info("deadline scan skipped: %d inbound events still queued", backlog)
             return {"skipped_backlog": backlog}
         now = utcnow()
@@ -315,7 +324,8 @@ class DossiersService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             erased = retention.erase_personal_data(session, cutoff)
         if erased:
-            log.info("erased the applicant's personal data of %d dossiers closed over %d days ago", erased, days)
+            log.info("erased the applicant's personal data of %d dossiers or refused receipts (over %d days old)",
+                     erased, days)
 
     @configured_timer("timeliness", "stats_publish_interval_seconds")
     def publish_timeliness(self) -> None:

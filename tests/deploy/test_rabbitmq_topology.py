@@ -403,3 +403,12 @@ def test_dead_letters_expire_after_the_configured_ttl():
         dossiers.close()
         wait_until(lambda: _depth(vhost, "cchc.dead-letter.dossiers") == 0, timeout=30, interval=0.5,
                    message="the dead letter to expire")
+
+
+def test_dlq_replay_targets_are_exactly_the_bindings_of_each_services_queues():
+    """`cchc dlq replay` sends a letter back only where the service's own queues are bound (shared/deadletter.py
+    REPLAY_TARGETS, kept in the image, which carries no deploy/): the same as the description says."""
+    described = topo.load()
+    for svc in described.services:
+        bindings = frozenset((b.exchange, b.routing_key) for q in svc.queues for b in q.bindings)
+        assert deadletter.REPLAY_TARGETS.get(svc.name, frozenset()) == bindings, svc.name

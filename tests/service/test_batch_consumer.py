@@ -129,3 +129,27 @@ def test_reliable_event_handler_retries_transient_failures_and_parks_poison(back
     assert len(letters) == 2 and set(by_kind) == {"failed", "invalid"}
     assert "cannot handle this ping" in by_kind["failed"].reason
     assert "could not be decoded" in by_kind["invalid"].reason and by_kind["invalid"].body == b"{not json"
+
+
+def test_a_255_byte_routing_key_is_dead_lettered_once_and_ingest_goes_on(backend_config, caplog):
+    """The dead letter's routing key is ``<service>.<original key>``: past AMQP's 255 bytes it would not even frame
+    (py-amqp raised struct.error, the consumer reconnected, got the same message and looped). It is bounded (a
+    hash), the original kept in a header; the valid events behind it are stored."""
+    config = backend_config(ingest={"batch_size": 8, "max_wait_ms": 20})
+    Recorder.processed, Recorder.failures = [], 0
+    long_key = "dossier." + "x" * 247
+    assert len(long_key.encode()) == 255
+    with running([Recorder], config):
+        with connect(config) as connection:
+            Producer(connection.default_channel).publish(
+                b"{not json", exchange=Exchange("onedoor.events", "topic", durable=True), routing_key=long_key,
+                content_type="application/json", content_encoding="binary")
+        publish(config, [resolved(f"D{i}") for i in range(10)])
+        wait_until(lambda: len(Recorder.processed) >= 10, timeout=30, message="the 10 valid events behind it")
+        with connect(config) as connection:
+            letters = wait_until(lambda: deadletter.browse(connection, "recorder"), timeout=10,
+                                 message="the dead letter")
+            assert deadletter.count(connection, "recorder") == 1
+    assert sorted(Recorder.processed) == sorted(f"D{i}" for i in range(10))
+    assert len(letters) == 1 and letters[0].original_routing_key == long_key and letters[0].body == b"{not json"
+    assert "lost its connection" not in caplog.text

@@ -137,3 +137,81 @@ def test_database_failures_mid_batch_reach_the_consumer_as_transient():
                 assert ingest_batch(session, batch, RULES, NOW).stored == 1
         finally:
             database.engine.dispose()
+
+
+def dead_letters_in_outbox(database) -> list[dict]:
+    import json
+
+    from services.dossiers.ingest import DEAD_LETTER_EVENT
+    from services.dossiers.models import OutboxEvent
+
+    with database.transaction() as session:
+        rows = session.scalars(sa.select(OutboxEvent).where(OutboxEvent.event_type == DEAD_LETTER_EVENT)).all()
+        return [json.loads(r.payload) for r in rows]
+
+
+def test_a_refusal_is_durable_and_a_redelivery_after_commit_dead_letters_nothing_twice(database):
+    """A refused event's dead letter is written with the batch (outbox), so a crash between the commit and the
+    consumer's ack cannot lose it; the redelivery is then a duplicate that adds no second letter. The same bad
+    event twice in one batch is one dead letter (issue 12: refused events redelivered after commit)."""
+    from services.dossiers.index766.store import ingest_with_facts
+
+    bad_id = str(uuid.uuid4())
+    bad = received("BAD-UNIT", bad_id, unit="99999")  # an unknown unit: refused by the lifecycle
+    batch = [parse_event(e) for e in (bad, bad, received("OK", str(uuid.uuid4())))]
+    with database.transaction() as session:
+        _, to_consumer = ingest_with_facts(session, batch, RULES, NOW)
+    letters = dead_letters_in_outbox(database)  # committed with the batch: durable before any ack
+    assert [json_id(letter) for letter in letters] == [bad_id]
+    assert letters[0]["field"] == "payload.unit_code" and letters[0]["body"] == __import__("json").dumps(bad)
+    # the consumer only counts it: publishing a letter itself would be a second one
+    assert list(to_consumer) == [bad_id] and to_consumer[bad_id].dead_lettered
+    with database.transaction() as session:  # the broker redelivers the batch (no ack reached it)
+        again, to_consumer = ingest_with_facts(session, batch, RULES, NOW)
+    assert (again.stored, to_consumer) == (0, {})
+    assert [json_id(letter) for letter in dead_letters_in_outbox(database)] == [bad_id]
+
+
+def json_id(letter: dict) -> str:
+    import json
+
+    return json.loads(letter["body"])["event_id"]
+
+
+def test_a_replayed_refused_event_that_is_still_refused_is_dead_lettered_again(database):
+    """`cchc dlq replay` of a refusal whose cause is not fixed: refused again, visibly (a new dead letter), never
+    silently swallowed as a duplicate; a plain redelivery (no replay header) adds nothing."""
+    import dataclasses
+
+    bad = parse_event(received("STILL-BAD", str(uuid.uuid4()), unit="99999"))
+    ingest_batch_in(database, [bad])
+    assert len(dead_letters_in_outbox(database)) == 1
+    ingest_batch_in(database, [bad])  # redelivered, not replayed
+    assert len(dead_letters_in_outbox(database)) == 1
+    report = ingest_batch_in(database, [dataclasses.replace(bad, replayed=True)])
+    letters = dead_letters_in_outbox(database)
+    assert len(letters) == 2 and letters[1]["field"] == "payload.unit_code"
+    assert "still refused" in letters[1]["reason"] and report.refused_again == 1
+
+
+def ingest_batch_in(database, events):
+    with database.transaction() as session:
+        return ingest_batch(session, events, RULES, NOW)
+
+
+def test_events_beyond_a_dossiers_limit_are_refused_not_stored(database):
+    """A dossier's whole history is loaded and re-derived for every new event: a vendor looping on one dossier
+    must not make that unbounded. Past the limit, its events are refused (dead-lettered, field and reason)."""
+    ids = [str(uuid.uuid4()) for _ in range(5)]
+    with database.transaction() as session:
+        first = ingest_batch(session, [parse_event(received("LOOP", ids[0])), parse_event(resolved("LOOP", ids[1], 5))],
+                             RULES, NOW, max_events_per_dossier=3)
+    assert first.stored == 2
+    with database.transaction() as session:
+        more = [parse_event(returned("LOOP", ids[n], 4 + n)) for n in (2, 3, 4)]
+        second = ingest_batch(session, more, RULES, NOW, max_events_per_dossier=3)
+    assert (second.stored, second.duplicates) == (1, 0) and set(second.rejections) == {ids[3], ids[4]}
+    assert {r.field for r in second.rejections.values()} == {"payload.dossier_code"}
+    assert all("limit" in r.reason for r in second.rejections.values())
+    assert sorted(json_id(letter) for letter in dead_letters_in_outbox(database)) == sorted(ids[3:])
+    assert sorted(owners(database)) == sorted(ids[:3])

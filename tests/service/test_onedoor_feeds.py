@@ -86,7 +86,7 @@ def test_the_payload_time_decides_and_an_import_then_a_replay_finishes_the_rest(
         gaps = {g["code"]: g for g in rpc.dossiers.catalogue_gaps()}
         assert rpc.dossiers.get_dossier("NO-TIME")["dossier"]["status"] == "awaiting_receipt"
 
-        # (a receipt delivered twice within one batch is dead-lettered once per delivery: the same body)
+        # (a receipt delivered twice is dead-lettered once: its refusal is written with the batch that stored it)
         (letter,) = {(p.body, p.field, p.reason): p for p in letters}.values()
         assert letter.field == "payload.procedure_code" and "no processing time" in letter.reason
         assert (reduced["due_at"], reduced["outcome"], reduced["time_source"]) == (

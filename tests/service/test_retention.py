@@ -122,3 +122,39 @@ def test_mail_and_letter_files_are_swept_after_retention(tmp_path):
     assert not old_mail.exists() and new_mail.exists() and unrelated.exists()
     assert not old_letter.exists() and not old_letter.parent.exists()  # the applicant's folder went with it
     assert (tmp_path / "letters").is_dir()  # the folder itself stays
+
+
+def test_refused_and_second_receipts_lose_the_applicant_on_the_same_schedule(database):
+    """The applicant also travels in receipts the dossier never used: a second receipt that arrives after the
+    dossier's erasure, and a refused receipt (a dossier never received). Both lose it on the same schedule:
+    retention after the dossier closed, or after the refusal (issue 12, "retention leaves personal data behind")."""
+    from services.dossiers.ingest import ingest_batch
+    from shared.events import make_envelope, parse_event
+
+    cutoff = dt.datetime(2024, 3, 2, tzinfo=dt.UTC)
+    ingest_all(database, with_applicant(life("OLD", at("2023-03-01"), "resolved", at("2023-03-02"))))
+    with database.transaction() as session:
+        assert retention.erase_personal_data(session, cutoff) == 1
+
+    def receipt(code: str, unit: str) -> dict:
+        return make_envelope("dossier.received", {"dossier_code": code, "procedure_code": "1.000894.H44",
+                                                  "unit_code": unit, "received_at": at("2023-03-01"),
+                                                  "applicant": dict(APPLICANT)}, occurred_at=at("2023-03-01"))
+
+    def ingest_at(now: dt.datetime, *envelopes: dict) -> None:
+        with database.transaction() as session:
+            ingest_batch(session, [parse_event(e) for e in envelopes], RULES, now)
+
+    long_ago, recently = dt.datetime(2023, 4, 1, tzinfo=dt.UTC), dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    ingest_at(long_ago, receipt("OLD", "D227"))  # a second receipt, after the erasure: refused, stored
+    ingest_at(long_ago, receipt("NEVER", "99999"))  # an unknown unit: refused, the dossier never received
+    ingest_at(recently, receipt("FRESH", "99999"))  # refused after the cut-off: kept for now
+    with database.transaction() as session:
+        erased = retention.erase_personal_data(session, cutoff)
+        again = retention.erase_personal_data(session, cutoff)
+    with database.transaction() as session:
+        receipts = session.execute(sa.select(DossierEvent.dossier_code, DossierEvent.payload).where(
+            DossierEvent.event_type == "dossier.received")).all()
+    carrying = sorted(code for code, payload in receipts if "applicant" in payload)
+    assert carrying == ["FRESH"]
+    assert (erased, again) == (2, 0)

@@ -16,6 +16,7 @@ pure modules expect them, with each dossier's supplement rounds rebuilt from its
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections import defaultdict
@@ -72,11 +73,15 @@ def split(events: Sequence[Event]) -> tuple[list[Event], list[Event]]:
 def ingest_with_facts(session: Session, events: Sequence[Event], rules: TimelinessRules, now: dt.datetime
                       ) -> tuple[IngestReport, dict[str, Rejection]]:
     """One batch of the dossiers service: the timeliness ingest of its dossier events, then the Decision 766 facts
-    of the same events and the petitions, in the caller's transaction; returns the report and every refusal."""
+    of the same events and the petitions, in the caller's transaction; returns the report and every refusal. The
+    dossier events' refusals are already dead-lettered through the outbox, in this transaction (marked
+    ``dead_lettered``: the consumer counts them and publishes nothing); the petitions' (never stored, so refused
+    again on a redelivery) are the consumer's to dead-letter."""
     dossier_events, petition_events = split(events)
     report = ingest_batch(session, dossier_events, rules, now) if dossier_events else IngestReport()
     refused = record(session, dossier_events, petition_events, report.rejections, rules, now)
-    return report, {**report.rejections, **refused}
+    durable = {event_id: dataclasses.replace(r, dead_lettered=True) for event_id, r in report.rejections.items()}
+    return report, {**durable, **refused}
 
 
 def record(session: Session, dossier_events: Sequence[Event], petition_events: Sequence[Event],
