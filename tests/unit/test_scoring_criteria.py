@@ -325,7 +325,7 @@ INVALID = [
     ("id with spaces", _set(["areas", 2, "id"], "3 a"), "areas[2].id", "is not a dotted id"),
     # methods
     ("unknown method", _set(["areas", 0, "criteria", 1, "method"], "manual"), "areas[0].criteria[1].method",
-     "unknown method 'manual' (expected one of: self, computed, survey, deduction)"),
+     "unknown method 'manual' (expected one of: self, computed, survey, deduction, bonus)"),
     ("unknown metric", _set(["areas", 0, "criteria", 1, "metric"], "speed"), "areas[0].criteria[1].metric",
      "unknown metric 'speed' (expected one of: on_time_rate, progress_766_rate, online_share)"),
     ("bands and threshold", _set(["areas", 0, "criteria", 1, "threshold"], 80), "areas[0].criteria[1]",
