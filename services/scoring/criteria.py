@@ -84,7 +84,8 @@ YAML format
           - {id: "9.1", title: Sáng kiến được công nhận, max_points: 2, method: bonus}
 
 Numbers are exact: YAML floats are read as :class:`~decimal.Decimal` from their text (``0.1`` is one tenth,
-not the nearest binary float); points carry at most ``precision`` decimals (2 unless the set says 3). Ids, unit codes and names are strings —
+not the nearest binary float); points carry at most ``precision`` decimals (2 unless the set says 3).
+Ids, unit codes and names are strings —
 quote anything YAML would read as a number (``"3.10"``, ``"07900"``).
 
 Every problem raises :class:`CriteriaSetError`, whose message starts with the file and the path inside it::

@@ -32,8 +32,11 @@ from shared.db import insert_ignore
 from shared.local_time import local_iso
 from shared.metrics import ranking_version
 from shared.outbox import enqueue
+from shared.rounding import round_half_up
 
 METRICS = ("on_time_rate", "progress_766_rate", "online_share")
+NOT_APPLICABLE_DASH = "—"
+NOT_APPLICABLE_VI = "không áp dụng"
 _SET_CACHE: dict[tuple[str, int, str], CriteriaSet] = {}
 
 
@@ -105,15 +108,18 @@ def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
         if not whole_set:
             query = query.where(metrics_table.unit_code.in_(list(unit_codes)))
         metrics = session.execute(query)
-        values: dict[tuple[str, str], Decimal] = {(u, m): v for u, m, v in metrics}
+        # a stored NULL: the dossiers service said there is nothing to measure (no dossiers) — not applicable
+        values: dict[tuple[str, str], Decimal | None] = {(u, m): v for u, m, v in metrics}
         for code in unit_codes:
             for leaf in computed:
-                value = values.get((code, leaf.method.metric or ""))
+                key = (code, leaf.method.metric or "")
+                value = values.get(key)
                 existing = by_unit[code].get(leaf.id)
                 by_unit[code][leaf.id] = LeafInput(
                     leaf_id=leaf.id, metric_value=value,
                     appraised_points=existing.appraised_points if existing else None,
                     not_applicable=existing.not_applicable if existing else False,
+                    nothing_to_measure=value is None and key in values,
                 )
     return by_unit
 
@@ -152,11 +158,13 @@ def unit_sheet(session: Session, cs: CriteriaSet, unit_code: str) -> dict[str, A
 
 
 class _Standing(NamedTuple):
-    """What ranking needs of a unit's result (rank_units reads nothing else)."""
+    """What ranking needs of a unit's result (rank_units reads nothing else): the tie-breakers' values too."""
 
     unit_code: str
     index: Decimal
     index_unrounded: Fraction
+    appraised_total: Decimal
+    area_indexes: dict[str, Any]
 
 
 def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
@@ -186,9 +194,13 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
                 results.set_id == cs.id, results.unit_code.in_(missing))).all())
     names = dict(session.execute(sa.select(Unit.unit_code, Unit.name).where(Unit.kind == cs.unit_kind)).all())
     standings = []
+    places = cs.precision
     for row in rows:
         numerator, _, denominator = row[2].partition("/")
-        standings.append(_Standing(row[0], row[1], Fraction(int(numerator), int(denominator))))
+        summary = summaries[row[0]]
+        standings.append(_Standing(row[0], round_half_up(row[1], places), Fraction(int(numerator), int(denominator)),
+                                   Decimal(summary["appraised_total"]),
+                                   {a["area_id"]: a["index"] for a in summary["areas"]}))
     ranked = rank_units(standings, cs)
     table = []
     for r in ranked:
@@ -196,8 +208,8 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
         table.append({
             "unit_code": r.unit_code, "unit_name": names.get(r.unit_code, r.unit_code), "rank": r.rank,
             "excluded": r.excluded, "classification": r.classification,
-            **{key: summary[key] for key in ("index", "self_total", "appraised_total", "survey_total", "total_points",
-                                              "applicable_max", "provisional")},
+            **{key: summary.get(key) for key in ("index", "self_total", "appraised_total", "survey_total",
+                                                  "bonus_total", "total_points", "applicable_max", "provisional")},
             "areas": {a["area_id"]: a["index"] for a in summary["areas"]},
         })
     ranking.version += 1
@@ -208,7 +220,13 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
         "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
         "version": ranking.version, "computed_at": local_iso(now), "units": len(table),
     })
-    return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table}
+    return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table,
+            "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
+
+
+def tie_breaker_notes(cs: CriteriaSet) -> list[str]:
+    """The set's tie-breakers as the ranking document states them (Vietnamese), in order."""
+    return [breaker.label_vi for breaker in cs.effective_tie_breakers()]
 
 
 def _fraction(value: Fraction) -> str:
@@ -222,16 +240,22 @@ def result_json(result: UnitResult, leaves: bool = True) -> dict[str, Any]:
         "self_total": str(result.self_total),
         "appraised_total": str(result.appraised_total),
         "survey_total": str(result.survey_total),
+        "bonus_total": str(result.bonus_total),
         "total_points": str(result.total_points),
         "applicable_max": str(result.applicable_max),
         "index": str(result.index),
         "index_unrounded": _fraction(result.index_unrounded),
         "provisional": result.provisional,
         "areas": [{"area_id": a.area_id, "title": a.title, "points": str(a.points),
-                   "applicable_max": str(a.applicable_max), "index": str(a.index)} for a in result.areas],
+                   "applicable_max": str(a.applicable_max), "index": None if a.index is None else str(a.index)}
+                  for a in result.areas],
+        "precision": result.precision,
     }
     if leaves:
+        # a leaf that does not apply shows "—" with "không áp dụng", never 0 (its maximum left the total)
         data["leaves"] = [{"leaf_id": leaf.leaf_id, "points": None if leaf.points is None else str(leaf.points),
-                           "max_points": str(leaf.max_points), "applicable": leaf.applicable, "source": leaf.source}
+                           "max_points": str(leaf.max_points), "applicable": leaf.applicable, "source": leaf.source,
+                           **({"display": NOT_APPLICABLE_DASH, "note": NOT_APPLICABLE_VI} if not leaf.applicable
+                              else {})}
                           for leaf in result.leaves]
     return data

@@ -1,15 +1,14 @@
 """Changes to scores — self-assessment, appraisal, survey import — each checked, kept in history, recalculated.
 
-A submission is checked leaf by leaf: a bad leaf is refused with an error naming it, the good ones are kept
-(nothing else in the submission is lost). Every accepted change writes a history row in the same
-transaction: who, when, old value, new value, reason.
+A submission is checked leaf by leaf, and refused whole if any leaf is bad: the error names every bad leaf
+(``scores[i].field``, in Vietnamese) and nothing of the submission is saved — a unit never finds half of a
+sheet stored. Every accepted change writes a history row in the same transaction: who, when, old value, new
+value, reason.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -22,6 +21,7 @@ from services.scoring.criteria import CriteriaSet, load_criteria_set
 from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, ScoreHistory, Unit
 from services.scoring.recalc import METRICS, NotFound, current_set, recalc_units, rerank, sets_for
 from services.scoring.scores import ScoreError, check_points, check_window
+from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
 from shared.db import insert_ignore, upsert
 
 
@@ -60,23 +60,25 @@ def upsert_units(session: Session, units: Iterable[Mapping[str, Any]]) -> int:
 def _unit_for(session: Session, cs: CriteriaSet, unit_code: str) -> Unit:
     unit = session.get(Unit, unit_code)
     if unit is None:
-        raise ScoreError("unit_code", f"unknown unit {unit_code!r}")
+        raise ScoreError("unit_code", f"không có đơn vị {unit_code!r} (unknown unit)")
     if unit.kind != cs.unit_kind:
-        raise ScoreError("unit_code", f"unit {unit_code} is a {unit.kind}; set {cs.id} scores {cs.unit_kind} units")
+        raise ScoreError("unit_code", f"đơn vị {unit_code} thuộc loại {unit.kind}; bộ tiêu chí {cs.id} chấm các đơn vị "
+                                      f"loại {cs.unit_kind}")
     return unit
 
 
 def _history(session: Session, cs: CriteriaSet, unit_code: str, leaf_id: str, kind: str, old: Any, new: Any,
              actor: str, reason: str | None, now: dt.datetime) -> None:
     session.add(ScoreHistory(set_id=cs.id, unit_code=unit_code, leaf_id=leaf_id, kind=kind,
-                             old_value=_fmt(old), new_value=_fmt(new), actor=actor, reason=reason, at=now))
+                             old_value=_fmt(old, cs.precision), new_value=_fmt(new, cs.precision), actor=actor,
+                             reason=reason, at=now))
 
 
-def _fmt(value: Any) -> str | None:
-    """Points as the database keeps them (2 decimals), so history reads the same whatever the input's form."""
+def _fmt(value: Any, places: int = 2) -> str | None:
+    """Points with the set's decimals, so history reads the same whatever the input's or the column's form."""
     if value is None:
         return None
-    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+    return f"{value:.{places}f}" if isinstance(value, Decimal) else str(value)
 
 
 def _lock_leaf_rows(session: Session, cs: CriteriaSet, unit_code: str, leaf_ids: Sequence[str],
@@ -95,43 +97,66 @@ def _decimal(value: Any, field: str) -> Decimal:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ScoreError(field, f"not a number: {value!r}") from exc
+        raise ScoreError(field, f"không phải là số: {value!r}") from exc
     if not result.is_finite():
-        raise ScoreError(field, f"not a number: {value!r}")
+        raise ScoreError(field, f"không phải là số: {value!r}")
     return result
+
+
+def _leaf(cs: CriteriaSet, leaf_id: str) -> Any:
+    try:
+        return cs.leaf(leaf_id)
+    except KeyError:
+        raise ScoreError("leaf_id", f"bộ tiêu chí {cs.label} không có tiêu chí {leaf_id!r} (unknown leaf)") from None
+
+
+def _refuse(errors: Sequence[Mapping[str, str]]) -> ScoreError:
+    """One error for a whole refused request: the first field, every problem listed (nothing was saved)."""
+    listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    error = ScoreError(errors[0]["field"], f"{errors[0]['message']}" if len(errors) == 1 else
+                       f"{len(errors)} lỗi, không lưu gì — {listed}")
+    error.errors = list(errors)  # type: ignore[attr-defined]
+    return error
 
 
 def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequence[Mapping[str, Any]], actor: str,
                   now: dt.datetime, final: bool = False) -> dict[str, Any]:
-    """Save self-assessed points as a draft (or submit them with ``final``); returns accepted and refused leaves."""
+    """Save self-assessed points as a draft (or submit them with ``final``).
+
+    All or nothing: points off a leaf's step, an unknown leaf, a leaf already submitted or a time outside the
+    window refuse the whole request with a :class:`ScoreError` naming every bad ``scores[i].field``.
+    """
     cs = current_set(session, set_id)
     _unit_for(session, cs, unit_code)
     check_window(cs, now)
     errors: list[dict[str, str]] = []
     valid: dict[str, tuple[Decimal, list[str]]] = {}
+    position: dict[str, int] = {}
     for i, item in enumerate(scores):
         where = f"scores[{i}]"
         try:
             leaf_id = str(item.get("leaf_id", ""))
-            try:
-                leaf = cs.leaf(leaf_id)
-            except KeyError:
-                raise ScoreError("leaf_id", f"unknown criterion {leaf_id!r} in set {cs.id}") from None
+            leaf = _leaf(cs, leaf_id)
+            if leaf_id in valid:
+                raise ScoreError("leaf_id", f"tiêu chí {leaf_id} có hai lần trong một lần nộp")
             points = _decimal(item.get("points"), "points")
             evidence = [str(e) for e in item.get("evidence") or []]
-            check_points(leaf, points, evidence, role="self")
-            valid[leaf_id] = (points, evidence)
+            check_points(leaf, points, evidence, role="self", quantum=cs.quantum)
+            valid[leaf_id], position[leaf_id] = (points, evidence), i
         except ScoreError as exc:
             errors.append({"field": f"{where}.{exc.field}", "message": exc.message})
+    if errors:
+        raise _refuse(errors)
     rows = _lock_leaf_rows(session, cs, unit_code, list(valid), now) if valid else {}
+    for leaf_id in valid:
+        if rows[leaf_id].status == "submitted":
+            errors.append({"field": f"scores[{position[leaf_id]}].leaf_id",
+                           "message": f"tiêu chí {leaf_id} đã nộp chính thức; chỉ Hội đồng thẩm định được thay đổi"})
+    if errors:
+        raise _refuse(errors)
     accepted = []
     for leaf_id, (points, evidence) in valid.items():
         row = rows[leaf_id]
-        if row.status == "submitted":
-            index = next(i for i, s in enumerate(scores) if str(s.get("leaf_id")) == leaf_id)
-            errors.append({"field": f"scores[{index}].leaf_id",
-                           "message": f"{leaf_id}: already submitted; only appraisal can change it now"})
-            continue
         if row.self_points != points or (row.evidence or []) != evidence:
             _history(session, cs, unit_code, leaf_id, "self", row.self_points, points, actor, None, now)
         row.self_points, row.evidence, row.updated_at = points, evidence, now
@@ -154,15 +179,12 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     """The appraisal council's verdict on one leaf (điểm thẩm định); a reason is mandatory."""
     cs = current_set(session, set_id)
     _unit_for(session, cs, unit_code)
-    try:
-        leaf = cs.leaf(leaf_id)
-    except KeyError:
-        raise ScoreError("leaf_id", f"unknown criterion {leaf_id!r} in set {cs.id}") from None
+    leaf = _leaf(cs, leaf_id)
     if not reason or not str(reason).strip():
-        raise ScoreError("reason", "an appraisal needs a reason")
+        raise ScoreError("reason", "điểm thẩm định cần ghi lý do")
     value = None if not_applicable else _decimal(points, "points")
     if value is not None:
-        check_points(leaf, value, [], role="appraisal")
+        check_points(leaf, value, [], role="appraisal", quantum=cs.quantum)
     row = _lock_leaf_rows(session, cs, unit_code, [leaf_id], now)[leaf_id]
     if row.not_applicable != not_applicable:
         _history(session, cs, unit_code, leaf_id, "not_applicable", row.not_applicable, not_applicable, actor,
@@ -176,35 +198,41 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     return {"index": str(result.index), "ranking_version": ranking["version"]}
 
 
-def import_survey(session: Session, set_id: str, csv_text: str, actor: str, now: dt.datetime) -> dict[str, Any]:
-    """Survey results (điều tra xã hội học): CSV ``unit_code,leaf_id,points``; bad rows refused by line number."""
+def import_survey(session: Session, set_id: str, data: bytes | str, actor: str, now: dt.datetime, *,
+                  filename: str = "survey.csv", preview: bool = False, skip_invalid: bool = False) -> dict[str, Any]:
+    """Survey results (điều tra xã hội học) from a CSV or XLSX file; see survey_import.py for the shape.
+
+    Every bad row is named (row, field, reason). Nothing is stored when any row is bad unless
+    ``skip_invalid`` (then the good rows are); ``preview`` stores nothing and answers what would change.
+    """
     cs = current_set(session, set_id)
-    errors: list[dict[str, str]] = []
+    try:
+        rows = read_survey_table(data, filename)
+        kinds = dict(session.execute(sa.select(Unit.unit_code, Unit.kind)).all())
+        valid, errors = check_survey_rows(rows, cs, kinds.get)
+    except SurveyFileError as exc:
+        raise ScoreError("file", str(exc)) from None
+    units = sorted({unit for unit, _ in valid})
+    stored: dict[tuple[str, str], Decimal | None] = {}
+    if units:
+        table = LeafScore.__table__.c
+        stored = {(u, leaf): p for u, leaf, p in session.execute(sa.select(
+            table.unit_code, table.leaf_id, table.survey_points).where(table.set_id == cs.id,
+                                                                      table.unit_code.in_(units)))}
+    changes = preview_changes(valid, stored, cs.precision)
+    answer: dict[str, Any] = {"rows": len(rows), "valid": len(valid), "errors": errors, "changes": changes,
+                              "unchanged": len(valid) - len(changes), "applied": False}
+    if preview:
+        return answer
+    if errors and not skip_invalid:
+        raise _refuse([{"field": f"row {e['row']}.{e['field']}", "message": e["reason"]} for e in errors])
     by_unit: dict[str, dict[str, Decimal]] = {}
-    reader = csv.DictReader(io.StringIO(csv_text))
-    missing = {"unit_code", "leaf_id", "points"} - set(reader.fieldnames or [])
-    if missing:
-        raise ScoreError("csv", f"missing column(s) {sorted(missing)}; expected unit_code,leaf_id,points")
-    for line, item in enumerate(reader, start=2):
-        try:
-            unit_code = (item["unit_code"] or "").strip()
-            _unit_for(session, cs, unit_code)
-            try:
-                leaf = cs.leaf((item["leaf_id"] or "").strip())
-            except KeyError:
-                raise ScoreError("leaf_id", f"unknown criterion {item['leaf_id']!r}") from None
-            if leaf.method.kind != "survey":
-                raise ScoreError("leaf_id", f"{leaf.id} is not a survey criterion")
-            points = _decimal(item["points"], "points")
-            if points < 0 or points > leaf.max_points:
-                raise ScoreError("points", f"{points} is outside 0..{leaf.max_points}")
-            by_unit.setdefault(unit_code, {})[leaf.id] = points
-        except ScoreError as exc:
-            errors.append({"field": f"line {line}.{exc.field}", "message": exc.message})
+    for (unit_code, leaf_id), points in valid.items():
+        by_unit.setdefault(unit_code, {})[leaf_id] = points
     for unit_code, leaves in sorted(by_unit.items()):
-        rows = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
+        locked = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
         for leaf_id, points in leaves.items():
-            row = rows[leaf_id]
+            row = locked[leaf_id]
             if row.survey_points != points:
                 _history(session, cs, unit_code, leaf_id, "survey", row.survey_points, points, actor, "survey import",
                          now)
@@ -213,7 +241,8 @@ def import_survey(session: Session, set_id: str, csv_text: str, actor: str, now:
     if by_unit:
         recalc_units(session, cs, list(by_unit), now)
         rerank(session, cs, now)
-    return {"imported": sum(len(v) for v in by_unit.values()), "units": len(by_unit), "errors": errors}
+    answer.update(applied=True, imported=len(valid), units=len(by_unit))
+    return answer
 
 
 def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datetime) -> list[str]:
@@ -227,8 +256,11 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
     as_of = dt.date.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
     # figures computed later win, whatever order replicas handle the events in
     computed = dt.datetime.fromisoformat(payload["computed_at"]) if payload.get("computed_at") else now
-    rows = [{"unit_code": unit_code, "year": year, "metric": metric, "value": Decimal(str(payload[metric])),
-             "as_of": as_of, "updated_at": computed} for metric in METRICS if payload.get(metric) is not None]
+    # a rate sent as null means nothing to measure (no dossiers): stored as NULL, its computed leaves do not
+    # apply; a rate not sent at all leaves what is stored
+    rows = [{"unit_code": unit_code, "year": year, "metric": metric,
+             "value": None if payload[metric] is None else Decimal(str(payload[metric])),
+             "as_of": as_of, "updated_at": computed} for metric in METRICS if metric in payload]
     if rows:
         session.execute(upsert(session, MetricValue.__table__, ["unit_code", "year", "metric"],
                                ["value", "as_of", "updated_at"], newer="updated_at"), rows)
