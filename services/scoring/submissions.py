@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.scoring.criteria import CriteriaSet, load_criteria_set
+from services.scoring.criteria import CriteriaSet, load_criteria_set, parse_criteria_set
+from services.scoring.criteria_table import read_criteria_xlsx
 from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, ScoreHistory, Unit
 from services.scoring.recalc import METRICS, NotFound, current_set, recalc_units, rerank, sets_for
 from services.scoring.scores import ScoreError, check_points, check_window
@@ -47,6 +48,41 @@ def publish_file(session: Session, path: str, now: dt.datetime) -> CriteriaSet:
     cs = load_criteria_set(path)
     publish_set(session, cs, json.loads(cs.to_json()), now)  # the canonical form parses back to the same set
     return cs
+
+
+def _latest_version(session: Session, set_id: str) -> int:
+    return session.scalar(sa.select(sa.func.max(CriteriaSetRow.version)).where(CriteriaSetRow.set_id == set_id)) or 0
+
+
+def criteria_table_preview(session: Session, content: bytes, filename: str) -> tuple[CriteriaSet, dict[str, Any]]:
+    """A province's XLSX table read and validated as the next version of its set, and what publishing would
+    create: the counts, and the leaves added, removed or changed against the current version."""
+    probe = read_criteria_xlsx(content, filename)
+    version = _latest_version(session, probe.id) + 1
+    cs = read_criteria_xlsx(content, filename, version=version)
+    answer: dict[str, Any] = {
+        "set_id": cs.id, "version": version, "year": cs.year, "unit_kind": cs.unit_kind.value, "title": cs.title,
+        "precision": cs.precision, "total_max_points": str(cs.total_max_points), "areas": len(cs.areas),
+        "criteria": sum(len(a.criteria) for a in cs.areas), "leaves": len(cs.leaves()),
+        "added": [], "removed": [], "changed": [],
+    }
+    if version > 1:
+        current = current_set(session, cs.id)
+        old = {leaf.id: leaf for leaf in current.leaves()}
+        new = {leaf.id: leaf for leaf in cs.leaves()}
+        answer["added"] = sorted(set(new) - set(old))
+        answer["removed"] = sorted(set(old) - set(new))
+        answer["changed"] = sorted(k for k in set(new) & set(old) if new[k] != old[k])
+        answer["same_as_current"] = current.checksum == parse_criteria_set(
+            {**json.loads(cs.to_json()), "version": current.version}, filename).checksum
+    return cs, answer
+
+
+def publish_criteria_table(session: Session, content: bytes, filename: str, now: dt.datetime) -> dict[str, Any]:
+    """Publish the table as the next version of its set (the preview's answer, with ``published``)."""
+    cs, answer = criteria_table_preview(session, content, filename)
+    publish_set(session, cs, json.loads(cs.to_json()), now)
+    return {**answer, "published": True, "checksum": cs.checksum}
 
 
 def upsert_units(session: Session, units: Iterable[Mapping[str, Any]]) -> int:
@@ -225,7 +261,7 @@ def import_survey(session: Session, set_id: str, data: bytes | str, actor: str, 
     if preview:
         return answer
     if errors and not skip_invalid:
-        raise _refuse([{"field": f"row {e['row']}.{e['field']}", "message": e["reason"]} for e in errors])
+        raise _refuse([{"field": f"row[{e['row']}].{e['field']}", "message": e["reason"]} for e in errors])
     by_unit: dict[str, dict[str, Decimal]] = {}
     for (unit_code, leaf_id), points in valid.items():
         by_unit.setdefault(unit_code, {})[leaf_id] = points
