@@ -79,8 +79,14 @@ def criteria_table_preview(session: Session, content: bytes, filename: str) -> t
 
 
 def publish_criteria_table(session: Session, content: bytes, filename: str, now: dt.datetime) -> dict[str, Any]:
-    """Publish the table as the next version of its set (the preview's answer, with ``published``)."""
+    """Publish the table as the next version of its set (the preview's answer, with ``published``).
+
+    A table identical to the current version publishes nothing (``published`` False): a new version number for
+    the same content would only make the ranking's history harder to read.
+    """
     cs, answer = criteria_table_preview(session, content, filename)
+    if answer.get("same_as_current"):
+        return {**answer, "version": answer["version"] - 1, "published": False, "checksum": None}
     publish_set(session, cs, json.loads(cs.to_json()), now)
     return {**answer, "published": True, "checksum": cs.checksum}
 
