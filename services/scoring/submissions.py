@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.scoring.criteria import CriteriaSet, load_criteria_set, parse_criteria_set
@@ -23,7 +24,7 @@ from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, Scor
 from services.scoring.recalc import METRICS, NotFound, current_set, recalc_units, rerank, sets_for
 from services.scoring.scores import ScoreError, check_points, check_window
 from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
-from shared.db import insert_ignore, upsert
+from shared.db import upsert
 
 
 class SetConflict(ValueError):
@@ -125,14 +126,19 @@ def _fmt(value: Any, places: int = 2) -> str | None:
 
 def _lock_leaf_rows(session: Session, cs: CriteriaSet, unit_code: str, leaf_ids: Sequence[str],
                     now: dt.datetime) -> dict[str, LeafScore]:
-    session.execute(insert_ignore(session, LeafScore.__table__), [
-        {"set_id": cs.id, "unit_code": unit_code, "leaf_id": leaf_id, "status": "draft", "not_applicable": False,
-         "updated_at": now} for leaf_id in sorted(set(leaf_ids))])
-    query = sa.select(LeafScore).where(LeafScore.set_id == cs.id, LeafScore.unit_code == unit_code,
-                                       LeafScore.leaf_id.in_(list(leaf_ids))).order_by(LeafScore.leaf_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row.leaf_id: row for row in session.scalars(query)}
+    """The unit's rows for these leaves, created if new and locked until the transaction ends, in leaf order.
+
+    One statement: ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` locks an existing row as ``SELECT … FOR
+    UPDATE`` does and hands back its current values (a submission waited on two round trips here before).
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(LeafScore)
+    stmt = stmt.on_conflict_do_update(index_elements=["set_id", "unit_code", "leaf_id"],
+                                      set_={"updated_at": LeafScore.__table__.c.updated_at}).returning(LeafScore)
+    rows = [{"set_id": cs.id, "unit_code": unit_code, "leaf_id": leaf_id, "status": "draft", "not_applicable": False,
+             "updated_at": now} for leaf_id in sorted(set(leaf_ids))]
+    found = session.scalars(stmt, rows, execution_options={"populate_existing": True}).all()
+    return {row.leaf_id: row for row in found}
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -211,8 +217,9 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
                 row.status = "submitted"
                 _history(session, cs, unit_code, row.leaf_id, "status", "draft", "submitted", actor, None, now)
     session.flush()
-    [result] = recalc_units(session, cs, [unit_code], now)
-    ranking = rerank(session, cs, now)
+    changed: dict[str, Any] = {}
+    [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
+    ranking = rerank(session, cs, now, changed=changed)
     return {"accepted": accepted, "errors": errors, "index": str(result.index), "ranking_version": ranking["version"]}
 
 
@@ -235,8 +242,9 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
         _history(session, cs, unit_code, leaf_id, "appraisal", row.appraised_points, value, actor, reason, now)
     row.appraised_points, row.appraisal_reason, row.not_applicable, row.updated_at = value, reason, not_applicable, now
     session.flush()
-    [result] = recalc_units(session, cs, [unit_code], now)
-    ranking = rerank(session, cs, now)
+    changed: dict[str, Any] = {}
+    [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
+    ranking = rerank(session, cs, now, changed=changed)
     return {"index": str(result.index), "ranking_version": ranking["version"]}
 
 
@@ -281,8 +289,9 @@ def import_survey(session: Session, set_id: str, data: bytes | str, actor: str, 
             row.survey_points, row.updated_at = points, now
     session.flush()
     if by_unit:
-        recalc_units(session, cs, list(by_unit), now)
-        rerank(session, cs, now)
+        changed: dict[str, Any] = {}
+        recalc_units(session, cs, list(by_unit), now, summaries=changed)
+        rerank(session, cs, now, changed=changed)
     answer.update(applied=True, imported=len(valid), units=len(by_unit))
     return answer
 
@@ -308,8 +317,9 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
                                ["value", "as_of", "updated_at"], newer="updated_at"), rows)
     touched = []
     for cs in sets_for(session, year, kind):
-        recalc_units(session, cs, [unit_code], now)
-        rerank(session, cs, now)
+        changed = {}
+        recalc_units(session, cs, [unit_code], now, summaries=changed)
+        rerank(session, cs, now, changed=changed)
         touched.append(cs.id)
     return touched
 
