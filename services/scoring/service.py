@@ -10,6 +10,7 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
+from services.scoring import errors as _remote_errors  # noqa: F401  (registers the typed remote refusals)
 from services.scoring import reads, submissions
 from services.scoring.criteria import CriteriaSetError
 from services.scoring.models import OutboxEvent
