@@ -61,7 +61,8 @@ from shared.db import Database, open_database
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEPARTMENTS = 170
 INCREMENTAL_TARGET_MS = 20.0  # the former absolute target, still printed for comparison
-RATIO_TARGET = 10.0  # submission p95 / bare one-row transaction p95, same run
+RATIO_TARGET = 10.0  # submission p95 / bare one-row transaction p95, same run (PostgreSQL)
+POSTGRES_TARGET = [True]  # set per backend: the ratio target is PostgreSQL's
 FULL_TARGET_S = 2.0
 WARMUP = 10
 ACTOR = "bench@scoring"
@@ -302,6 +303,9 @@ def print_incremental(title: str, samples: list[float], phases: dict[str, float]
         ratio = cuts["p95"] / base["p95"]
         cuts["baseline_p95"], cuts["ratio"] = base["p95"], ratio
         verdict = "meets" if ratio < RATIO_TARGET else "MISSES"
+        if not POSTGRES_TARGET[0]:  # an in-process SQLite commit has no round trip: the ratio only informs
+            verdict = "informative only, the target is PostgreSQL's; would meet" if ratio < RATIO_TARGET else \
+                "informative only, the target is PostgreSQL's; would miss"
         print(f"    baseline, bare transaction writing one row, same run: N={len(baseline)}  p50 {base['p50']:.2f} ms"
               f"  p95 {base['p95']:.2f} ms  → submission p95 / baseline p95 = {ratio:.1f}× — {verdict} the "
               f"{RATIO_TARGET:.0f}× target")
@@ -348,6 +352,7 @@ def run_backend(backend: str, args: argparse.Namespace, summary: dict[str, dict[
     rng = random.Random(args.seed)
     figures: dict[str, Any] = summary.setdefault(backend, {})
     print(f"\n=== {backend} ===")
+    POSTGRES_TARGET[0] = backend == "postgresql"
     with database(backend) as db:
         baseline = Baseline(db)
         # 1. incremental, departments
