@@ -261,6 +261,9 @@ def parser() -> argparse.ArgumentParser:
     from services.web.cli import add_parser as add_users_parser
 
     add_users_parser(sub, _config)  # cchc users add|disable|enable|roles|list
+    from services.scoring.cli import add_parser as add_scoring_parser
+
+    add_scoring_parser(sub, _config)  # cchc scoring import-table|example-table|survey|ranking
     return top
 
 

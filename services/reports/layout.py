@@ -58,6 +58,7 @@ class Column:
     title: str
     kind: ColumnKind = "text"
     width: float = 15.0  # millimetres on the page; formats scale the columns to the text width
+    places: int = 2  # decimals of a "decimal" column (a criteria set may choose 3: Thanh Hóa's 91,651)
 
 
 @dataclass(frozen=True)
@@ -224,12 +225,12 @@ def normalized(value: Any) -> Any:
     return value
 
 
-def cell_text(value: Value, kind: ColumnKind) -> str:
-    """How DOCX and PDF print a cell: Vietnamese separators, two decimals for decimals, a dash for None."""
+def cell_text(value: Value, kind: ColumnKind, places: int = 2) -> str:
+    """How DOCX and PDF print a cell: Vietnamese separators, ``places`` decimals for decimals, a dash for None."""
     if value is None:
         return DASH
     if isinstance(value, str):
         return value
     if kind == "int" or (isinstance(value, int) and kind != "decimal"):
         return vi_int(int(value))
-    return vi_decimal(value)
+    return vi_decimal(value, places)

@@ -104,8 +104,43 @@ def _unit_label(row: Mapping[str, Any]) -> str:
     return row["unit_name"] + (" (*)" if row.get("provisional") else "")
 
 
+def _places(ranking: Mapping[str, Any]) -> int:
+    """The criteria set's decimals (2 unless the set chose 3): every point and index column follows it."""
+    return int(ranking.get("precision") or 2)
+
+
+def _with_places(columns: Sequence[Column], places: int) -> tuple[Column, ...]:
+    return tuple(Column(c.title, c.kind, c.width, places) if c.kind == "decimal" else c for c in columns)
+
+
+def ranking_notes(ranking: Mapping[str, Any]) -> list[str]:
+    """The notes under the ranking table: provisional units, excluded units, bonus points, the tie-breakers."""
+    notes = []
+    if any(r.get("provisional") for r in ranking["table"]):
+        notes.append("(*) Kết quả tạm tính: đơn vị còn tiêu chí chưa được Hội đồng thẩm định chấm điểm.")
+    excluded = [r["unit_name"] for r in ranking["table"] if r.get("excluded")]
+    if excluded:
+        notes.append(f"Đơn vị được đánh giá, xếp loại nhưng không xếp hạng chung: {', '.join(excluded)}.")
+    if any(a.get("bonus") for a in ranking.get("areas", ())):
+        cap = ranking.get("cap_index_at")
+        notes.append("Điểm thẩm định đã gồm điểm thưởng (cột Điểm thưởng) và điểm trừ; "
+                     + (f"Chỉ số CCHC tối đa {vi_decimal(cap).removesuffix(',00')}%." if cap else
+                        "Chỉ số CCHC có thể vượt 100% nhờ điểm thưởng."))
+    breakers = ranking.get("tie_breakers") or []
+    places = _places(ranking)
+    if breakers:
+        notes.append(f"Các đơn vị có Chỉ số CCHC bằng nhau (làm tròn {places} chữ số thập phân) được xếp hạng lần "
+                     f"lượt theo: {'; '.join(breakers)}; bằng nhau ở tất cả thì đồng hạng.")
+    else:
+        notes.append(f"Các đơn vị có Chỉ số CCHC bằng nhau (làm tròn {places} chữ số thập phân) được xếp đồng hạng.")
+    notes.append("Tiêu chí không áp dụng đối với đơn vị (ghi \"—\", kể cả tiêu chí tính từ số liệu khi đơn vị không "
+                 "có hồ sơ để đánh giá) không tính vào điểm tối đa của đơn vị.")
+    return notes
+
+
 def ranking_table(ranking: Mapping[str, Any], number: str) -> Table:
     rows = []
+    bonus = any(a.get("bonus") for a in ranking.get("areas", ()))
     for position, row in enumerate(ranking["table"], start=1):
         rows.append(Row((
             position,
@@ -113,23 +148,22 @@ def ranking_table(ranking: Mapping[str, Any], number: str) -> Table:
             decimal_or_none(row["self_total"]),
             decimal_or_none(row["appraised_total"]),
             decimal_or_none(row["survey_total"]),
+            *((decimal_or_none(row.get("bonus_total")),) if bonus else ()),
             decimal_or_none(row["total_points"]),
             decimal_or_none(row["index"]),
             row["rank"] if row["rank"] is not None else None,
             row["classification"],
         )))
-    notes = []
-    if any(r.get("provisional") for r in ranking["table"]):
-        notes.append("(*) Kết quả tạm tính: đơn vị còn tiêu chí chưa được Hội đồng thẩm định chấm điểm.")
-    excluded = [r["unit_name"] for r in ranking["table"] if r.get("excluded")]
-    if excluded:
-        notes.append(f"Đơn vị được đánh giá, xếp loại nhưng không xếp hạng chung: {', '.join(excluded)}.")
+    columns = list(RANKING_COLUMNS)
+    if bonus:
+        columns.insert(5, Column("Điểm thưởng", "decimal", 13))
     return Table(name=f"Xếp hạng {number}", caption=f"Bảng {number}.1. Kết quả Chỉ số CCHC và xếp hạng",
-                 columns=RANKING_COLUMNS, rows=tuple(rows), notes=tuple(notes), font_pt=10)
+                 columns=_with_places(columns, _places(ranking)), rows=tuple(rows),
+                 notes=tuple(ranking_notes(ranking)), font_pt=10)
 
 
 def area_table(ranking: Mapping[str, Any], number: str) -> Table:
-    areas = ranking["areas"]
+    areas = [a for a in ranking["areas"] if not a.get("bonus")]  # a bonus area has no component index
     columns = [Column("STT", "int", 10), Column("Đơn vị", "text", 60)]
     columns += [Column(str(a["area_id"]), "decimal", 15) for a in areas]
     columns.append(Column("Chỉ số CCHC (%)", "decimal", 18))
@@ -142,7 +176,7 @@ def area_table(ranking: Mapping[str, Any], number: str) -> Table:
     notes = ("; ".join(f"Lĩnh vực {a['area_id']}: {a['title']} (tối đa "
                        f"{vi_decimal(a['max_points']).removesuffix(',00')} điểm)" for a in areas) + ".",)
     return Table(name=f"Lĩnh vực {number}", caption=f"Bảng {number}.2. Chỉ số thành phần theo lĩnh vực (%)",
-                 columns=tuple(columns), rows=tuple(rows), font_pt=10,
+                 columns=_with_places(columns, _places(ranking)), rows=tuple(rows), font_pt=10,
                  groups=(ColumnGroup("Chỉ số thành phần theo lĩnh vực (%)", 2, len(areas)),), notes=notes)
 
 
@@ -160,12 +194,13 @@ def ranking_charts(ranking: Mapping[str, Any], number: str, per_chart: int) -> l
             categories=tuple(r["unit_name"] for r in chunk),
             series=(Series("Chỉ số CCHC (%)", tuple(decimal_or_none(r["index"]) for r in chunk), BAR_COLOR),),
         ))
-    areas = ranking["areas"]
+    areas = [a for a in ranking["areas"] if not a.get("bonus")]
+    places = _places(ranking)
     averages, highest, lowest = [], [], []
     for area in areas:
         values = [v for r in table if (v := decimal_or_none((r.get("areas") or {}).get(str(area["area_id"]))))
                   is not None]
-        averages.append(round_half_up(sum(values, Decimal(0)) / len(values)) if values else None)
+        averages.append(round_half_up(sum(values, Decimal(0)) / len(values), places) if values else None)
         highest.append(max(values) if values else None)
         lowest.append(min(values) if values else None)
     charts.append(BarChart(
@@ -183,16 +218,17 @@ def ranking_charts(ranking: Mapping[str, Any], number: str, per_chart: int) -> l
 def summary(ranking: Mapping[str, Any]) -> str:
     table = ranking["table"]
     indexes = [(r, Decimal(r["index"])) for r in table]
-    average = round_half_up(sum((i for _, i in indexes), Decimal(0)) / len(indexes))
+    places = _places(ranking)
+    average = round_half_up(sum((i for _, i in indexes), Decimal(0)) / len(indexes), places)
     top = max(indexes, key=lambda x: x[1])
     bottom = min(indexes, key=lambda x: x[1])
     classes: dict[str, int] = {}
     for row in table:
         classes[row["classification"]] = classes.get(row["classification"], 0) + 1
     by_class = "; ".join(f"{name}: {vi_int(count)} đơn vị" for name, count in classes.items())
-    return (f"Tổng số {vi_int(len(table))} đơn vị được đánh giá. Chỉ số CCHC trung bình đạt {vi_decimal(average)}%; "
-            f"cao nhất là {top[0]['unit_name']} ({vi_decimal(top[1])}%), thấp nhất là {bottom[0]['unit_name']} "
-            f"({vi_decimal(bottom[1])}%). Xếp loại: {by_class}.")
+    return (f"Tổng số {vi_int(len(table))} đơn vị được đánh giá. Chỉ số CCHC trung bình đạt "
+            f"{vi_decimal(average, places)}%; cao nhất là {top[0]['unit_name']} ({vi_decimal(top[1], places)}%), thấp "
+            f"nhất là {bottom[0]['unit_name']} ({vi_decimal(bottom[1], places)}%). Xếp loại: {by_class}.")
 
 
 def build_ranking_document(rankings: Sequence[Mapping[str, Any]], settings: ReportSettings, province: str,

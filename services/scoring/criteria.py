@@ -28,8 +28,15 @@ YAML format
       - {name: Khá, min_index: 80}
       - {name: Trung bình, min_index: 70}
       - {name: Yếu, min_index: 0}
-    tie_rule: shared               # optional, default shared: equal displayed (2-decimal) indexes share a
-                                   # rank (1, 2, 2, 4); unrounded: rank by the exact index instead
+    precision: 2                   # optional, 2 (default) or 3: decimals of points, totals and indexes
+                                   # (Thanh Hóa publishes 91.651 points); steps and maxima may use them
+    cap_index_at: 100              # optional: with bonus leaves the index may pass 100 unless capped here
+    tie_rule: shared               # optional, default shared: equal displayed indexes share a rank
+                                   # (1, 2, 2, 4); unrounded: rank by the exact index instead
+    tie_breakers:                  # optional, in order, applied to equal displayed indexes (replaces
+      - unrounded_index            # tie_rule): unrounded_index | area:<area id> (that area's component
+      - area:3                     # index, as displayed) | appraised_points (the appraised total);
+      - appraised_points           # units equal on every one share a rank
     excluded_units: ["H44.42"]     # optional: scored and classified, but left out of the common ranking
     window:                        # self-assessment window; ISO 8601 with a UTC offset, both ends inclusive
       opens: 2026-11-05T00:00:00+07:00
@@ -46,9 +53,9 @@ YAML format
               - id: "1.1.1"        # must extend the criterion's id by one segment
                 title: Ban hành kế hoạch kịp thời
                 max_points: 0.5
-                method: self       # self | computed | survey | deduction
-                step: 0.25         # self / deduction only; default 0.25; must divide max_points
-                evidence_required: true   # self / deduction only; default true for self, false for deduction
+                method: self       # self | computed | survey | deduction | bonus
+                step: 0.25         # self / deduction / bonus only; default 0.25; must divide max_points
+                evidence_required: true   # self / deduction / bonus; default true for self and bonus
                 not_applicable_for: ["H44.23"]   # optional, any leaf: units for which the leaf does not apply
           - id: "1.2"              # a criterion without sub_criteria is itself a leaf
             title: Tỷ lệ hồ sơ giải quyết đúng hạn
@@ -70,9 +77,15 @@ YAML format
             title: Vi phạm kỷ luật, kỷ cương hành chính
             max_points: 2          # a deduction's max_points is the largest deduction; it does not count
             method: deduction      # towards its parent's maximum; points are 0 down to −max_points
+      - id: "9"                    # bonus points (điểm thưởng, Hà Nội's sets from 2025): an area (or
+        title: Điểm thưởng         # criterion) of bonus leaves; max_points is the largest bonus, it counts
+        max_points: 2              # towards no maximum (nor total_max_points); points are 0…max_points
+        criteria:
+          - {id: "9.1", title: Sáng kiến được công nhận, max_points: 2, method: bonus}
 
 Numbers are exact: YAML floats are read as :class:`~decimal.Decimal` from their text (``0.1`` is one tenth,
-not the nearest binary float); points carry at most 2 decimals. Ids, unit codes and names are strings —
+not the nearest binary float); points carry at most ``precision`` decimals (2 unless the set says 3).
+Ids, unit codes and names are strings —
 quote anything YAML would read as a number (``"3.10"``, ``"07900"``).
 
 Every problem raises :class:`CriteriaSetError`, whose message starts with the file and the path inside it::
@@ -111,6 +124,7 @@ __all__ = [
     "Method",
     "MethodKind",
     "Metric",
+    "TieBreaker",
     "TieRule",
     "UnitKind",
     "load_criteria_set",
@@ -123,6 +137,7 @@ DATA_DIR = Path(__file__).parent / "data"
 
 DEFAULT_STEP = Decimal("0.25")
 _HUNDREDTH = Decimal("0.01")
+PRECISIONS = (2, 3)  # decimals a set may choose for its points and indexes
 _HUNDRED = Decimal(100)
 _MAX_POINTS = Decimal(10_000)  # far above any real set (100 points); keeps Decimal arithmetic in its precision
 
@@ -150,6 +165,7 @@ class MethodKind(StrEnum):
     COMPUTED = "computed"  # mapped from a rate the dossiers service measures
     SURVEY = "survey"  # sociological survey (điều tra xã hội học), imported per unit
     DEDUCTION = "deduction"  # điểm trừ: 0 down to −max_points
+    BONUS = "bonus"  # điểm thưởng: 0 up to max_points, beside the maximum (the index may pass 100)
 
 
 class Metric(StrEnum):
@@ -165,6 +181,35 @@ class TieRule(StrEnum):
 
     SHARED = "shared"  # equal displayed (2-decimal) indexes share a rank: 1, 2, 2, 4
     UNROUNDED = "unrounded"  # compare exact indexes: equal displayed values may get distinct ranks
+
+
+@dataclass(frozen=True)
+class TieBreaker:
+    """One tie-breaker of a set, applied in order to units whose displayed indexes are equal.
+
+    ``kind``: ``unrounded_index`` (the exact index), ``area`` (the component index of area ``area_id``, as
+    displayed), ``appraised_points`` (the appraised total: the non-survey points the index uses).
+    """
+
+    kind: str
+    area_id: str | None = None
+
+    @property
+    def code(self) -> str:
+        """The YAML spelling: ``unrounded_index``, ``area:3``, ``appraised_points``."""
+        return f"area:{self.area_id}" if self.kind == "area" else self.kind
+
+    @property
+    def label_vi(self) -> str:
+        """How the ranking document's notes name it."""
+        if self.kind == "unrounded_index":
+            return "Chỉ số CCHC chưa làm tròn"
+        if self.kind == "area":
+            return f"chỉ số thành phần lĩnh vực {self.area_id}"
+        return "tổng điểm thẩm định"
+
+
+TIE_BREAKER_KINDS = ("unrounded_index", "area", "appraised_points")
 
 
 @dataclass(frozen=True)
@@ -211,6 +256,15 @@ class Leaf:
     def is_deduction(self) -> bool:
         return self.method.kind is MethodKind.DEDUCTION
 
+    @property
+    def is_bonus(self) -> bool:
+        return self.method.kind is MethodKind.BONUS
+
+    @property
+    def is_extra(self) -> bool:
+        """Deductions and bonuses sit beside the maximum: they count towards no max_points."""
+        return self.method.kind in (MethodKind.DEDUCTION, MethodKind.BONUS)
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -225,7 +279,8 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Area:
-    """An area (lĩnh vực) and its criteria; ``max_points`` excludes deductions."""
+    """An area (lĩnh vực) and its criteria; ``max_points`` excludes deductions and bonuses (an area made only
+    of bonus or deduction leaves has their largest sum as ``max_points`` and counts towards no total)."""
 
     id: str
     title: str
@@ -234,6 +289,11 @@ class Area:
 
     def leaves(self) -> tuple[Leaf, ...]:
         return tuple(leaf for criterion in self.criteria for leaf in criterion.leaves)
+
+    @property
+    def is_extra(self) -> bool:
+        """Only bonus / deduction leaves: an area beside the maximum (e.g. Điểm thưởng)."""
+        return all(leaf.is_extra for leaf in self.leaves())
 
 
 @dataclass(frozen=True)
@@ -266,6 +326,9 @@ class CriteriaSet:
     window_opens: datetime
     window_closes: datetime
     total_max_points: Decimal
+    precision: int = 2
+    cap_index_at: Decimal | None = None
+    tie_breakers: tuple[TieBreaker, ...] = ()
 
     # Equality and hash by content checksum: the generated ones would walk every leaf on each call, and
     # computation looks compiled plans up by set for every unit.
@@ -293,6 +356,19 @@ class CriteriaSet:
         return self._area_index[self.leaf(leaf_id).area_id]
 
     @property
+    def quantum(self) -> Decimal:
+        """The smallest step of points and indexes: 0.01, or 0.001 for a 3-decimal set."""
+        return Decimal(1).scaleb(-self.precision)
+
+    def effective_tie_breakers(self) -> tuple[TieBreaker, ...]:
+        """The tie-breakers ranking applies: the set's list, or ``tie_rule: unrounded`` as its one breaker."""
+        if self.tie_breakers:
+            return self.tie_breakers
+        if self.tie_rule is TieRule.UNROUNDED:
+            return (TieBreaker("unrounded_index"),)
+        return ()
+
+    @property
     def label(self) -> str:
         """``department-2026 v1``: how messages and documents name the set."""
         return f"{self.id} v{self.version}"
@@ -313,6 +389,9 @@ class CriteriaSet:
             "survey": {"held": self.survey_held, "rescale_when_absent": self.rescale_when_absent},
             "classification": [{"name": band.name, "min_index": band.min_index} for band in self.classes],
             "tie_rule": self.tie_rule.value,
+            **({"precision": self.precision} if self.precision != 2 else {}),
+            **({"cap_index_at": self.cap_index_at} if self.cap_index_at is not None else {}),
+            **({"tie_breakers": [b.code for b in self.tie_breakers]} if self.tie_breakers else {}),
             "excluded_units": sorted(self.excluded_units),
             "window": {"opens": self.window_opens.isoformat(), "closes": self.window_closes.isoformat()},
             "areas": [
@@ -381,7 +460,7 @@ def _leaf_dict(leaf: Leaf) -> dict[str, Any]:
         "method": leaf.method.kind.value,
     }
     method = leaf.method
-    if method.kind in (MethodKind.SELF, MethodKind.DEDUCTION):
+    if method.kind in (MethodKind.SELF, MethodKind.DEDUCTION, MethodKind.BONUS):
         data["step"] = method.step
         data["evidence_required"] = method.evidence_required
     elif method.kind is MethodKind.COMPUTED:
@@ -474,13 +553,14 @@ def parse_criteria_set(data: Any, where: str) -> CriteriaSet:
 
 _TOP_REQUIRED = ("id", "version", "year", "unit_kind", "title", "total_max_points", "classification", "window",
                  "areas")
-_TOP_OPTIONAL = ("survey", "tie_rule", "excluded_units")
+_TOP_OPTIONAL = ("survey", "tie_rule", "excluded_units", "precision", "cap_index_at", "tie_breakers")
 _AREA_KEYS = ("id", "title", "max_points", "criteria")
 _PARENT_KEYS = ("id", "title", "max_points", "sub_criteria")
 _LEAF_REQUIRED = ("id", "title", "max_points", "method")
 _METHOD_KEYS: dict[MethodKind, tuple[str, ...]] = {
     MethodKind.SELF: ("step", "evidence_required"),
     MethodKind.DEDUCTION: ("step", "evidence_required"),
+    MethodKind.BONUS: ("step", "evidence_required"),
     MethodKind.COMPUTED: ("metric", "bands", "threshold"),
     MethodKind.SURVEY: (),
 }
@@ -489,6 +569,7 @@ _METHOD_NAMES = {
     MethodKind.DEDUCTION: "a deduction leaf",
     MethodKind.COMPUTED: "a computed leaf",
     MethodKind.SURVEY: "a survey leaf",
+    MethodKind.BONUS: "a bonus leaf",
 }
 
 
@@ -508,6 +589,7 @@ class _Parser:
     def __init__(self, where: str) -> None:
         self.where = where
         self.ids: dict[str, str] = {}  # id → path where it was first seen
+        self.places = 2  # the set's precision, read before any points
 
     def fail(self, path: str, message: str) -> CriteriaSetError:
         return CriteriaSetError(f"{self.where}: {path}: {message}" if path else f"{self.where}: {message}")
@@ -567,8 +649,9 @@ class _Parser:
             raise self.fail(path, f"must not be negative, got {_fmt(number)}")
         if number > _MAX_POINTS:
             raise self.fail(path, f"{_fmt(number)} is implausibly large (at most {_MAX_POINTS})")
-        if number != number.quantize(_HUNDREDTH, rounding="ROUND_DOWN"):
-            raise self.fail(path, f"points carry at most 2 decimals, got {_fmt(number)}")
+        if number != number.quantize(Decimal(1).scaleb(-self.places), rounding="ROUND_DOWN"):
+            hint = "" if self.places == 3 else " (a set that needs 3 decimals says precision: 3)"
+            raise self.fail(path, f"points carry at most {self.places} decimals, got {_fmt(number)}{hint}")
         return number
 
     def percent(self, value: Any, path: str, *, zero_allowed: bool = True) -> Decimal:
@@ -643,6 +726,11 @@ class _Parser:
             expected = ", ".join(kind.value for kind in UnitKind)
             raise self.fail("unit_kind", f"{kind_value!r} is not one of {expected}") from None
         title = self.text(top["title"], "title")
+        if "precision" in top:
+            self.places = self.integer(top["precision"], "precision", 0, 10)
+            if self.places not in PRECISIONS:
+                raise self.fail("precision", f"{self.places} is not one of {', '.join(map(str, PRECISIONS))} "
+                                             "(decimals of points and indexes)")
 
         survey_held, rescale = True, True
         if "survey" in top:
@@ -676,11 +764,15 @@ class _Parser:
             for index, entry in enumerate(self.sequence(top["areas"], "areas"))
         )
         total = self.points(top["total_max_points"], "total_max_points", positive=True)
-        areas_sum = sum((area.max_points for area in areas), Decimal(0))
+        areas_sum = sum((area.max_points for area in areas if not area.is_extra), Decimal(0))
         if areas_sum != total:
             raise self.fail(
                 "total_max_points", f"areas add up to {_fmt(areas_sum)}, but total_max_points is {_fmt(total)}"
             )
+        cap = None
+        if top.get("cap_index_at") is not None:
+            cap = self.points(top["cap_index_at"], "cap_index_at", positive=True)
+        breakers = self.tie_breakers(top["tie_breakers"], "tie_breakers", areas) if "tie_breakers" in top else ()
         return CriteriaSet(
             id=set_id,
             version=version,
@@ -696,7 +788,28 @@ class _Parser:
             window_opens=opens,
             window_closes=closes,
             total_max_points=total,
+            precision=self.places,
+            cap_index_at=cap,
+            tie_breakers=breakers,
         )
+
+    def tie_breakers(self, value: Any, path: str, areas: tuple[Area, ...]) -> tuple[TieBreaker, ...]:
+        breakers: list[TieBreaker] = []
+        area_ids = {area.id for area in areas}
+        for index, entry in enumerate(self.sequence(value, path, allow_empty=True)):
+            here = _join(path, index)
+            if not isinstance(entry, str):
+                raise self.fail(here, f"expected unrounded_index, area:<id> or appraised_points, got {_kind(entry)}")
+            kind, _, area_id = entry.strip().partition(":")
+            if kind not in TIE_BREAKER_KINDS or (kind == "area") != bool(area_id):
+                raise self.fail(here, f"{entry!r} is not one of unrounded_index, area:<area id>, appraised_points")
+            if kind == "area" and area_id not in area_ids:
+                raise self.fail(here, f"no area {area_id!r} in this set (areas: {', '.join(sorted(area_ids))})")
+            breaker = TieBreaker(kind, area_id or None)
+            if breaker in breakers:
+                raise self.fail(here, f"{entry!r} is listed twice")
+            breakers.append(breaker)
+        return tuple(breakers)
 
     def classification(self, value: Any, path: str) -> tuple[ClassBand, ...]:
         bands: list[ClassBand] = []
@@ -730,7 +843,8 @@ class _Parser:
             self.criterion(item, _join(f"{path}.criteria", index), area_id)
             for index, item in enumerate(self.sequence(entry["criteria"], f"{path}.criteria"))
         )
-        counted = sum((c.max_points for c in criteria if not _is_deduction_only(c)), Decimal(0))
+        extra_only = all(_is_extra_only(c) for c in criteria)
+        counted = sum((c.max_points for c in criteria if extra_only or not _is_extra_only(c)), Decimal(0))
         if counted != max_points:
             raise self.fail(
                 f"{path}.max_points",
@@ -748,9 +862,9 @@ class _Parser:
                 self.leaf(item, _join(f"{path}.sub_criteria", index), area_id, criterion_id, "sub-criterion")
                 for index, item in enumerate(self.sequence(entry["sub_criteria"], f"{path}.sub_criteria"))
             )
-            deductions_only = all(leaf.is_deduction for leaf in leaves)
+            extra_only = all(leaf.is_extra for leaf in leaves)
             counted = sum(
-                (leaf.max_points for leaf in leaves if deductions_only or not leaf.is_deduction), Decimal(0)
+                (leaf.max_points for leaf in leaves if extra_only or not leaf.is_extra), Decimal(0)
             )
             if counted != max_points:
                 raise self.fail(
@@ -789,7 +903,7 @@ class _Parser:
         return Leaf(leaf_id, title, max_points, method, area_id, criterion_id or leaf_id, not_applicable)
 
     def method(self, kind: MethodKind, entry: Mapping[str, Any], path: str, max_points: Decimal) -> Method:
-        if kind in (MethodKind.SELF, MethodKind.DEDUCTION):
+        if kind in (MethodKind.SELF, MethodKind.DEDUCTION, MethodKind.BONUS):
             step = DEFAULT_STEP
             if "step" in entry:
                 step = self.points(entry["step"], f"{path}.step", positive=True)
@@ -797,7 +911,7 @@ class _Parser:
                 raise self.fail(
                     f"{path}.step", f"step {_fmt(step)} does not divide max_points {_fmt(max_points)}"
                 )
-            evidence = kind is MethodKind.SELF
+            evidence = kind in (MethodKind.SELF, MethodKind.BONUS)
             if "evidence_required" in entry:
                 evidence = self.boolean(entry["evidence_required"], f"{path}.evidence_required")
             return Method(kind, step=step, evidence_required=evidence)
@@ -850,9 +964,9 @@ class _Parser:
         return tuple(bands)
 
 
-def _is_deduction_only(criterion: Criterion) -> bool:
-    """A criterion made only of deductions counts towards no maximum."""
-    return all(leaf.is_deduction for leaf in criterion.leaves)
+def _is_extra_only(criterion: Criterion) -> bool:
+    """A criterion made only of deductions or bonuses counts towards no maximum."""
+    return all(leaf.is_extra for leaf in criterion.leaves)
 
 
 def _kind(value: Any) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import UTCDateTime
 from shared.outbox import OutboxMixin
 
-POINTS = sa.Numeric(7, 2)
+# Points and indexes keep up to 3 decimals: a set chooses 2 or 3 (``precision``); values are exact either way.
+POINTS = sa.Numeric(9, 3)
 
 
 class Base(DeclarativeBase):
@@ -84,7 +85,7 @@ class MetricValue(Base):
     unit_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     metric: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    value: Mapped[Decimal] = mapped_column(sa.Numeric(7, 2))
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 2), nullable=True)  # NULL: nothing to measure
     as_of: Mapped[dt.date | None] = mapped_column(sa.Date)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -96,7 +97,7 @@ class UnitResultRow(Base):
     __tablename__ = "unit_results"
     set_id: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     unit_code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    index: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 2))
+    index: Mapped[Decimal | None] = mapped_column(POINTS)
     index_exact: Mapped[str | None] = mapped_column(sa.String(80))  # unrounded fraction "p/q", for the tie rule
     summary: Mapped[Any | None] = mapped_column(sa.JSON)  # totals and area indexes: what the ranking reads
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from shared.rounding import percent
 
-__all__ = ["PlanError", "PlanItemStatus", "PlanProgress", "plan_progress"]
+__all__ = ["PlanError", "PlanItemStatus", "PlanProgress", "check_plan_items", "plan_progress", "plan_summary",
+           "replace_plan"]
 
 
 class PlanError(ValueError):
@@ -64,3 +66,43 @@ def plan_progress(statuses: Iterable[str]) -> PlanProgress:
         in_progress_pct=percent(in_progress, total),
         not_started_pct=percent(not_started, total),
     )
+
+
+# -- storage (the service's plan_items table) -------------------------------------------------------------------
+
+
+def check_plan_items(items: list[dict[str, str]]) -> None:
+    """Refuse a plan whose items lack a title or carry an unknown status; the message names ``items[i].field``."""
+    allowed = sorted(status.value for status in PlanItemStatus)
+    for i, item in enumerate(items):
+        if item.get("status") not in allowed:
+            raise PlanError(f"items[{i}].status: phải là một trong {allowed} (must be one of {allowed})")
+        if not str(item.get("title", "")).strip():
+            raise PlanError(f"items[{i}].title: không được để trống (required)")
+
+
+def replace_plan(session: Any, unit_code: str, year: int, items: list[dict[str, str]], now: Any) -> None:
+    """The unit's plan for the year becomes ``items`` (checked first: nothing is replaced by a bad plan)."""
+    import sqlalchemy as sa
+
+    from services.scoring.models import PlanItem
+
+    check_plan_items(items)
+    session.execute(sa.delete(PlanItem).where(PlanItem.unit_code == unit_code, PlanItem.year == year))
+    session.add_all(PlanItem(unit_code=unit_code, year=year, title=i["title"], status=i["status"], updated_at=now)
+                    for i in items)
+
+
+def plan_summary(session: Any, unit_code: str, year: int) -> dict[str, Any]:
+    """The unit's plan progress for the year as the RPC answers it."""
+    import sqlalchemy as sa
+
+    from services.scoring.models import PlanItem
+
+    statuses = session.scalars(sa.select(PlanItem.status).where(PlanItem.unit_code == unit_code,
+                                                                PlanItem.year == year)).all()
+    progress = plan_progress(statuses)
+    return {"unit_code": unit_code, "year": year, "total": progress.total, "done": progress.done,
+            "in_progress": progress.in_progress, "not_started": progress.not_started,
+            "done_pct": str(progress.done_pct), "in_progress_pct": str(progress.in_progress_pct),
+            "not_started_pct": str(progress.not_started_pct)}

@@ -9,6 +9,11 @@ Units are ranked highest index first. The criteria set's tie rule decides what "
     units are compared on their exact index, so two units both displayed as 90.00 (say 90.004 and 89.996)
     get ranks 2 and 3; only exactly equal indexes share a rank.
 
+``tie_breakers`` (a list in the set, in order)
+    units with equal displayed indexes are compared on each breaker in turn — the unrounded index, a named
+    area's component index (as displayed), the appraised points — and share a rank only when equal on all.
+    ``tie_rule: unrounded`` is the list ``[unrounded_index]``.
+
 Units listed in the set's ``excluded_units`` are classified like the others but not ranked: their rank
 is None and they take no place in the common ranking. Equal ranks are listed by unit code, so the order
 never depends on the input order. Classification uses the displayed index: 90.00 is Tốt, 89.99 is Khá.
@@ -22,7 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
-from services.scoring.criteria import ClassBand, CriteriaSet, TieRule
+from services.scoring.criteria import ClassBand, CriteriaSet, TieBreaker
 
 __all__ = ["Rankable", "RankedUnit", "classify", "rank_units"]
 
@@ -36,6 +41,19 @@ class Rankable(Protocol):
     def index(self) -> Decimal: ...
     @property
     def index_unrounded(self) -> Fraction: ...
+
+
+def _breaker_value(result: object, breaker: TieBreaker) -> object:
+    """The value a tie-breaker compares (higher ranks first); a unit without it (no such area) comes last."""
+    if breaker.kind == "unrounded_index":
+        return result.index_unrounded  # type: ignore[attr-defined]
+    if breaker.kind == "appraised_points":
+        return Decimal(result.appraised_total)  # type: ignore[attr-defined]
+    indexes = getattr(result, "area_indexes", None)
+    if indexes is None:  # a UnitResult: its areas
+        indexes = {a.area_id: a.index for a in getattr(result, "areas", ())}
+    value = indexes.get(breaker.area_id)
+    return Decimal("-Infinity") if value is None else Decimal(value)
 
 
 @dataclass(frozen=True)
@@ -72,12 +90,10 @@ def rank_units(results: Sequence[Rankable], criteria_set: CriteriaSet) -> list[R
         duplicates = sorted({code for code in codes if codes.count(code) > 1})
         raise ValueError(f"units listed more than once: {', '.join(duplicates)}")
 
-    if criteria_set.tie_rule is TieRule.UNROUNDED:
-        def key(result: Rankable) -> object:
-            return result.index_unrounded
-    else:
-        def key(result: Rankable) -> object:
-            return result.index
+    breakers = criteria_set.effective_tie_breakers()
+
+    def key(result: Rankable) -> object:
+        return (result.index, *(_breaker_value(result, breaker) for breaker in breakers))
 
     ordered = sorted(results, key=lambda result: result.unit_code)
     ordered.sort(key=key, reverse=True)  # stable: equal keys stay in unit-code order

@@ -1,48 +1,33 @@
-"""The scoring service (Chỉ số CCHC): entrypoints only; the rules live in criteria/computation/ranking."""
+"""The scoring service (Chỉ số CCHC): entrypoints only; the rules live in criteria/computation/ranking, the
+changes in submissions, the answers in reads, the plan in plan. Refusals reach callers typed (errors.py)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-import sqlalchemy as sa
-from marshmallow import Schema, fields, validate
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
-from services.scoring import submissions
-from services.scoring.models import CriteriaSetRow, LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory
-from services.scoring.plan import plan_progress
-from services.scoring.recalc import NotFound, current_set, unit_sheet
+from services.scoring import errors as _remote_errors  # noqa: F401  (registers the typed remote refusals)
+from services.scoring import reads, submissions
+from services.scoring.criteria import CriteriaSetError
+from services.scoring.models import OutboxEvent
+from services.scoring.plan import PlanError, plan_summary, replace_plan
+from services.scoring.recalc import NotFound, current_set
+from services.scoring.schemas import ScoreSubmitted, TimelinessUpdated
 from services.scoring.scores import ScoreError
 from shared import ops
 from shared.clock import utcnow
 from shared.db import DatabaseProvider
-from shared.local_time import local_iso
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
 from shared.timers import configured_timer
 
+__all__ = ["ScoreSubmitted", "ScoringService", "TimelinessUpdated"]
 
-class TimelinessUpdated(Schema):
-    """What scoring needs from dossiers' timeliness_updated (other keys are passed through)."""
-
-    class Meta:
-        unknown = "include"
-
-    unit_code = fields.String(required=True)
-    unit_kind = fields.String(required=True)
-    period = fields.String(required=True)
-
-
-class ScoreSubmitted(Schema):
-    """A unit's self-assessment arriving as an event (routing key score_submitted on cchc_portal.events)."""
-
-    set_id = fields.String(required=True)
-    unit_code = fields.String(required=True)
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    final = fields.Boolean(load_default=False)
-    scores = fields.List(fields.Dict(), required=True)
+REFUSED = (ScoreError, NotFound)
 
 
 class ScoringService(ops.OpsEndpoints):
@@ -61,6 +46,15 @@ class ScoringService(ops.OpsEndpoints):
             cs = submissions.publish_file(session, path, utcnow())
         return {"set_id": cs.id, "version": cs.version, "checksum": cs.checksum, "leaves": len(cs.leaves())}
 
+    @rpc(expected_exceptions=(CriteriaSetError, submissions.SetConflict, NotFound))
+    def import_criteria_table(self, xlsx_base64: str, filename: str, publish: bool = False) -> dict[str, Any]:
+        """A province's XLSX table as the next version of its set: a preview, or (``publish``) published."""
+        content = base64.b64decode(xlsx_base64)
+        with self.db.transaction() as session:
+            if publish:
+                return submissions.publish_criteria_table(session, content, filename, utcnow())
+            return submissions.criteria_table_preview(session, content, filename)[1]
+
     @rpc
     def sync_units(self) -> int:
         """Copy the unit registry from the dossiers service (scoring never reads its tables)."""
@@ -75,7 +69,7 @@ class ScoringService(ops.OpsEndpoints):
         return {"set_id": set_id, "version": ranking["version"], "units": len(ranking["table"])}
 
     # -- scores -----------------------------------------------------------------------------------------
-    @rpc(expected_exceptions=(ScoreError, NotFound))
+    @rpc(expected_exceptions=REFUSED)
     def submit_scores(self, set_id: str, unit_code: str, scores: list[dict[str, Any]], actor: str,
                       final: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
@@ -87,17 +81,23 @@ class ScoringService(ops.OpsEndpoints):
             submissions.submit_scores(session, payload["set_id"], payload["unit_code"], payload["scores"],
                                       payload["actor"], utcnow(), payload["final"])
 
-    @rpc(expected_exceptions=(ScoreError, NotFound))
+    @rpc(expected_exceptions=REFUSED)
     def appraise(self, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
                  not_applicable: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
             return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, utcnow(),
                                         not_applicable)
 
-    @rpc(expected_exceptions=(ScoreError, NotFound))
-    def import_survey(self, set_id: str, csv_text: str, actor: str) -> dict[str, Any]:
+    @rpc(expected_exceptions=REFUSED)
+    def import_survey(self, set_id: str, csv_text: str | None, actor: str, preview: bool = False,
+                      skip_invalid: bool = False, xlsx_base64: str | None = None,
+                      filename: str | None = None) -> dict[str, Any]:
+        """Survey results as CSV text or an XLSX (base64); ``preview`` answers what would change, storing nothing."""
+        data: bytes | str = base64.b64decode(xlsx_base64) if xlsx_base64 else (csv_text or "")
+        name = filename or ("survey.xlsx" if xlsx_base64 else "survey.csv")
         with self.db.transaction() as session:
-            return submissions.import_survey(session, set_id, csv_text, actor, utcnow())
+            return submissions.import_survey(session, set_id, data, actor, utcnow(), filename=name, preview=preview,
+                                             skip_invalid=skip_invalid)
 
     @reliable_event_handler("dossiers", "timeliness_updated", schema=TimelinessUpdated)
     def on_timeliness_updated(self, payload: dict[str, Any]) -> None:
@@ -108,97 +108,48 @@ class ScoringService(ops.OpsEndpoints):
     @rpc(expected_exceptions=(NotFound,))
     def ranking(self, set_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            cs = current_set(session, set_id)
-            row = session.get(Ranking, set_id)
-            return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
-                    "unit_kind": cs.unit_kind, "version": row.version if row else 0,
-                    "computed_at": local_iso(row.computed_at) if row else None,
-                    "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
-                    "table": row.table if row else []}
+            return reads.ranking(session, set_id)
 
     @rpc
     def criteria_sets(self) -> list[dict[str, Any]]:
         """Every published set's latest version, newest year first (what the web pages offer)."""
         with self.db.transaction() as session:
-            ids = session.scalars(sa.select(CriteriaSetRow.set_id).distinct()).all()
-            sets = [current_set(session, set_id) for set_id in ids]
-        return [{"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
-                 "title": cs.title} for cs in sorted(sets, key=lambda c: (-c.year, c.id))]
+            return reads.criteria_sets(session)
 
     @rpc(expected_exceptions=(NotFound,))
     def criteria_outline(self, set_id: str) -> dict[str, Any]:
         """Areas → criteria → leaves with titles, maxima and methods: what a unit's sheet is read against."""
         with self.db.transaction() as session:
-            cs = current_set(session, set_id)
-        return {"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind, "title": cs.title,
-                "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "criteria": [
-                    {"criterion_id": c.id, "title": c.title, "max_points": str(c.max_points), "leaves": [
-                        {"leaf_id": leaf.id, "title": leaf.title, "max_points": str(leaf.max_points),
-                         "method": leaf.method.kind.value} for leaf in c.leaves]} for c in a.criteria]}
-                          for a in cs.areas]}
+            return reads.criteria_outline(current_set(session, set_id))
 
     @rpc(expected_exceptions=(NotFound,))
     def unit_result(self, set_id: str, unit_code: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            sheet = unit_sheet(session, current_set(session, set_id), unit_code)
-            if sheet is None:
-                raise NotFound(f"unit_code: no result for {unit_code!r} in {set_id}")
-            return sheet
+            return reads.unit_result(session, set_id, unit_code)
 
     @rpc(expected_exceptions=(NotFound,))
     def score_sheet(self, set_id: str, unit_code: str) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
-            current_set(session, set_id)
-            rows = session.scalars(sa.select(LeafScore).where(LeafScore.set_id == set_id,
-                                                              LeafScore.unit_code == unit_code)
-                                   .order_by(LeafScore.leaf_id))
-            return [{"leaf_id": r.leaf_id, "self_points": _s(r.self_points), "evidence": r.evidence or [],
-                     "status": r.status, "appraised_points": _s(r.appraised_points),
-                     "appraisal_reason": r.appraisal_reason, "survey_points": _s(r.survey_points),
-                     "not_applicable": r.not_applicable} for r in rows]
+            return reads.score_sheet(session, set_id, unit_code)
 
     @rpc
     def history(self, set_id: str, unit_code: str, leaf_id: str | None = None) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
-            query = sa.select(ScoreHistory).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
-            if leaf_id:
-                query = query.where(ScoreHistory.leaf_id == leaf_id)
-            rows = session.scalars(query.order_by(ScoreHistory.id))
-            return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
-                     "reason": h.reason, "at": local_iso(h.at)} for h in rows]
+            return reads.history(session, set_id, unit_code, leaf_id)
 
     # -- yearly plan --------------------------------------------------------------------------------------
-    @rpc(expected_exceptions=(ValueError,))
+    @rpc(expected_exceptions=(PlanError, ValueError))
     def set_plan_items(self, unit_code: str, year: int, items: list[dict[str, str]]) -> dict[str, Any]:
-        allowed = {"done", "in_progress", "not_started"}
-        for i, item in enumerate(items):
-            if item.get("status") not in allowed:
-                raise ValueError(f"items[{i}].status: must be one of {sorted(allowed)}")
-            if not str(item.get("title", "")).strip():
-                raise ValueError(f"items[{i}].title: required")
-        now = utcnow()
         with self.db.transaction() as session:
-            session.execute(sa.delete(PlanItem).where(PlanItem.unit_code == unit_code, PlanItem.year == year))
-            session.add_all(PlanItem(unit_code=unit_code, year=year, title=i["title"], status=i["status"],
-                                     updated_at=now) for i in items)
-        return self.plan(unit_code, year)
+            replace_plan(session, unit_code, year, items, utcnow())
+            return plan_summary(session, unit_code, year)
 
     @rpc
     def plan(self, unit_code: str, year: int) -> dict[str, Any]:
         with self.db.transaction() as session:
-            statuses = session.scalars(sa.select(PlanItem.status).where(PlanItem.unit_code == unit_code,
-                                                                        PlanItem.year == year)).all()
-        progress = plan_progress(statuses)
-        return {"unit_code": unit_code, "year": year, "total": progress.total, "done": progress.done,
-                "in_progress": progress.in_progress, "not_started": progress.not_started,
-                "done_pct": str(progress.done_pct), "in_progress_pct": str(progress.in_progress_pct),
-                "not_started_pct": str(progress.not_started_pct)}
+            return plan_summary(session, unit_code, year)
 
     @configured_timer("outbox", "relay_interval_seconds")
     def relay_outbox(self) -> None:
         with self.db.transaction() as session:
             relay(session, OutboxEvent, self.dispatch, self.name)
-
-
-def _s(value: Any) -> str | None:
-    return None if value is None else str(value)

@@ -1,28 +1,30 @@
 """Changes to scores — self-assessment, appraisal, survey import — each checked, kept in history, recalculated.
 
-A submission is checked leaf by leaf: a bad leaf is refused with an error naming it, the good ones are kept
-(nothing else in the submission is lost). Every accepted change writes a history row in the same
-transaction: who, when, old value, new value, reason.
+A submission is checked leaf by leaf, and refused whole if any leaf is bad: the error names every bad leaf
+(``scores[i].field``, in Vietnamese) and nothing of the submission is saved — a unit never finds half of a
+sheet stored. Every accepted change writes a history row in the same transaction: who, when, old value, new
+value, reason.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.scoring.criteria import CriteriaSet, load_criteria_set
+from services.scoring.criteria import CriteriaSet, load_criteria_set, parse_criteria_set
+from services.scoring.criteria_table import read_criteria_xlsx
 from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, ScoreHistory, Unit
 from services.scoring.recalc import METRICS, NotFound, current_set, recalc_units, rerank, sets_for
 from services.scoring.scores import ScoreError, check_points, check_window
-from shared.db import insert_ignore, upsert
+from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
+from shared.db import upsert
 
 
 class SetConflict(ValueError):
@@ -49,6 +51,47 @@ def publish_file(session: Session, path: str, now: dt.datetime) -> CriteriaSet:
     return cs
 
 
+def _latest_version(session: Session, set_id: str) -> int:
+    return session.scalar(sa.select(sa.func.max(CriteriaSetRow.version)).where(CriteriaSetRow.set_id == set_id)) or 0
+
+
+def criteria_table_preview(session: Session, content: bytes, filename: str) -> tuple[CriteriaSet, dict[str, Any]]:
+    """A province's XLSX table read and validated as the next version of its set, and what publishing would
+    create: the counts, and the leaves added, removed or changed against the current version."""
+    probe = read_criteria_xlsx(content, filename)
+    version = _latest_version(session, probe.id) + 1
+    cs = read_criteria_xlsx(content, filename, version=version)
+    answer: dict[str, Any] = {
+        "set_id": cs.id, "version": version, "year": cs.year, "unit_kind": cs.unit_kind.value, "title": cs.title,
+        "precision": cs.precision, "total_max_points": str(cs.total_max_points), "areas": len(cs.areas),
+        "criteria": sum(len(a.criteria) for a in cs.areas), "leaves": len(cs.leaves()),
+        "added": [], "removed": [], "changed": [],
+    }
+    if version > 1:
+        current = current_set(session, cs.id)
+        old = {leaf.id: leaf for leaf in current.leaves()}
+        new = {leaf.id: leaf for leaf in cs.leaves()}
+        answer["added"] = sorted(set(new) - set(old))
+        answer["removed"] = sorted(set(old) - set(new))
+        answer["changed"] = sorted(k for k in set(new) & set(old) if new[k] != old[k])
+        answer["same_as_current"] = current.checksum == parse_criteria_set(
+            {**json.loads(cs.to_json()), "version": current.version}, filename).checksum
+    return cs, answer
+
+
+def publish_criteria_table(session: Session, content: bytes, filename: str, now: dt.datetime) -> dict[str, Any]:
+    """Publish the table as the next version of its set (the preview's answer, with ``published``).
+
+    A table identical to the current version publishes nothing (``published`` False): a new version number for
+    the same content would only make the ranking's history harder to read.
+    """
+    cs, answer = criteria_table_preview(session, content, filename)
+    if answer.get("same_as_current"):
+        return {**answer, "version": answer["version"] - 1, "published": False, "checksum": None}
+    publish_set(session, cs, json.loads(cs.to_json()), now)
+    return {**answer, "published": True, "checksum": cs.checksum}
+
+
 def upsert_units(session: Session, units: Iterable[Mapping[str, Any]]) -> int:
     rows = [{"unit_code": u["code"], "name": u["name"], "kind": u["kind"], "parent_code": u.get("parent_code")}
             for u in units]
@@ -60,78 +103,108 @@ def upsert_units(session: Session, units: Iterable[Mapping[str, Any]]) -> int:
 def _unit_for(session: Session, cs: CriteriaSet, unit_code: str) -> Unit:
     unit = session.get(Unit, unit_code)
     if unit is None:
-        raise ScoreError("unit_code", f"unknown unit {unit_code!r}")
+        raise ScoreError("unit_code", f"không có đơn vị {unit_code!r} (unknown unit)")
     if unit.kind != cs.unit_kind:
-        raise ScoreError("unit_code", f"unit {unit_code} is a {unit.kind}; set {cs.id} scores {cs.unit_kind} units")
+        raise ScoreError("unit_code", f"đơn vị {unit_code} thuộc loại {unit.kind}; bộ tiêu chí {cs.id} chấm các đơn vị "
+                                      f"loại {cs.unit_kind}")
     return unit
 
 
 def _history(session: Session, cs: CriteriaSet, unit_code: str, leaf_id: str, kind: str, old: Any, new: Any,
              actor: str, reason: str | None, now: dt.datetime) -> None:
     session.add(ScoreHistory(set_id=cs.id, unit_code=unit_code, leaf_id=leaf_id, kind=kind,
-                             old_value=_fmt(old), new_value=_fmt(new), actor=actor, reason=reason, at=now))
+                             old_value=_fmt(old, cs.precision), new_value=_fmt(new, cs.precision), actor=actor,
+                             reason=reason, at=now))
 
 
-def _fmt(value: Any) -> str | None:
-    """Points as the database keeps them (2 decimals), so history reads the same whatever the input's form."""
+def _fmt(value: Any, places: int = 2) -> str | None:
+    """Points with the set's decimals, so history reads the same whatever the input's or the column's form."""
     if value is None:
         return None
-    return f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+    return f"{value:.{places}f}" if isinstance(value, Decimal) else str(value)
 
 
 def _lock_leaf_rows(session: Session, cs: CriteriaSet, unit_code: str, leaf_ids: Sequence[str],
                     now: dt.datetime) -> dict[str, LeafScore]:
-    session.execute(insert_ignore(session, LeafScore.__table__), [
-        {"set_id": cs.id, "unit_code": unit_code, "leaf_id": leaf_id, "status": "draft", "not_applicable": False,
-         "updated_at": now} for leaf_id in sorted(set(leaf_ids))])
-    query = sa.select(LeafScore).where(LeafScore.set_id == cs.id, LeafScore.unit_code == unit_code,
-                                       LeafScore.leaf_id.in_(list(leaf_ids))).order_by(LeafScore.leaf_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {row.leaf_id: row for row in session.scalars(query)}
+    """The unit's rows for these leaves, created if new and locked until the transaction ends, in leaf order.
+
+    One statement: ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` locks an existing row as ``SELECT … FOR
+    UPDATE`` does and hands back its current values (a submission waited on two round trips here before).
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(LeafScore)
+    stmt = stmt.on_conflict_do_update(index_elements=["set_id", "unit_code", "leaf_id"],
+                                      set_={"updated_at": LeafScore.__table__.c.updated_at}).returning(LeafScore)
+    rows = [{"set_id": cs.id, "unit_code": unit_code, "leaf_id": leaf_id, "status": "draft", "not_applicable": False,
+             "updated_at": now} for leaf_id in sorted(set(leaf_ids))]
+    found = session.scalars(stmt, rows, execution_options={"populate_existing": True}).all()
+    return {row.leaf_id: row for row in found}
 
 
 def _decimal(value: Any, field: str) -> Decimal:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ScoreError(field, f"not a number: {value!r}") from exc
+        raise ScoreError(field, f"không phải là số: {value!r}") from exc
     if not result.is_finite():
-        raise ScoreError(field, f"not a number: {value!r}")
+        raise ScoreError(field, f"không phải là số: {value!r}")
     return result
+
+
+def _leaf(cs: CriteriaSet, leaf_id: str) -> Any:
+    try:
+        return cs.leaf(leaf_id)
+    except KeyError:
+        raise ScoreError("leaf_id", f"bộ tiêu chí {cs.label} không có tiêu chí {leaf_id!r} (unknown leaf)") from None
+
+
+def _refuse(errors: Sequence[Mapping[str, str]]) -> ScoreError:
+    """One error for a whole refused request: the first field, every problem listed (nothing was saved)."""
+    listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    error = ScoreError(errors[0]["field"], f"{errors[0]['message']}" if len(errors) == 1 else
+                       f"{len(errors)} lỗi, không lưu gì — {listed}")
+    error.errors = list(errors)  # type: ignore[attr-defined]
+    return error
 
 
 def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequence[Mapping[str, Any]], actor: str,
                   now: dt.datetime, final: bool = False) -> dict[str, Any]:
-    """Save self-assessed points as a draft (or submit them with ``final``); returns accepted and refused leaves."""
+    """Save self-assessed points as a draft (or submit them with ``final``).
+
+    All or nothing: points off a leaf's step, an unknown leaf, a leaf already submitted or a time outside the
+    window refuse the whole request with a :class:`ScoreError` naming every bad ``scores[i].field``.
+    """
     cs = current_set(session, set_id)
     _unit_for(session, cs, unit_code)
     check_window(cs, now)
     errors: list[dict[str, str]] = []
     valid: dict[str, tuple[Decimal, list[str]]] = {}
+    position: dict[str, int] = {}
     for i, item in enumerate(scores):
         where = f"scores[{i}]"
         try:
             leaf_id = str(item.get("leaf_id", ""))
-            try:
-                leaf = cs.leaf(leaf_id)
-            except KeyError:
-                raise ScoreError("leaf_id", f"unknown criterion {leaf_id!r} in set {cs.id}") from None
+            leaf = _leaf(cs, leaf_id)
+            if leaf_id in valid:
+                raise ScoreError("leaf_id", f"tiêu chí {leaf_id} có hai lần trong một lần nộp")
             points = _decimal(item.get("points"), "points")
             evidence = [str(e) for e in item.get("evidence") or []]
-            check_points(leaf, points, evidence, role="self")
-            valid[leaf_id] = (points, evidence)
+            check_points(leaf, points, evidence, role="self", quantum=cs.quantum)
+            valid[leaf_id], position[leaf_id] = (points, evidence), i
         except ScoreError as exc:
             errors.append({"field": f"{where}.{exc.field}", "message": exc.message})
+    if errors:
+        raise _refuse(errors)
     rows = _lock_leaf_rows(session, cs, unit_code, list(valid), now) if valid else {}
+    for leaf_id in valid:
+        if rows[leaf_id].status == "submitted":
+            errors.append({"field": f"scores[{position[leaf_id]}].leaf_id",
+                           "message": f"tiêu chí {leaf_id} đã nộp chính thức; chỉ Hội đồng thẩm định được thay đổi"})
+    if errors:
+        raise _refuse(errors)
     accepted = []
     for leaf_id, (points, evidence) in valid.items():
         row = rows[leaf_id]
-        if row.status == "submitted":
-            index = next(i for i, s in enumerate(scores) if str(s.get("leaf_id")) == leaf_id)
-            errors.append({"field": f"scores[{index}].leaf_id",
-                           "message": f"{leaf_id}: already submitted; only appraisal can change it now"})
-            continue
         if row.self_points != points or (row.evidence or []) != evidence:
             _history(session, cs, unit_code, leaf_id, "self", row.self_points, points, actor, None, now)
         row.self_points, row.evidence, row.updated_at = points, evidence, now
@@ -144,8 +217,9 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
                 row.status = "submitted"
                 _history(session, cs, unit_code, row.leaf_id, "status", "draft", "submitted", actor, None, now)
     session.flush()
-    [result] = recalc_units(session, cs, [unit_code], now)
-    ranking = rerank(session, cs, now)
+    changed: dict[str, Any] = {}
+    [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
+    ranking = rerank(session, cs, now, changed=changed)
     return {"accepted": accepted, "errors": errors, "index": str(result.index), "ranking_version": ranking["version"]}
 
 
@@ -154,15 +228,12 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     """The appraisal council's verdict on one leaf (điểm thẩm định); a reason is mandatory."""
     cs = current_set(session, set_id)
     _unit_for(session, cs, unit_code)
-    try:
-        leaf = cs.leaf(leaf_id)
-    except KeyError:
-        raise ScoreError("leaf_id", f"unknown criterion {leaf_id!r} in set {cs.id}") from None
+    leaf = _leaf(cs, leaf_id)
     if not reason or not str(reason).strip():
-        raise ScoreError("reason", "an appraisal needs a reason")
+        raise ScoreError("reason", "điểm thẩm định cần ghi lý do")
     value = None if not_applicable else _decimal(points, "points")
     if value is not None:
-        check_points(leaf, value, [], role="appraisal")
+        check_points(leaf, value, [], role="appraisal", quantum=cs.quantum)
     row = _lock_leaf_rows(session, cs, unit_code, [leaf_id], now)[leaf_id]
     if row.not_applicable != not_applicable:
         _history(session, cs, unit_code, leaf_id, "not_applicable", row.not_applicable, not_applicable, actor,
@@ -171,49 +242,58 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
         _history(session, cs, unit_code, leaf_id, "appraisal", row.appraised_points, value, actor, reason, now)
     row.appraised_points, row.appraisal_reason, row.not_applicable, row.updated_at = value, reason, not_applicable, now
     session.flush()
-    [result] = recalc_units(session, cs, [unit_code], now)
-    ranking = rerank(session, cs, now)
+    changed: dict[str, Any] = {}
+    [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
+    ranking = rerank(session, cs, now, changed=changed)
     return {"index": str(result.index), "ranking_version": ranking["version"]}
 
 
-def import_survey(session: Session, set_id: str, csv_text: str, actor: str, now: dt.datetime) -> dict[str, Any]:
-    """Survey results (điều tra xã hội học): CSV ``unit_code,leaf_id,points``; bad rows refused by line number."""
+def import_survey(session: Session, set_id: str, data: bytes | str, actor: str, now: dt.datetime, *,
+                  filename: str = "survey.csv", preview: bool = False, skip_invalid: bool = False) -> dict[str, Any]:
+    """Survey results (điều tra xã hội học) from a CSV or XLSX file; see survey_import.py for the shape.
+
+    Every bad row is named (row, field, reason). Nothing is stored when any row is bad unless
+    ``skip_invalid`` (then the good rows are); ``preview`` stores nothing and answers what would change.
+    """
     cs = current_set(session, set_id)
-    errors: list[dict[str, str]] = []
+    try:
+        rows = read_survey_table(data, filename)
+        kinds = dict(session.execute(sa.select(Unit.unit_code, Unit.kind)).all())
+        valid, errors = check_survey_rows(rows, cs, kinds.get)
+    except SurveyFileError as exc:
+        raise ScoreError("file", str(exc)) from None
+    units = sorted({unit for unit, _ in valid})
+    stored: dict[tuple[str, str], Decimal | None] = {}
+    if units:
+        table = LeafScore.__table__.c
+        stored = {(u, leaf): p for u, leaf, p in session.execute(sa.select(
+            table.unit_code, table.leaf_id, table.survey_points).where(table.set_id == cs.id,
+                                                                      table.unit_code.in_(units)))}
+    changes = preview_changes(valid, stored, cs.precision)
+    answer: dict[str, Any] = {"rows": len(rows), "valid": len(valid), "errors": errors, "changes": changes,
+                              "unchanged": len(valid) - len(changes), "applied": False}
+    if preview:
+        return answer
+    if errors and not skip_invalid:
+        raise _refuse([{"field": f"row[{e['row']}].{e['field']}", "message": e["reason"]} for e in errors])
     by_unit: dict[str, dict[str, Decimal]] = {}
-    reader = csv.DictReader(io.StringIO(csv_text))
-    missing = {"unit_code", "leaf_id", "points"} - set(reader.fieldnames or [])
-    if missing:
-        raise ScoreError("csv", f"missing column(s) {sorted(missing)}; expected unit_code,leaf_id,points")
-    for line, item in enumerate(reader, start=2):
-        try:
-            unit_code = (item["unit_code"] or "").strip()
-            _unit_for(session, cs, unit_code)
-            try:
-                leaf = cs.leaf((item["leaf_id"] or "").strip())
-            except KeyError:
-                raise ScoreError("leaf_id", f"unknown criterion {item['leaf_id']!r}") from None
-            if leaf.method.kind != "survey":
-                raise ScoreError("leaf_id", f"{leaf.id} is not a survey criterion")
-            points = _decimal(item["points"], "points")
-            if points < 0 or points > leaf.max_points:
-                raise ScoreError("points", f"{points} is outside 0..{leaf.max_points}")
-            by_unit.setdefault(unit_code, {})[leaf.id] = points
-        except ScoreError as exc:
-            errors.append({"field": f"line {line}.{exc.field}", "message": exc.message})
+    for (unit_code, leaf_id), points in valid.items():
+        by_unit.setdefault(unit_code, {})[leaf_id] = points
     for unit_code, leaves in sorted(by_unit.items()):
-        rows = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
+        locked = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
         for leaf_id, points in leaves.items():
-            row = rows[leaf_id]
+            row = locked[leaf_id]
             if row.survey_points != points:
                 _history(session, cs, unit_code, leaf_id, "survey", row.survey_points, points, actor, "survey import",
                          now)
             row.survey_points, row.updated_at = points, now
     session.flush()
     if by_unit:
-        recalc_units(session, cs, list(by_unit), now)
-        rerank(session, cs, now)
-    return {"imported": sum(len(v) for v in by_unit.values()), "units": len(by_unit), "errors": errors}
+        changed: dict[str, Any] = {}
+        recalc_units(session, cs, list(by_unit), now, summaries=changed)
+        rerank(session, cs, now, changed=changed)
+    answer.update(applied=True, imported=len(valid), units=len(by_unit))
+    return answer
 
 
 def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datetime) -> list[str]:
@@ -227,15 +307,19 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
     as_of = dt.date.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
     # figures computed later win, whatever order replicas handle the events in
     computed = dt.datetime.fromisoformat(payload["computed_at"]) if payload.get("computed_at") else now
-    rows = [{"unit_code": unit_code, "year": year, "metric": metric, "value": Decimal(str(payload[metric])),
-             "as_of": as_of, "updated_at": computed} for metric in METRICS if payload.get(metric) is not None]
+    # a rate sent as null means nothing to measure (no dossiers): stored as NULL, its computed leaves do not
+    # apply; a rate not sent at all leaves what is stored
+    rows = [{"unit_code": unit_code, "year": year, "metric": metric,
+             "value": None if payload[metric] is None else Decimal(str(payload[metric])),
+             "as_of": as_of, "updated_at": computed} for metric in METRICS if metric in payload]
     if rows:
         session.execute(upsert(session, MetricValue.__table__, ["unit_code", "year", "metric"],
                                ["value", "as_of", "updated_at"], newer="updated_at"), rows)
     touched = []
     for cs in sets_for(session, year, kind):
-        recalc_units(session, cs, [unit_code], now)
-        rerank(session, cs, now)
+        changed = {}
+        recalc_units(session, cs, [unit_code], now, summaries=changed)
+        rerank(session, cs, now, changed=changed)
         touched.append(cs.id)
     return touched
 

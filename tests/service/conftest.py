@@ -38,3 +38,10 @@ def notifications_database(request, tmp_path):
     """The notifications service's database on SQLite and on PostgreSQL."""
     with migrated(request, tmp_path, "notifications") as db:
         yield db
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scoring_database(request, tmp_path):
+    """The scoring service's database on SQLite and on PostgreSQL."""
+    with migrated(request, tmp_path, "scoring") as db:
+        yield db

@@ -153,7 +153,7 @@ def test_ranking_document_follows_ranking_updated(reports):
     marks = full_marks(cs)
     rpc.scoring.submit_scores(cs.id, "H44.07", marks, "u", True)
     rpc.scoring.submit_scores(cs.id, "H44.08", marks[:-5], "u", True)
-    rpc.scoring.submit_scores(cs.id, "H44.42", marks[:-2], "u", True)  # Sở Nội vụ: classified, not ranked
+    rpc.scoring.submit_scores(cs.id, "H44.42", marks[:-2], "u", True)  # Sở Nội vụ: ranked like any department
 
     def built_from_the_latest_ranking():
         ranking = rpc.scoring.ranking(cs.id)
@@ -170,8 +170,8 @@ def test_ranking_document_follows_ranking_updated(reports):
                                                                       "total_points", "index")),
                  "–" if r["rank"] is None else str(r["rank"]), r["classification"]]
                 for i, r in enumerate(ranking["table"], start=1)]
-    assert [r[1] for r in expected] == ["Sở Công Thương (*)", "Sở Giáo dục và Đào tạo (*)", "Sở Nội vụ (*)"]
-    assert expected[-1][7] == "–"  # the excluded unit keeps its index and class but no rank
+    assert [r[1] for r in expected] == ["Sở Công Thương (*)", "Sở Nội vụ (*)", "Sở Giáo dục và Đào tạo (*)"]
+    assert [r[7] for r in expected] == ["1", "2", "3"]  # no invented exclusion: Sở Nội vụ has its rank
 
     assert docx_table(data["docx"], "STT", "Điểm tự đánh giá")[1:] == expected
     areas = docx_table(data["docx"], "STT", "Chỉ số thành phần theo lĩnh vực (%)")

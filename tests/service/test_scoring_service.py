@@ -12,6 +12,7 @@ from pathlib import Path
 import eventlet
 import pytest
 from nameko.events import event_handler
+from nameko.exceptions import RemoteError
 
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
@@ -69,27 +70,29 @@ def scoring(backend_config, tmp_path):
         yield rpc, cs, config
 
 
-def test_submission_keeps_good_leaves_and_names_bad_ones(scoring):
+def test_a_submission_with_bad_leaves_is_refused_whole_naming_each_and_saves_nothing(scoring):
+    """Points above the maximum, an unknown leaf and a negative score: one Vietnamese refusal naming every bad
+    leaf, and the good leaf of the same submission is not saved either (nothing half-saved)."""
     rpc, cs, _ = scoring
     leaves = self_leaves(cs)
     good, other = leaves[0], leaves[1]
-    result = rpc.scoring.submit_scores(
-        cs.id,
-        "H44.07",
-        [
-            {"leaf_id": good.id, "points": str(good.max_points), "evidence": ["Báo cáo số 12/BC-SCT"]},
-            {"leaf_id": other.id, "points": str(other.max_points + 1), "evidence": ["x"]},  # above the maximum
-            {"leaf_id": "99.9", "points": "1", "evidence": ["x"]},  # unknown criterion
-            {"leaf_id": other.id, "points": "-1", "evidence": ["x"]},  # negative
-        ],
-        "chuyen_vien@sct",
-    )
-    assert result["accepted"] == [good.id]
-    fields = [e["field"] for e in result["errors"]]
-    assert fields == ["scores[1].points", "scores[2].leaf_id", "scores[3].points"]
-    sheet = {row["leaf_id"]: row for row in rpc.scoring.score_sheet(cs.id, "H44.07")}
-    assert Decimal(sheet[good.id]["self_points"]) == good.max_points and sheet[good.id]["status"] == "draft"
-    assert other.id not in sheet or sheet[other.id]["self_points"] is None
+    with pytest.raises(RemoteError) as refused:
+        rpc.scoring.submit_scores(
+            cs.id,
+            "H44.07",
+            [
+                {"leaf_id": good.id, "points": str(good.max_points), "evidence": ["Báo cáo số 12/BC-SCT"]},
+                {"leaf_id": other.id, "points": str(other.max_points + 1), "evidence": ["x"]},  # above the maximum
+                {"leaf_id": "99.9", "points": "1", "evidence": ["x"]},  # unknown criterion
+                {"leaf_id": other.id, "points": "-1", "evidence": ["x"]},  # negative
+            ],
+            "chuyen_vien@sct",
+        )
+    message = str(refused.value.value)
+    assert message.startswith("scores[1].points: 3 lỗi, không lưu gì")
+    for named in ("scores[1].points", "scores[2].leaf_id", "scores[3].points", "vượt điểm tối đa", "'99.9'"):
+        assert named in message
+    assert rpc.scoring.score_sheet(cs.id, "H44.07") == []
 
 
 def test_drafts_change_until_submitted_then_only_appraisal_changes_them(scoring):
@@ -101,10 +104,8 @@ def test_drafts_change_until_submitted_then_only_appraisal_changes_them(scoring)
     rpc.scoring.submit_scores(
         cs.id, "H44.08", [{"leaf_id": leaf.id, "points": str(leaf.max_points), "evidence": ["a"]}], "u1", True
     )
-    refused = rpc.scoring.submit_scores(
-        cs.id, "H44.08", [{"leaf_id": leaf.id, "points": half, "evidence": ["a"]}], "u1"
-    )
-    assert refused["accepted"] == [] and "already submitted" in refused["errors"][0]["message"]
+    with pytest.raises(RemoteError, match="đã nộp chính thức"):
+        rpc.scoring.submit_scores(cs.id, "H44.08", [{"leaf_id": leaf.id, "points": half, "evidence": ["a"]}], "u1")
 
     with pytest.raises(Exception, match="reason"):
         rpc.scoring.appraise(cs.id, "H44.08", leaf.id, half, "", "hoi_dong")
@@ -152,9 +153,13 @@ def test_ranking_ties_versions_and_survey(scoring):
     survey = [leaf for leaf in cs.leaves() if leaf.method.kind == "survey"]
     lines = ["unit_code,leaf_id,points"] + [f"H44.07,{leaf.id},{leaf.max_points}" for leaf in survey]
     lines += [f"H44.08,{leaf.id},{leaf.max_points}" for leaf in survey] + ["H44.08,1.1,3", "NOPE,9,1"]
-    imported = rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu")
-    assert imported["imported"] == 2 * len(survey) and len(imported["errors"]) == 2
-    assert imported["errors"][0]["field"].startswith("line ")
+    with pytest.raises(RemoteError, match=r"row\[8\].leaf_id: 2 lỗi, không lưu gì"):  # nothing applied
+        rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu")
+    preview = rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu", preview=True)
+    assert preview["applied"] is False and len(preview["changes"]) == 2 * len(survey)
+    assert [(e["row"], e["field"]) for e in preview["errors"]] == [(8, "leaf_id"), (9, "unit_code")]
+    imported = rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu", skip_invalid=True)
+    assert imported["imported"] == 2 * len(survey) and len(imported["errors"]) == 2 and imported["applied"]
     ranking = rpc.scoring.ranking(cs.id)
     top = {row["unit_code"]: row for row in ranking["table"]}
     assert top["H44.07"]["index"] == top["H44.08"]["index"]

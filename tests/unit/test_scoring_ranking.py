@@ -85,10 +85,11 @@ def test_excluded_units_keep_their_class_but_take_no_rank() -> None:
     assert excluded["E"].classification == "Yếu"
 
 
-def test_shipped_exclusion() -> None:
+def test_the_shipped_department_set_ranks_the_department_of_home_affairs() -> None:
+    """Published rankings rank Sở Nội vụ (H44.42) like any other department: the example invents no exclusion."""
     department = load_criteria_set(DATA_DIR / "department-2026.yaml")
     ranked = rank_units([_result("H44.42", "99"), _result("H44.19", "80")], department)
-    assert _ranks(ranked) == [("H44.19", 1), ("H44.42", None)]
+    assert _ranks(ranked) == [("H44.42", 1), ("H44.19", 2)]
 
 
 def test_order_does_not_depend_on_the_input_order() -> None:

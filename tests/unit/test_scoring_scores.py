@@ -30,17 +30,17 @@ def test_self_assessment_on_the_step(points: str) -> None:
 @pytest.mark.parametrize(
     ("leaf", "points", "role", "field", "message"),
     [
-        (SELF, "-0.25", "self", "points", "must not be negative"),
-        (SELF, "1.25", "self", "points", "1.25 is above the maximum 1 of leaf 1.1.3"),
-        (SELF, "0.3", "self", "points", "0.3 is not a multiple of leaf 1.1.3's step 0.25"),
-        (SELF, "0.3", "appraisal", "points", "not a multiple"),  # the council keeps the same step
-        (INITIATIVE, "1.25", "self", "points", "step 0.5"),
-        (DEDUCTION, "0.5", "self", "points", "deduction (điểm trừ): enter 0 or a negative number"),
-        (DEDUCTION, "-2.5", "appraisal", "points", "deduction -2.5 exceeds the largest deduction of leaf 5.5.3, -2"),
-        (DEDUCTION, "-0.25", "appraisal", "points", "step 0.5"),
-        (COMPUTED, "1", "self", "leaf", "computed from progress_766_rate"),
-        (COMPUTED, "2.5", "appraisal", "points", "above the maximum 2"),
-        (COMPUTED, "1.234", "appraisal", "points", "step 0.01"),
+        (SELF, "-0.25", "self", "points", "không được âm"),
+        (SELF, "1.25", "self", "points", "1.25 vượt điểm tối đa 1 của tiêu chí 1.1.3"),
+        (SELF, "0.3", "self", "points", "0.3 không phải bội số của bước chấm 0.25 của tiêu chí 1.1.3"),
+        (SELF, "0.3", "appraisal", "points", "không phải bội số"),  # the council keeps the same step
+        (INITIATIVE, "1.25", "self", "points", "bước chấm 0.5"),
+        (DEDUCTION, "0.5", "self", "points", "là điểm trừ: nhập 0 hoặc số âm"),
+        (DEDUCTION, "-2.5", "appraisal", "points", "điểm trừ -2.5 vượt mức trừ tối đa -2 của tiêu chí 5.5.3"),
+        (DEDUCTION, "-0.25", "appraisal", "points", "bước chấm 0.5"),
+        (COMPUTED, "1", "self", "leaf", "tính từ số liệu (progress_766_rate)"),
+        (COMPUTED, "2.5", "appraisal", "points", "vượt điểm tối đa 2"),
+        (COMPUTED, "1.234", "appraisal", "points", "bước chấm 0.01"),
         (SURVEY, "5", "self", "leaf", "điều tra xã hội học"),
         (SURVEY, "5", "appraisal", "leaf", "not submitted"),
     ],
@@ -61,17 +61,17 @@ def test_deductions_and_council_overrides_that_are_accepted() -> None:
 
 
 def test_evidence() -> None:
-    with pytest.raises(ScoreError, match="requires evidence") as error:
+    with pytest.raises(ScoreError, match="cần tài liệu kiểm chứng") as error:
         check_points(SELF, D("0.5"), [], role="self")
     assert error.value.field == "evidence"
     check_points(SELF, D(0), [], role="self")  # claiming nothing needs no proof
     check_points(SELF, D("0.5"), [], role="appraisal")  # the council's score needs none
     check_points(DEDUCTION, D("-1"), [], role="self")  # this set asks none for deductions
     for bad in (["  "], [""], [None]):
-        with pytest.raises(ScoreError, match="evidence #1 is empty") as error:
+        with pytest.raises(ScoreError, match="tài liệu kiểm chứng #1 để trống") as error:
             check_points(SELF, D("0.5"), bad, role="self")  # type: ignore[arg-type]
         assert error.value.field == "evidence"
-    with pytest.raises(ScoreError, match="not a single string") as error:
+    with pytest.raises(ScoreError, match="không phải một chuỗi") as error:
         check_points(SELF, D("0.5"), "bien-ban.pdf", role="self")
     assert error.value.field == "evidence"
 
@@ -124,6 +124,6 @@ def test_outside_the_window(at: datetime, message: str) -> None:
 
 
 def test_naive_submission_time_is_refused() -> None:
-    with pytest.raises(ScoreError, match="UTC offset") as error:
+    with pytest.raises(ScoreError, match="múi giờ") as error:
         check_window(DEPARTMENT, datetime(2026, 11, 10, 9, 0))
     assert error.value.field == "submitted_at"

@@ -222,7 +222,7 @@ class _Writer:
                 continue
             bold = row.style == "total"
             parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(
-                tc(cell_text(v, c.kind), w, aligns[c.kind], bold=bold)
+                tc(cell_text(v, c.kind, c.places), w, aligns[c.kind], bold=bold)
                 for v, c, w in zip(row.values, t.columns, widths, strict=True)) + "</w:tr>")
         parts.append("</w:tbl>")
         self.append("".join(parts))

@@ -23,8 +23,8 @@ class _Helpers:
     """What templates call: cell text in Vietnamese notation, column widths in %, SVG charts."""
 
     @staticmethod
-    def cell(value: Any, kind: str) -> str:
-        return cell_text(value, kind)  # type: ignore[arg-type]
+    def cell(value: Any, kind: str, places: int = 2) -> str:
+        return cell_text(value, kind, places)  # type: ignore[arg-type]
 
     @staticmethod
     def widths(table: Table) -> list[str]:

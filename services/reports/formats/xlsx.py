@@ -74,7 +74,7 @@ def _table_sheet(wb: Workbook, document: Document, table: Table) -> None:
             cell.font = font
             cell.border = BOX
             if column.kind in formats and not isinstance(value, str):
-                cell.number_format = formats[column.kind]
+                cell.number_format = "0." + "0" * column.places if column.kind == "decimal" else formats[column.kind]
             if column.kind == "center":
                 cell.alignment = Alignment(horizontal="center")
         row_number += 1

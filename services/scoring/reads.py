@@ -1,0 +1,84 @@
+"""What the scoring service answers when asked: rankings, sets, outlines, sheets, history — read from its tables.
+
+The entrypoints (service.py) open a transaction and call one of these; the SQL and the shaping of replies live
+here, so the service module holds no query. Points and indexes are strings with the set's decimals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.scoring.criteria import CriteriaSet
+from services.scoring.models import CriteriaSetRow, LeafScore, Ranking, ScoreHistory
+from services.scoring.recalc import NotFound, current_set, tie_breaker_notes, unit_sheet
+from shared.local_time import local_iso
+
+
+def _s(value: Any, places: int = 2) -> str | None:
+    return None if value is None else f"{value:.{places}f}"
+
+
+def ranking(session: Session, set_id: str) -> dict[str, Any]:
+    """The set's current ranking table, with its areas, precision and tie-breakers (for the document's notes)."""
+    cs = current_set(session, set_id)
+    row = session.get(Ranking, set_id)
+    return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
+            "unit_kind": cs.unit_kind, "version": row.version if row else 0,
+            "computed_at": local_iso(row.computed_at) if row else None,
+            "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs),
+            "cap_index_at": None if cs.cap_index_at is None else str(cs.cap_index_at),
+            "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "bonus": a.is_extra}
+                      for a in cs.areas],
+            "table": row.table if row else []}
+
+
+def criteria_sets(session: Session) -> list[dict[str, Any]]:
+    """Every published set's latest version, newest year first (what the web pages offer)."""
+    ids = session.scalars(sa.select(CriteriaSetRow.set_id).distinct()).all()
+    sets = [current_set(session, set_id) for set_id in ids]
+    return [{"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
+             "title": cs.title, "precision": cs.precision} for cs in sorted(sets, key=lambda c: (-c.year, c.id))]
+
+
+def criteria_outline(cs: CriteriaSet) -> dict[str, Any]:
+    """Areas → criteria → leaves with titles, maxima, methods and steps: what a unit's sheet is read against."""
+    return {"set_id": cs.id, "version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind, "title": cs.title,
+            "precision": cs.precision,
+            "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "bonus": a.is_extra,
+                       "criteria": [
+                           {"criterion_id": c.id, "title": c.title, "max_points": str(c.max_points), "leaves": [
+                               {"leaf_id": leaf.id, "title": leaf.title, "max_points": str(leaf.max_points),
+                                "method": leaf.method.kind.value,
+                                "step": None if leaf.method.step is None else str(leaf.method.step)}
+                               for leaf in c.leaves]} for c in a.criteria]}
+                      for a in cs.areas]}
+
+
+def unit_result(session: Session, set_id: str, unit_code: str) -> dict[str, Any]:
+    sheet = unit_sheet(session, current_set(session, set_id), unit_code)
+    if sheet is None:
+        raise NotFound(f"unit_code: no result for {unit_code!r} in {set_id}")
+    return sheet
+
+
+def score_sheet(session: Session, set_id: str, unit_code: str) -> list[dict[str, Any]]:
+    cs = current_set(session, set_id)
+    places = cs.precision
+    rows = session.scalars(sa.select(LeafScore).where(LeafScore.set_id == set_id, LeafScore.unit_code == unit_code)
+                           .order_by(LeafScore.leaf_id))
+    return [{"leaf_id": r.leaf_id, "self_points": _s(r.self_points, places), "evidence": r.evidence or [],
+             "status": r.status, "appraised_points": _s(r.appraised_points, places),
+             "appraisal_reason": r.appraisal_reason, "survey_points": _s(r.survey_points, places),
+             "not_applicable": r.not_applicable} for r in rows]
+
+
+def history(session: Session, set_id: str, unit_code: str, leaf_id: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(ScoreHistory).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
+    if leaf_id:
+        query = query.where(ScoreHistory.leaf_id == leaf_id)
+    rows = session.scalars(query.order_by(ScoreHistory.id))
+    return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
+             "reason": h.reason, "at": local_iso(h.at)} for h in rows]
