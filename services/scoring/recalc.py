@@ -160,10 +160,12 @@ class _Standing(NamedTuple):
 
 
 def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
-           fresh: Mapping[str, Any] | None = None) -> dict[str, Any]:
+           fresh: Mapping[str, Any] | None = None, announce: bool | None = None) -> dict[str, Any]:
     """Rank every unit with a result, store the table with the next version, queue ranking_updated.
 
     ``fresh``: summaries just computed (unit code → stored summary), not read back from the database.
+    ``announce``: queue ranking_updated; by default unless the set is in a season, whose ranking is provisional
+    until the office publishes it (season_store.publish announces it then).
     """
     session.execute(insert_ignore(session, Ranking.__table__),
                     [{"set_id": cs.id, "version": 0, "computed_at": now}])
@@ -201,9 +203,15 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
             "areas": {a["area_id"]: a["index"] for a in summary["areas"]},
         })
     ranking.version += 1
-    ranking_version.labels("scoring", cs.id).set(ranking.version)
     ranking.table = table
     ranking.computed_at = now
+    if announce is None:
+        from services.scoring.season_store import announces  # the season builds on this module
+
+        announce = announces(session, cs.id)
+    if not announce:
+        return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table}
+    ranking_version.labels("scoring", cs.id).set(ranking.version)
     enqueue(session, OutboxEvent, "ranking_updated", {
         "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
         "version": ranking.version, "computed_at": local_iso(now), "units": len(table),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,13 +11,16 @@ from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
-from services.scoring import submissions
+from services.scoring import season_store, submissions
+from services.scoring.evidence import DEFAULT_MAX_BYTES, decode_uploads, encode
 from services.scoring.models import CriteriaSetRow, LeafScore, OutboxEvent, PlanItem, Ranking, ScoreHistory
 from services.scoring.plan import plan_progress
 from services.scoring.recalc import NotFound, current_set, unit_sheet
 from services.scoring.scores import ScoreError
+from services.scoring.season import SeasonError, SeasonNotFound
 from shared import ops
 from shared.clock import utcnow
+from shared.config import section
 from shared.db import DatabaseProvider
 from shared.local_time import local_iso
 from shared.outbox import relay
@@ -79,6 +83,7 @@ class ScoringService(ops.OpsEndpoints):
     def submit_scores(self, set_id: str, unit_code: str, scores: list[dict[str, Any]], actor: str,
                       final: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
+            season_store.guard_legacy_change(session, set_id, unit_code, "self")
             return submissions.submit_scores(session, set_id, unit_code, scores, actor, utcnow(), final)
 
     @reliable_event_handler("cchc_portal", "score_submitted", schema=ScoreSubmitted)
@@ -91,6 +96,7 @@ class ScoringService(ops.OpsEndpoints):
     def appraise(self, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
                  not_applicable: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
+            season_store.guard_legacy_change(session, set_id, unit_code, "appraisal")
             return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, utcnow(),
                                         not_applicable)
 
@@ -110,6 +116,15 @@ class ScoringService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             cs = current_set(session, set_id)
             row = session.get(Ranking, set_id)
+            if season_store.is_seasonal(session, set_id):  # the published ranking, never the provisional one
+                published = season_store.published_ranking(session, cs)
+                return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
+                        "unit_kind": cs.unit_kind, "version": published.ranking_version if published else 0,
+                        "computed_at": local_iso(published.published_at) if published else None,
+                        "published": published is not None, "season": True,
+                        "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)}
+                                  for a in cs.areas],
+                        "table": published.table if published else []}
             return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
                     "unit_kind": cs.unit_kind, "version": row.version if row else 0,
                     "computed_at": local_iso(row.computed_at) if row else None,
@@ -167,6 +182,79 @@ class ScoringService(ops.OpsEndpoints):
             return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
                      "reason": h.reason, "at": local_iso(h.at)} for h in rows]
 
+    # -- the season: self-assessment, appraisal dialogue, publication (rules in season*.py) ---------------------
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound))
+    def season_sheet(self, set_id: str, unit_code: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.sheet_view(session, current_set(session, set_id), unit_code)
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_save_leaf(self, set_id: str, unit_code: str, leaf_id: str, points: Any, explanation: str,
+                         files: list[dict[str, str]], remove_file_ids: list[int], actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.save_leaf(session, current_set(session, set_id), unit_code, leaf_id, points,
+                                          explanation, decode_uploads(files), remove_file_ids or [], actor, utcnow(),
+                                          self._max_bytes())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_submit(self, set_id: str, unit_code: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.submit(session, current_set(session, set_id), unit_code, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonError))
+    def season_set_deadline(self, set_id: str, deadline: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.set_explanation_deadline(session, current_set(session, set_id),
+                                                         _instant("deadline", deadline), actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_appraise(self, set_id: str, unit_code: str, leaf_id: str, decision: str, points: Any, reason: str,
+                        expected_version: Any, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.appraise_leaf(session, current_set(session, set_id), unit_code, leaf_id, decision,
+                                              points, reason, expected_version, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_answer(self, set_id: str, unit_code: str, leaf_id: str, text: str, files: list[dict[str, str]],
+                      actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.answer(session, current_set(session, set_id), unit_code, leaf_id, text,
+                                       decode_uploads(files), actor, utcnow(), self._max_bytes())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_lock(self, set_id: str, unit_code: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.lock(session, current_set(session, set_id), unit_code, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonError))
+    def season_publish(self, set_id: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.publish(session, current_set(session, set_id), actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound,))
+    def season_progress(self, set_id: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.progress(session, current_set(session, set_id))
+
+    @rpc(expected_exceptions=(NotFound,))
+    def provisional_ranking(self, set_id: str) -> dict[str, Any]:
+        """The live ranking of a seasonal set before publication: for the office only (the web checks)."""
+        with self.db.transaction() as session:
+            cs = current_set(session, set_id)
+            return {"set_id": cs.id, "title": cs.title, "year": cs.year, "unit_kind": cs.unit_kind,
+                    "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
+                    **season_store.provisional_ranking(session, cs)}
+
+    @rpc(expected_exceptions=(SeasonNotFound,))
+    def evidence_file(self, file_id: int) -> dict[str, Any]:
+        """An evidence file's description and bytes (base64); the caller checks who may read its unit."""
+        with self.db.transaction() as session:
+            found = season_store.evidence_file(session, file_id)
+        return {**found, "data": encode(found["data"])}
+
+    def _max_bytes(self) -> int:
+        return int(section(self.config, "scoring").get("evidence_max_bytes") or DEFAULT_MAX_BYTES)
+
     # -- yearly plan --------------------------------------------------------------------------------------
     @rpc(expected_exceptions=(ValueError,))
     def set_plan_items(self, unit_code: str, year: int, items: list[dict[str, str]]) -> dict[str, Any]:
@@ -198,6 +286,16 @@ class ScoringService(ops.OpsEndpoints):
     def relay_outbox(self) -> None:
         with self.db.transaction() as session:
             relay(session, OutboxEvent, self.dispatch, self.name)
+
+
+def _instant(field: str, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise SeasonError(field, f"“{value}” không phải thời điểm hợp lệ.") from None
+    if moment.tzinfo is None:
+        raise SeasonError(field, f"“{value}” thiếu múi giờ.")
+    return moment
 
 
 def _s(value: Any) -> str | None:
