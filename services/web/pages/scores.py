@@ -36,7 +36,8 @@ def ranking(ctx: RequestContext, set_id: str) -> Page:
     return Page("ranking.html", {
         "title": result["title"], "section": "scores", "ranking": result, "rows": rows, "scoped": not scope.all,
         "ranked": sum(1 for r in result["table"] if r["rank"]), "bars": horizontal_bars(chart) if rows else [],
-        "sets": ctx.backends.call("scoring", "criteria_sets"), "kind_titles": UNIT_KIND_TITLES})
+        "sets": ctx.backends.call("scoring", "criteria_sets"), "kind_titles": UNIT_KIND_TITLES,
+        "message": ctx.arg("tb")})
 
 
 def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, Any]:
