@@ -472,6 +472,7 @@ def progress(session: Session, cs: CriteriaSet) -> dict[str, Any]:
             "counts": {s.value: counts.get(s.value, 0) for s in Status},
             "status_titles": {s.value: STATUS_TITLES[s] for s in Status},
             "with_council": sum(counts.get(s.value, 0) for s in WITH_COUNCIL),
+            "sent": sum(counts.get(s.value, 0) for s in Status if s not in (Status.NOT_STARTED, Status.DRAFT)),
             "disputed": sum(1 for r in rows if r["disputed"]),
             "explanation_deadline": local_iso(settings.explanation_deadline) if settings and
             settings.explanation_deadline else None,
