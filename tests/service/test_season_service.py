@@ -9,16 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import alembic.autogenerate
 import pytest
+from alembic.migration import MigrationContext
 from nameko.events import event_handler
 from nameko.exceptions import RemoteError
 
+import services.scoring.season_models  # noqa: F401  (the season's tables join Base.metadata)
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
 from services.scoring.evidence import encode
+from services.scoring.models import Base
 from services.scoring.service import ScoringService
 from shared.clock import pinned, utcnow
 from tests.season_files import DOCX, JPEG, PDF, PNG, XLSX
+from tests.service.conftest import migrated
 from tests.service.test_scoring_service import open_window_copy, self_leaves
 from tests.support import wait_until
 
@@ -216,3 +221,15 @@ def test_an_explanation_after_the_deadline_is_refused_and_a_conflicting_appraisa
     assert field == "reason"
     field, message = refused(rpc.scoring.season_lock, cs.id, unit, "thamdinh")
     assert field == "status" and first.id in message  # still within the deadline for the open request
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scoring_database(request, tmp_path):
+    with migrated(request, tmp_path, "scoring") as db:
+        yield db
+
+
+def test_migration_0002_season_creates_what_the_models_declare(scoring_database):
+    with scoring_database.engine.connect() as connection:
+        diff = alembic.autogenerate.compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
