@@ -548,16 +548,17 @@ def evidence_file(session: Session, file_id: int) -> dict[str, Any]:
 
 def guard_legacy_change(session: Session, set_id: str, unit_code: str, what: str) -> None:
     """The RPCs that predate the season (submit_scores, appraise) must not change a sheet the season has sent,
-    locked or published behind its back."""
+    locked or published behind its back: once sent, verdicts go through the season (with its version check and
+    its record of who did what)."""
     sheet = session.get(SeasonSheet, (set_id, unit_code))
     if sheet is None:
         return
     status = Status(sheet.status)
-    if what == "self" and status not in (Status.NOT_STARTED, Status.DRAFT):
-        raise ScoreError("status", f"the sheet of {unit_code} is {status.value} in the season: use the season's "
-                                   "pages")
-    if what == "appraisal" and status in (Status.APPRAISED, Status.PUBLISHED):
-        raise ScoreError("status", f"the appraisal of {unit_code} is locked ({status.value})")
+    if status in (Status.APPRAISED, Status.PUBLISHED):
+        raise ScoreError("status", f"the appraisal of {unit_code} is locked ({status.value}): nothing changes now")
+    if status not in (Status.NOT_STARTED, Status.DRAFT):
+        raise ScoreError("status", f"the sheet of {unit_code} is {status.value} in the season: appraise it on the "
+                                   "season's page (Kỳ đánh giá)")
 
 
 def _s(value: Any) -> str | None:

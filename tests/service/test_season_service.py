@@ -6,6 +6,7 @@ Vietnamese message naming the field, and nothing of the refused step is kept."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from nameko.exceptions import RemoteError
 import services.scoring.season_models  # noqa: F401  (the season's tables join Base.metadata)
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
+from services.notifications.service import NotificationsService
 from services.scoring.evidence import encode
 from services.scoring.models import Base
 from services.scoring.service import ScoringService
@@ -48,15 +50,35 @@ class Announcements:
         Announcements.seen.append(("answered", payload["unit_code"], payload["leaf_id"]))
 
 
-@pytest.fixture
-def season(backend_config, tmp_path):
-    config = backend_config(outbox={"relay_interval_seconds": 0.1}, scoring={"evidence_max_bytes": MAX_BYTES})
+@contextlib.contextmanager
+def _season(backend_config, tmp_path, services=(), **over):
+    config = backend_config(outbox={"relay_interval_seconds": 0.1}, scoring={"evidence_max_bytes": MAX_BYTES}, **over)
     path, cs = open_window_copy(tmp_path, "department-2026.yaml", "dept-season-2026")
     Announcements.seen = []
-    with running([DossiersService, ScoringService, Announcements], config), rpc_proxy(config) as rpc:
+    with running([DossiersService, ScoringService, Announcements, *services], config), rpc_proxy(config) as rpc:
         rpc.scoring.sync_units()
         rpc.scoring.publish_criteria_set(str(path))
         yield rpc, cs
+
+
+@pytest.fixture
+def season(backend_config, tmp_path):
+    with _season(backend_config, tmp_path) as found:
+        yield found
+
+
+@pytest.fixture
+def season_with_notices(backend_config, tmp_path):
+    """The season with the notifications service: the lead of the first unit, the office's appraisal address."""
+    notifications = {
+        "allow_local_channels": True, "delivery_interval_seconds": 0.1, "schedule_interval_seconds": 0.1,
+        "ranking_debounce_seconds": 0.1, "email": {"folder": str(tmp_path / "mail")},
+        "letters": {"folder": str(tmp_path / "letters")},
+        "leads": {UNITS[0]: {"email": "lanhdao@sct.phutho.gov.vn"}},
+        "announcements": {"emails": ["congbo@snv.phutho.gov.vn"], "to_unit_leads": False,
+                          "appraisal_emails": ["hoidong@snv.phutho.gov.vn"]}}
+    with _season(backend_config, tmp_path, (NotificationsService,), notifications=notifications) as found:
+        yield found
 
 
 def f(name, data):
@@ -80,13 +102,15 @@ def self_assess(rpc, cs, unit_code, leaves, share):
                                      f"Thuyết minh {leaf.id}", [f(*kind)], [], f"canbo.{unit_code}")
 
 
-def test_a_whole_season_for_three_units_then_the_published_ranking_agrees_with_each_sheet(season):
-    rpc, cs = season
+def test_a_whole_season_for_three_units_then_the_published_ranking_agrees_with_each_sheet(season_with_notices):
+    rpc, cs = season_with_notices
     leaves = self_leaves(cs)[:6]
     for unit_code, share in zip(UNITS, (Decimal(1), Decimal("0.5"), Decimal("0.75")), strict=True):
         self_assess(rpc, cs, unit_code, leaves, share)
         assert rpc.scoring.season_sheet(cs.id, unit_code)["status"] == "draft"
         assert rpc.scoring.season_submit(cs.id, unit_code, f"truong.{unit_code}")["status"] == "submitted"
+    with pytest.raises(RemoteError, match="Kỳ đánh giá"):  # the older RPC cannot bypass the season's appraisal
+        rpc.scoring.appraise(cs.id, UNITS[0], leaves[0].id, "0", "Lối cũ", "x")
     before = rpc.scoring.ranking(cs.id)
     assert before["season"] and not before["published"] and before["table"] == []  # nobody but the office sees it
     provisional = rpc.scoring.provisional_ranking(cs.id)
@@ -135,6 +159,13 @@ def test_a_whole_season_for_three_units_then_the_published_ranking_agrees_with_e
     assert history[-1]["kind"] == "appraisal" and history[-1]["reason"] == "Tài liệu kiểm chứng không đúng năm"
     file_id = rpc.scoring.season_sheet(cs.id, a)["leaves"][0]["files"][0]["file_id"]
     assert rpc.scoring.evidence_file(file_id)["data"] == encode(PDF)
+    def notices(kind):
+        return [(n["unit_code"], n["channel"]) for n in rpc.notifications.list_notifications(kind=kind)]
+
+    wait_until(lambda: notices("ranking_published"), timeout=30, message="the results-published notice")
+    assert notices("explanation_requested") == [(a, "email")]  # to the unit's lead
+    assert notices("explanation_answered") == [(a, "email")]  # to the office and council
+    assert len(notices("ranking_published")) == 1  # one announcement: the publication, not each provisional change
     # after publication: nothing changes any more, by the season or the older RPCs
     field, message = refused(rpc.scoring.season_appraise, cs.id, a, asked["leaf_id"], "adjust", "0",
                              "Sửa sau công bố", None, "thamdinh")

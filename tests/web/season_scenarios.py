@@ -180,6 +180,10 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
     assert appraise(council, first, "request", reason="Đề nghị gửi bản kế hoạch có chữ ký số.") == 200
     assert status_of(council) == "explanation_requested"
     shot(council, "season-05-de-nghi-giai-trinh")
+    link = leaf(council, first).locator("ul.files a").first  # the council reads the evidence: the bytes uploaded
+    download = council.request.get(f"{info['url']}{link.get_attribute('href')}")
+    assert download.status == 200 and download.body() == PDF, download.status
+    assert "ke-hoach.pdf" in download.headers["content-disposition"]
     council.goto(f"{info['url']}{sheet_url(info, b)}")
     reason = "Tài liệu kiểm chứng là kế hoạch năm 2025, không đúng năm đánh giá."
     assert appraise(council, first, "adjust", "0", reason) == 200
