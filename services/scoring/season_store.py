@@ -428,6 +428,18 @@ def publish(session: Session, cs: CriteriaSet, actor: str, now: dt.datetime) -> 
     return {"set_id": cs.id, "number": number, "ranking_version": ranking["version"], "units": len(ready)}
 
 
+def status_of(session: Session, set_id: str, unit_code: str) -> dict[str, Any]:
+    sheet = session.get(SeasonSheet, (set_id, unit_code))
+    return {"seasonal": sheet is not None or is_seasonal(session, set_id),
+            "status": sheet.status if sheet else Status.NOT_STARTED.value,
+            "published": published_ranking_exists(session, set_id)}
+
+
+def published_ranking_exists(session: Session, set_id: str) -> bool:
+    return session.scalar(sa.select(SeasonPublication.number).where(SeasonPublication.set_id == set_id)
+                          .limit(1)) is not None
+
+
 def published_ranking(session: Session, cs: CriteriaSet) -> SeasonPublication | None:
     return session.scalars(sa.select(SeasonPublication).where(SeasonPublication.set_id == cs.id)
                            .order_by(SeasonPublication.number.desc())).first()

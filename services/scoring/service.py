@@ -188,6 +188,12 @@ class ScoringService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             return season_store.sheet_view(session, current_set(session, set_id), unit_code)
 
+    @rpc
+    def season_status(self, set_id: str, unit_code: str) -> dict[str, Any]:
+        """Whether the set is in a season, and the unit's status in it (cheap: for pages that only need that)."""
+        with self.db.transaction() as session:
+            return season_store.status_of(session, set_id, unit_code)
+
     @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
     def season_save_leaf(self, set_id: str, unit_code: str, leaf_id: str, points: Any, explanation: str,
                          files: list[dict[str, str]], remove_file_ids: list[int], actor: str) -> dict[str, Any]:

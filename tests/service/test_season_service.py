@@ -138,7 +138,9 @@ def test_a_whole_season_for_three_units_then_the_published_ranking_agrees_with_e
     assert progress["counts"]["appraised"] == 3 and progress["disputed"] == 2
     assert not [e for e in Announcements.seen if e[0] == "ranking_updated"]  # provisional changes: not announced
 
+    assert rpc.scoring.season_status(cs.id, a) == {"seasonal": True, "status": "appraised", "published": False}
     published = rpc.scoring.season_publish(cs.id, "sonoivu")
+    assert rpc.scoring.season_status(cs.id, a)["published"]
     wait_until(lambda: ("ranking_updated", cs.id, published["ranking_version"]) in Announcements.seen, timeout=20,
                message="ranking_updated after publication")
     assert ("requested", a, asked["leaf_id"]) in Announcements.seen and ("answered", a, asked["leaf_id"]) in \

@@ -204,6 +204,8 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
     assert post(unit, form) == 200
     assert status_of(unit) == "under_appraisal"
     shot(unit, "season-07-da-giai-trinh")
+    unit.goto(f"{info['url']}/chi-so/{set_id}/don-vi/{a}")  # the older sheet page: no index before publication
+    assert unit.locator("#chua-cong-bo").count() == 1 and unit.locator("section.cards").count() == 0
 
     office.goto(f"{info['url']}/chi-so/{set_id}/danh-gia")
     assert office.locator("#so-tranh-chap").inner_text() == "3"  # a request, an adjustment, an adjustment
