@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import alembic.autogenerate
@@ -266,3 +267,26 @@ def test_migration_0002_season_creates_what_the_models_declare(scoring_database)
     with scoring_database.engine.connect() as connection:
         diff = alembic.autogenerate.compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_evidence_is_kept_by_sha256_removed_per_leaf_and_another_units_file_cannot_be_removed(season):
+    rpc, cs = season
+    first, second = self_leaves(cs)[:2]
+    own, other = UNITS[0], UNITS[1]
+    saved = rpc.scoring.season_save_leaf(cs.id, own, first.id, "0,5", "", [f("a.pdf", PDF), f("b.xlsx", XLSX)], [],
+                                         "canbo")
+    foreign = rpc.scoring.season_save_leaf(cs.id, other, first.id, "0,5", "", [f("c.pdf", PDF)], [], "khac")
+    files = rpc.scoring.season_sheet(cs.id, own)["leaves"][0]["files"]
+    assert [(x["filename"], x["size"]) for x in files] == [("a.pdf", len(PDF)), ("b.xlsx", len(XLSX))]
+    assert files[0]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert rpc.scoring.evidence_file(foreign["files_added"][0])["sha256"] == files[0]["sha256"]  # stored once
+    for wrong in ([foreign["files_added"][0]], [saved["files_added"][0], foreign["files_added"][0]]):
+        with pytest.raises(RemoteError) as caught:
+            rpc.scoring.season_save_leaf(cs.id, own, first.id, "0,5", "", [], wrong, "canbo")
+        assert caught.value.exc_type == "SeasonNotFound"
+    with pytest.raises(RemoteError):  # a file of the first leaf named from the second one
+        rpc.scoring.season_save_leaf(cs.id, own, second.id, "0", "", [], [saved["files_added"][0]], "canbo")
+    assert len(rpc.scoring.season_sheet(cs.id, own)["leaves"][0]["files"]) == 2
+    rpc.scoring.season_save_leaf(cs.id, own, first.id, "0,5", "", [], [saved["files_added"][0]], "canbo")
+    assert [x["filename"] for x in rpc.scoring.season_sheet(cs.id, own)["leaves"][0]["files"]] == ["b.xlsx"]
+    assert rpc.scoring.evidence_file(foreign["files_added"][0])["data"] == encode(PDF)  # the other unit's: intact
