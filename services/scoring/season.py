@@ -33,6 +33,7 @@ class Action(StrEnum):
     ANSWER = "answer"  # the unit answers a request; the last open one returns the sheet to appraisal
     LOCK = "lock"  # the council closes the unit's appraisal (khóa kết quả thẩm định)
     PUBLISH = "publish"  # the Department of Home Affairs publishes the set's results (công bố)
+    SET_DEADLINE = "set_deadline"  # the office sets the explanations' deadline (a set's setting, not a sheet move)
 
 
 STATUS_TITLES: Mapping[Status, str] = {
@@ -53,6 +54,7 @@ ACTION_TITLES: Mapping[Action, str] = {
     Action.ANSWER: "trả lời giải trình",
     Action.LOCK: "khóa kết quả thẩm định",
     Action.PUBLISH: "công bố kết quả",
+    Action.SET_DEADLINE: "đặt hạn giải trình",
 }
 
 # (from, action) → to. ANSWER leads back to appraisal only when it closes the last open request (see transition).
@@ -110,7 +112,9 @@ def transition(status: Status | str, action: Action | str, *, open_requests_afte
     current, act = Status(status), Action(action)
     target = MOVES.get((current, act))
     if target is None:
-        intended = _INTENDED[act]
+        intended = _INTENDED.get(act)
+        if intended is None:
+            raise SeasonError("action", f"“{ACTION_TITLES[act]}” không phải một bước của phiếu.")
         raise SeasonError("status", f"Không thể {ACTION_TITLES[act]}: chuyển từ “{STATUS_TITLES[current]}” sang "
                                     f"“{STATUS_TITLES[intended]}” không được phép.")
     if act is Action.ANSWER and open_requests_after > 0:

@@ -306,8 +306,7 @@ def set_explanation_deadline(session: Session, cs: CriteriaSet, deadline: dt.dat
         row = SeasonSettings(set_id=cs.id, updated_at=now, updated_by=actor)
         session.add(row)
     row.explanation_deadline, row.updated_at, row.updated_by = deadline, now, actor
-    _record(session, cs, None, None, Action.REQUEST_EXPLANATION, None, None, actor, now,
-            {"deadline": local_iso(deadline), "setting": "explanation_deadline"})
+    _record(session, cs, None, None, Action.SET_DEADLINE, None, None, actor, now, {"deadline": local_iso(deadline)})
     return {"set_id": cs.id, "explanation_deadline": local_iso(deadline)}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.scoring.evidence import check_file, clean_filename, decode_uploads, detect, encode
-from services.scoring.season import MOVES, Action, SeasonError, Status, allowed_actions, transition
+from services.scoring.season import ACTION_TITLES, MOVES, Action, SeasonError, Status, allowed_actions, transition
 from tests.season_files import DOCX, JPEG, PDF, PLAIN_ZIP, PNG, XLSX
 
 
@@ -35,6 +35,12 @@ def test_a_refused_move_names_where_it_starts_and_where_it_would_go(status, acti
         transition(status, action)
     assert refused.value.field == "status"
     assert f"từ “{source}” sang “{target}”" in refused.value.message
+
+
+def test_every_action_has_a_vietnamese_title_and_a_setting_is_not_a_sheet_move():
+    assert set(ACTION_TITLES) == set(Action)
+    with pytest.raises(SeasonError, match="không phải một bước của phiếu"):
+        transition(Status.DRAFT, Action.SET_DEADLINE)
 
 
 def test_every_status_but_published_has_a_way_forward_and_the_table_only_names_known_statuses():
