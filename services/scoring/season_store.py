@@ -444,6 +444,18 @@ def published_ranking(session: Session, cs: CriteriaSet) -> SeasonPublication | 
                            .order_by(SeasonPublication.number.desc())).first()
 
 
+def published_view(session: Session, cs: CriteriaSet) -> dict[str, Any]:
+    """What ``scoring.ranking`` answers for a set in a season: the latest published table (empty before the first
+    publication), with the ranking version it was published at — the version the ranking document is built for."""
+    published = published_ranking(session, cs)
+    return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
+            "unit_kind": cs.unit_kind, "version": published.ranking_version if published else 0,
+            "computed_at": local_iso(published.published_at) if published else None,
+            "published": published is not None, "season": True,
+            "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
+            "table": published.table if published else []}
+
+
 def provisional_ranking(session: Session, cs: CriteriaSet) -> dict[str, Any]:
     row = session.get(Ranking, cs.id)
     return {"version": row.version if row else 0, "computed_at": local_iso(row.computed_at) if row else None,

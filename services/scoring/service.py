@@ -117,14 +117,7 @@ class ScoringService(ops.OpsEndpoints):
             cs = current_set(session, set_id)
             row = session.get(Ranking, set_id)
             if season_store.is_seasonal(session, set_id):  # the published ranking, never the provisional one
-                published = season_store.published_ranking(session, cs)
-                return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
-                        "unit_kind": cs.unit_kind, "version": published.ranking_version if published else 0,
-                        "computed_at": local_iso(published.published_at) if published else None,
-                        "published": published is not None, "season": True,
-                        "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)}
-                                  for a in cs.areas],
-                        "table": published.table if published else []}
+                return season_store.published_view(session, cs)
             return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
                     "unit_kind": cs.unit_kind, "version": row.version if row else 0,
                     "computed_at": local_iso(row.computed_at) if row else None,
