@@ -184,7 +184,7 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
     download = council.request.get(f"{info['url']}{link.get_attribute('href')}")
     assert download.status == 200 and download.body() == PDF, download.status
     assert "ke-hoach.pdf" in download.headers["content-disposition"]
-    council.goto(f"{info['url']}{sheet_url(info, b)}")
+    timing = {"sheet_with_forms": council.goto(f"{info['url']}{sheet_url(info, b)}").headers.get("server-timing")}
     reason = "Tài liệu kiểm chứng là kế hoạch năm 2025, không đúng năm đánh giá."
     assert appraise(council, first, "adjust", "0", reason) == 200
     adjusted_text = leaf(council, first).locator(".verdict-detail").inner_text()
@@ -207,7 +207,7 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
     unit.goto(f"{info['url']}/chi-so/{set_id}/don-vi/{a}")  # the older sheet page: no index before publication
     assert unit.locator("#chua-cong-bo").count() == 1 and unit.locator("section.cards").count() == 0
 
-    office.goto(f"{info['url']}/chi-so/{set_id}/danh-gia")
+    timing["progress"] = office.goto(f"{info['url']}/chi-so/{set_id}/danh-gia").headers.get("server-timing")
     assert office.locator("#so-tranh-chap").inner_text() == "3"  # a request, an adjustment, an adjustment
     shot(office, "season-04-tien-do")
     for code in (a, b, c):
@@ -239,7 +239,8 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
         if code == b:
             shot(page, "season-10-phieu-da-cong-bo")
     assert len(audit(info, "season_publish")) == 1 and len(audit(info, "season_appraise")) == 3
-    return {"seen": {"ranking_page": ranking_page, "sheet_page": sheet_page, "adjusted_text": adjusted_text,
+    return {"server_timing": timing,
+            "seen": {"ranking_page": ranking_page, "sheet_page": sheet_page, "adjusted_text": adjusted_text,
                      "adjusted_leaf": {"unit": b, "leaf": first, "reason": reason}}}
 
 
