@@ -20,6 +20,8 @@ KIND_VI = {
     "window_opening": "Mở kỳ tự đánh giá",
     "window_closing": "Sắp hết hạn tự đánh giá",
     "ranking_published": "Công bố xếp hạng",
+    "explanation_requested": "Đề nghị giải trình",
+    "explanation_answered": "Đơn vị đã giải trình",
 }
 CHANNEL_VI = {"email": "thư điện tử", "sms": "SMS", "webhook": "webhook", "letter": "văn bản in"}
 

@@ -112,3 +112,9 @@ def flush_scheduled(session: Session, settings: Mapping[str, Any], now: dt.datet
         created += delivery.enqueue(session, drafts, now)
         send.sent_at = now
     return created
+
+
+def on_explanation(session: Session, kind: str, payload: Mapping[str, Any], settings: Mapping[str, Any],
+                   now: dt.datetime) -> int:
+    """A request for explanation, or its answer, from the season (scoring): the messages, once per request."""
+    return delivery.enqueue(session, rules.for_explanation(kind, payload, load_directory(session, settings)), now)

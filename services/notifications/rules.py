@@ -10,7 +10,11 @@ stores them once per (topic, kind, channel, recipient), which is what makes a du
 * ``dossier_due_soon`` → an item of the lead's next due-soon digest;
 * a digest → email to the lead, and the subscribed webhooks;
 * a submission window opening / closing → email to each unit's lead address, and the subscribed webhooks;
-* ``ranking_updated`` (debounced) → the announcement lists, every lead of that unit kind, the webhooks.
+* ``ranking_updated`` (debounced) → the announcement lists, every lead of that unit kind, the webhooks (for a set
+  in a season it is sent when the office publishes the results: that is the "results published" notice);
+* ``season_explanation_requested`` → the unit's lead (email), the webhooks;
+* ``season_explanation_answered`` → the office and the appraisal council (``announcements.appraisal_emails``),
+  the webhooks.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ KINDS = (
     "window_opening",
     "window_closing",
     "ranking_published",
+    "explanation_requested",
+    "explanation_answered",
 )
 CHANNEL_VI = {"in_person": "nộp trực tiếp", "online": "nộp trực tuyến", "post": "nộp qua dịch vụ bưu chính"}
 UNIT_KIND_VI = {"department": "sở, ban, ngành", "commune": "xã, phường", "district": "huyện, thị xã",
@@ -83,6 +89,7 @@ class Directory:
     webhooks: list[tuple[str, frozenset[str]]] = field(default_factory=list)
     announcement_emails: list[str] = field(default_factory=list)
     announce_to_unit_leads: bool = True
+    appraisal_emails: list[str] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], units: Iterable[UnitInfo] = ()) -> Directory:
@@ -99,6 +106,7 @@ class Directory:
             webhooks=hooks,
             announcement_emails=[str(e) for e in announcements.get("emails") or []],
             announce_to_unit_leads=bool(announcements.get("to_unit_leads", True)),
+            appraisal_emails=[str(e) for e in announcements.get("appraisal_emails") or []],
         )
 
     def lead(self, unit_code: str) -> Lead | None:
@@ -276,4 +284,33 @@ def for_ranking(payload: Mapping[str, Any], directory: Directory) -> list[Draft]
     ]
     drafts.extend(Draft(topic=topic, kind=kind, channel="webhook", recipient=name, context=base)
                   for name in directory.webhooks_for(kind))
+    return drafts
+
+
+# -- the season's appraisal dialogue ------------------------------------------------------------------------
+def explanation_context(payload: Mapping[str, Any], directory: Directory) -> dict[str, Any]:
+    return {"set_id": payload["set_id"], "set_title": payload.get("set_title") or payload["set_id"],
+            "unit_code": payload["unit_code"], "unit_name": directory.unit_name(payload["unit_code"]),
+            "leaf_id": payload["leaf_id"], "leaf_title": payload.get("leaf_title") or "",
+            "request": payload.get("request") or "", "answer": payload.get("answer") or "",
+            "files": int(payload.get("files") or 0), "deadline": moment(payload.get("deadline")),
+            "answered_at": moment(payload.get("answered_at"))}
+
+
+def for_explanation(kind: str, payload: Mapping[str, Any], directory: Directory) -> list[Draft]:
+    """``explanation_requested`` → the unit's lead; ``explanation_answered`` → the office and the council. The
+    topic names the request (set, unit, leaf, deadline or answer time), so a redelivered event sends nothing more."""
+    context = explanation_context(payload, directory)
+    unit_code = payload["unit_code"]
+    stamp = payload.get("deadline") if kind == "explanation_requested" else payload.get("answered_at")
+    topic = f"{payload['set_id']}:{unit_code}:{payload['leaf_id']}:{stamp}"
+    if kind == "explanation_requested":
+        lead = directory.lead(unit_code)
+        addresses = [lead.email] if lead is not None and lead.email else []
+    else:
+        addresses = list(directory.appraisal_emails)
+    drafts = [Draft(topic=topic, kind=kind, channel="email", recipient=address, context=context, unit_code=unit_code,
+                    personal=(address,)) for address in addresses]
+    drafts.extend(Draft(topic=topic, kind=kind, channel="webhook", recipient=name, context=context,
+                        unit_code=unit_code) for name in directory.webhooks_for(kind))
     return drafts

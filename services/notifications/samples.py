@@ -62,4 +62,11 @@ def context(kind: str) -> dict[str, Any]:
     if kind == "ranking_published":
         return {"set_id": "commune-2026", "year": 2026, "version": 3, "units": 148, "unit_kind_vi": "xã, phường",
                 "computed_at": rules.moment(now), "addressee": "Phường Việt Trì"}
+    if kind in ("explanation_requested", "explanation_answered"):
+        payload = {"set_id": "department-2026", "set_title": "Bộ tiêu chí Chỉ số CCHC các sở, ban, ngành năm 2026",
+                   "unit_code": "H44.07", "leaf_id": "1.1.1", "leaf_title": "Ban hành kế hoạch CCHC năm kịp thời",
+                   "request": "Đề nghị cung cấp kế hoạch CCHC năm đã ký số.",
+                   "answer": "Đơn vị gửi kèm Kế hoạch số 12/KH-SCT ngày 05/01/2026 đã ký số.", "files": 1,
+                   "deadline": "2026-12-10T17:00:00+07:00", "answered_at": "2026-12-08T09:30:00+07:00"}
+        return rules.explanation_context(payload, directory)
     raise ValueError(f"kind: unknown message kind {kind!r}; known: {', '.join(rules.KINDS)}")

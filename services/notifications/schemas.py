@@ -51,6 +51,14 @@ class DossierAlert(_Passthrough):
     applicant = fields.Nested(Applicant, allow_none=True)
 
 
+class ExplanationEvent(_Passthrough):
+    """season_explanation_requested / season_explanation_answered from the scoring service (season_store.py)."""
+
+    set_id = fields.String(required=True)
+    unit_code = fields.String(required=True)
+    leaf_id = fields.String(required=True)
+
+
 class RankingUpdated(_Passthrough):
     """ranking_updated from the scoring service (services/scoring/recalc.py)."""
 

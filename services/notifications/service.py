@@ -14,7 +14,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.notifications import apology, delivery, intake, registry, retention
 from services.notifications.channels import Attachment, Transport, transports_from
-from services.notifications.schemas import DossierAlert, RankingUpdated
+from services.notifications.schemas import DossierAlert, ExplanationEvent, RankingUpdated
 from services.notifications.settings import SettingsError, settings_from
 from shared import ops
 from shared.calendar import WorkingCalendar
@@ -77,6 +77,18 @@ class NotificationsService(ops.OpsEndpoints):
     def on_ranking_updated(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
             intake.schedule_ranking(session, payload, self.notifier.settings, utcnow())
+
+    @reliable_event_handler("scoring", "season_explanation_requested", schema=ExplanationEvent)
+    def on_explanation_requested(self, payload: dict[str, Any]) -> None:
+        self._ensure_units()
+        with self.db.transaction() as session:
+            intake.on_explanation(session, "explanation_requested", payload, self.notifier.settings, utcnow())
+
+    @reliable_event_handler("scoring", "season_explanation_answered", schema=ExplanationEvent)
+    def on_explanation_answered(self, payload: dict[str, Any]) -> None:
+        self._ensure_units()
+        with self.db.transaction() as session:
+            intake.on_explanation(session, "explanation_answered", payload, self.notifier.settings, utcnow())
 
     @rpc(expected_exceptions=(ValueError,))
     def schedule_window_reminders(self, set_id: str, opens: str, closes: str, unit_codes: list[str] | None = None,

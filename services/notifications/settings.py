@@ -107,6 +107,8 @@ class LetterSettings(_Strict):
 class AnnouncementSettings(_Strict):
     emails = fields.List(fields.String(), required=True)
     to_unit_leads = fields.Boolean(required=True)
+    # the office (Sở Nội vụ) and the appraisal council: told when a unit answers a request for explanation
+    appraisal_emails = fields.List(fields.String(), load_default=list)
 
 
 class ApologySettings(_Strict):

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.scoring import season_store
 from services.scoring.criteria import CriteriaSet
 from services.scoring.models import CriteriaSetRow, LeafScore, Ranking, ScoreHistory
 from services.scoring.recalc import NotFound, current_set, tie_breaker_notes, unit_sheet
@@ -22,17 +23,19 @@ def _s(value: Any, places: int = 2) -> str | None:
 
 
 def ranking(session: Session, set_id: str) -> dict[str, Any]:
-    """The set's current ranking table, with its areas, precision and tie-breakers (for the document's notes)."""
+    """The set's current ranking table, with its areas, precision and tie-breakers (for the document's notes).
+    A set in a season answers its latest *published* table, never the provisional one."""
     cs = current_set(session, set_id)
+    header = {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
+              "unit_kind": cs.unit_kind, "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs),
+              "cap_index_at": None if cs.cap_index_at is None else str(cs.cap_index_at),
+              "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "bonus": a.is_extra}
+                        for a in cs.areas]}
+    if season_store.is_seasonal(session, set_id):
+        return {**season_store.published_view(session, cs), **header}
     row = session.get(Ranking, set_id)
-    return {"set_id": cs.id, "set_version": cs.version, "title": cs.title, "year": cs.year,
-            "unit_kind": cs.unit_kind, "version": row.version if row else 0,
-            "computed_at": local_iso(row.computed_at) if row else None,
-            "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs),
-            "cap_index_at": None if cs.cap_index_at is None else str(cs.cap_index_at),
-            "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points), "bonus": a.is_extra}
-                      for a in cs.areas],
-            "table": row.table if row else []}
+    return {**header, "version": row.version if row else 0,
+            "computed_at": local_iso(row.computed_at) if row else None, "table": row.table if row else []}
 
 
 def criteria_sets(session: Session) -> list[dict[str, Any]]:

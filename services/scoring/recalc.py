@@ -197,13 +197,16 @@ def _row_of(summary: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
-           fresh: Mapping[str, Any] | None = None, *, changed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+           fresh: Mapping[str, Any] | None = None, *, changed: Mapping[str, Any] | None = None,
+           announce: bool | None = None) -> dict[str, Any]:
     """Rank every unit with a result, store the table with the next version, queue ranking_updated.
 
     ``fresh``: summaries of every unit just computed (a full recalculation), not read back from the database.
     ``changed``: summaries of the few units just recalculated (a submission): the stored table's other rows
     are kept as they are and only re-ranked — reading every unit's summary back on each submission was most
     of its time (bench/scoring_recalc.py). Without a usable stored table, the whole table is rebuilt.
+    ``announce``: queue ranking_updated; by default unless the set is in a season, whose ranking is provisional
+    until the office publishes it (season_store.publish announces it then).
     """
     query = sa.select(Ranking).where(Ranking.set_id == cs.id)
     if changed is None:
@@ -240,9 +243,16 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
         row.update(rank=r.rank, excluded=r.excluded, classification=r.classification)
         table.append(row)
     ranking.version += 1
-    ranking_version.labels("scoring", cs.id).set(ranking.version)
     ranking.table = table
     ranking.computed_at = now
+    if announce is None:
+        from services.scoring.season_store import announces  # the season builds on this module
+
+        announce = announces(session, cs.id)
+    if not announce:
+        return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table,
+                "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
+    ranking_version.labels("scoring", cs.id).set(ranking.version)
     enqueue(session, OutboxEvent, "ranking_updated", {
         "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
         "version": ranking.version, "computed_at": local_iso(now), "units": len(table),

@@ -4,6 +4,7 @@ changes in submissions, the answers in reads, the plan in plan. Refusals reach c
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -11,15 +12,18 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
 from services.scoring import errors as _remote_errors  # noqa: F401  (registers the typed remote refusals)
-from services.scoring import reads, submissions
+from services.scoring import reads, season_store, submissions
 from services.scoring.criteria import CriteriaSetError
+from services.scoring.evidence import DEFAULT_MAX_BYTES, decode_uploads, encode
 from services.scoring.models import OutboxEvent
 from services.scoring.plan import PlanError, plan_summary, replace_plan
 from services.scoring.recalc import NotFound, current_set
 from services.scoring.schemas import ScoreSubmitted, TimelinessUpdated
 from services.scoring.scores import ScoreError
+from services.scoring.season import SeasonError, SeasonNotFound
 from shared import ops
 from shared.clock import utcnow
+from shared.config import section
 from shared.db import DatabaseProvider
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
@@ -73,6 +77,7 @@ class ScoringService(ops.OpsEndpoints):
     def submit_scores(self, set_id: str, unit_code: str, scores: list[dict[str, Any]], actor: str,
                       final: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
+            season_store.guard_legacy_change(session, set_id, unit_code, "self")
             return submissions.submit_scores(session, set_id, unit_code, scores, actor, utcnow(), final)
 
     @reliable_event_handler("cchc_portal", "score_submitted", schema=ScoreSubmitted)
@@ -85,6 +90,7 @@ class ScoringService(ops.OpsEndpoints):
     def appraise(self, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
                  not_applicable: bool = False) -> dict[str, Any]:
         with self.db.transaction() as session:
+            season_store.guard_legacy_change(session, set_id, unit_code, "appraisal")
             return submissions.appraise(session, set_id, unit_code, leaf_id, points, reason, actor, utcnow(),
                                         not_applicable)
 
@@ -137,6 +143,85 @@ class ScoringService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             return reads.history(session, set_id, unit_code, leaf_id)
 
+    # -- the season: self-assessment, appraisal dialogue, publication (rules in season*.py) ---------------------
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound))
+    def season_sheet(self, set_id: str, unit_code: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.sheet_view(session, current_set(session, set_id), unit_code)
+
+    @rpc
+    def season_status(self, set_id: str, unit_code: str) -> dict[str, Any]:
+        """Whether the set is in a season, and the unit's status in it (cheap: for pages that only need that)."""
+        with self.db.transaction() as session:
+            return season_store.status_of(session, set_id, unit_code)
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_save_leaf(self, set_id: str, unit_code: str, leaf_id: str, points: Any, explanation: str,
+                         files: list[dict[str, str]], remove_file_ids: list[int], actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.save_leaf(session, current_set(session, set_id), unit_code, leaf_id, points,
+                                          explanation, decode_uploads(files), remove_file_ids or [], actor, utcnow(),
+                                          self._max_bytes())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_submit(self, set_id: str, unit_code: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.submit(session, current_set(session, set_id), unit_code, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonError))
+    def season_set_deadline(self, set_id: str, deadline: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.set_explanation_deadline(session, current_set(session, set_id),
+                                                         _instant("deadline", deadline), actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_appraise(self, set_id: str, unit_code: str, leaf_id: str, decision: str, points: Any, reason: str,
+                        expected_version: Any, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.appraise_leaf(session, current_set(session, set_id), unit_code, leaf_id, decision,
+                                              points, reason, expected_version, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_answer(self, set_id: str, unit_code: str, leaf_id: str, text: str, files: list[dict[str, str]],
+                      actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.answer(session, current_set(session, set_id), unit_code, leaf_id, text,
+                                       decode_uploads(files), actor, utcnow(), self._max_bytes())
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_lock(self, set_id: str, unit_code: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.lock(session, current_set(session, set_id), unit_code, actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound, SeasonError))
+    def season_publish(self, set_id: str, actor: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.publish(session, current_set(session, set_id), actor, utcnow())
+
+    @rpc(expected_exceptions=(NotFound,))
+    def season_progress(self, set_id: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return season_store.progress(session, current_set(session, set_id))
+
+    @rpc(expected_exceptions=(NotFound,))
+    def provisional_ranking(self, set_id: str) -> dict[str, Any]:
+        """The live ranking of a seasonal set before publication: for the office only (the web checks)."""
+        with self.db.transaction() as session:
+            cs = current_set(session, set_id)
+            return {"set_id": cs.id, "title": cs.title, "year": cs.year, "unit_kind": cs.unit_kind,
+                    "areas": [{"area_id": a.id, "title": a.title, "max_points": str(a.max_points)} for a in cs.areas],
+                    **season_store.provisional_ranking(session, cs)}
+
+    @rpc(expected_exceptions=(SeasonNotFound,))
+    def evidence_file(self, file_id: int) -> dict[str, Any]:
+        """An evidence file's description and bytes (base64); the caller checks who may read its unit."""
+        with self.db.transaction() as session:
+            found = season_store.evidence_file(session, file_id)
+        return {**found, "data": encode(found["data"])}
+
+    def _max_bytes(self) -> int:
+        return int(section(self.config, "scoring").get("evidence_max_bytes") or DEFAULT_MAX_BYTES)
+
     # -- yearly plan --------------------------------------------------------------------------------------
     @rpc(expected_exceptions=(PlanError, ValueError))
     def set_plan_items(self, unit_code: str, year: int, items: list[dict[str, str]]) -> dict[str, Any]:
@@ -153,3 +238,14 @@ class ScoringService(ops.OpsEndpoints):
     def relay_outbox(self) -> None:
         with self.db.transaction() as session:
             relay(session, OutboxEvent, self.dispatch, self.name)
+
+
+def _instant(field: str, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise SeasonError(field, f"“{value}” không phải thời điểm hợp lệ.") from None
+    if moment.tzinfo is None:
+        raise SeasonError(field, f"“{value}” thiếu múi giờ.")
+    return moment
+

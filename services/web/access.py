@@ -5,7 +5,12 @@ Roles (vai trò):
 - ``province_admin`` — Sở Nội vụ: everything, plus accounts, document builds and notification retries;
 - ``appraiser`` — hội đồng thẩm định: reads everything, appraises scores;
 - ``leader`` — lãnh đạo: reads everything;
-- ``unit_officer`` — cán bộ đơn vị: reads only the units in his scope (and the units below them).
+- ``unit_officer`` — cán bộ đơn vị: reads only the units in his scope (and the units below them); self-assesses
+  them in a season (drafts, evidence files, answers to the council);
+- ``unit_head`` — lãnh đạo đơn vị: as the officer, and sends (submits) the unit's self-assessment.
+
+Acting for a unit in the season (self-assessing, submitting, answering) needs the unit in the person's own units:
+reading everything (province administrators, appraisers) is not acting for a unit.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ class Role(StrEnum):
     APPRAISER = "appraiser"
     UNIT_OFFICER = "unit_officer"
     LEADER = "leader"
+    UNIT_HEAD = "unit_head"
 
 
 ROLE_TITLES = {
@@ -27,6 +33,7 @@ ROLE_TITLES = {
     Role.APPRAISER: "Hội đồng thẩm định",
     Role.LEADER: "Lãnh đạo",
     Role.UNIT_OFFICER: "Cán bộ đơn vị",
+    Role.UNIT_HEAD: "Lãnh đạo đơn vị",
 }
 
 
@@ -36,13 +43,17 @@ class Permission(StrEnum):
     RETRY_NOTIFICATIONS = "retry_notifications"
     MANAGE_ACCOUNTS = "manage_accounts"
     APPRAISE = "appraise"
+    SELF_ASSESS = "self_assess"  # drafts and answers for one's own units
+    SUBMIT_SELF_ASSESSMENT = "submit_self_assessment"  # the unit's head sends the sheet
+    PUBLISH_RESULTS = "publish_results"  # the office: deadlines, provisional ranking, publication
 
 
 GRANTS: Mapping[Role, frozenset[Permission]] = {
     Role.PROVINCE_ADMIN: frozenset(Permission),
     Role.APPRAISER: frozenset({Permission.READ_ALL, Permission.APPRAISE}),
     Role.LEADER: frozenset({Permission.READ_ALL}),
-    Role.UNIT_OFFICER: frozenset(),
+    Role.UNIT_OFFICER: frozenset({Permission.SELF_ASSESS}),
+    Role.UNIT_HEAD: frozenset({Permission.SELF_ASSESS, Permission.SUBMIT_SELF_ASSESSMENT}),
 }
 
 
@@ -111,6 +122,11 @@ class UnitScope:
 
     def filter(self, rows: Iterable[dict], key: str = "unit_code") -> list[dict]:
         return [row for row in rows if self.allows(str(row.get(key)))]
+
+
+def acts_for(principal: Principal, unit_code: str, parents: Mapping[str, str | None]) -> bool:
+    """Whether ``principal`` may act *as* the unit (self-assess, submit, answer): one of his own units or below."""
+    return unit_code in _subtrees(principal.unit_codes, parents)
 
 
 def _subtrees(roots: Iterable[str], parents: Mapping[str, str | None]) -> frozenset[str]:

@@ -72,8 +72,8 @@ def _units(values: Iterable[str], roles: list[str], known: Collection[str] | Non
     unknown = [c for c in codes if known is not None and c not in known]
     if unknown:
         raise AccountError("unit_codes", f"Không có đơn vị mã {', '.join(unknown)}.")
-    if Role.UNIT_OFFICER.value in roles and not codes:
-        raise AccountError("unit_codes", "Cán bộ đơn vị cần được gán ít nhất một đơn vị.")
+    if (Role.UNIT_OFFICER.value in roles or Role.UNIT_HEAD.value in roles) and not codes:
+        raise AccountError("unit_codes", "Cán bộ, lãnh đạo đơn vị cần được gán ít nhất một đơn vị.")
     return codes
 
 

@@ -30,6 +30,15 @@ ACTION_TITLES = {
     "notification_resend": "Gửi lại thông báo",
     "notifications_resend_failed": "Gửi lại các thông báo lỗi",
     "appraisal": "Thẩm định điểm",
+    "season_save": "Lưu nháp tự đánh giá",
+    "season_submit": "Gửi tự đánh giá",
+    "season_appraise": "Thẩm định tiêu chí (kỳ đánh giá)",
+    "season_answer": "Trả lời giải trình",
+    "season_lock": "Khóa kết quả thẩm định",
+    "season_deadline": "Đặt hạn giải trình",
+    "season_publish": "Công bố kết quả",
+    "evidence_download": "Tải tài liệu kiểm chứng",
+    "season_refused": "Từ chối truy cập kỳ đánh giá",
     "csrf_refused": "Từ chối biểu mẫu thiếu mã CSRF",
 }
 

@@ -19,8 +19,9 @@ import eventlet
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, UnknownService
 
-NOT_FOUND_TYPES = frozenset({"NotFound", "PeriodError", "AccountNotFound"})
-REFUSED_TYPES = frozenset({"ValueError", "ScoreError", "BadRequest", "NotReplayable", "SetConflict"})
+NOT_FOUND_TYPES = frozenset({"NotFound", "PeriodError", "AccountNotFound", "SeasonNotFound"})
+REFUSED_TYPES = frozenset({"ValueError", "ScoreError", "BadRequest", "NotReplayable", "SetConflict", "SeasonError",
+                           "SeasonConflict"})
 
 
 class Unavailable(Exception):

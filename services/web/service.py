@@ -21,7 +21,7 @@ from services.web.backends import Backends, NotFound, Unavailable
 from services.web.context import Page, PageNotFound, Redirect, RequestContext
 from services.web.directory import DirectoryProvider
 from services.web.oidc import OidcClient
-from services.web.pages import accounts_admin, auth, documents, notices, overview, public, scores
+from services.web.pages import accounts_admin, auth, documents, notices, overview, public, scores, season
 from services.web.rendering import StaticFiles, environment, html_response
 from services.web.settings import WebSettings, load_settings
 from shared import ops
@@ -121,6 +121,51 @@ class WebService(ops.OpsEndpoints):
     @http("POST", "/chi-so/<set_id>/don-vi/<unit_code>/tham-dinh")
     def appraise(self, request: Request, set_id: str, unit_code: str) -> Response:
         return self._serve(request, scores.appraise, set_id, unit_code)
+
+    # -- Kỳ đánh giá (services/web/pages/season.py) ----------------------------------------------------------------
+    @http("GET", "/chi-so/<set_id>/tam-tinh")
+    def provisional_ranking(self, request: Request, set_id: str) -> Response:
+        return self._serve(request, season.provisional, set_id)
+
+    @http("GET", "/chi-so/<set_id>/danh-gia")
+    def season_progress(self, request: Request, set_id: str) -> Response:
+        return self._serve(request, season.progress, set_id)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/han-giai-trinh")
+    def season_deadline(self, request: Request, set_id: str) -> Response:
+        return self._serve(request, season.set_deadline, set_id)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/cong-bo")
+    def season_publish(self, request: Request, set_id: str) -> Response:
+        return self._serve(request, season.publish, set_id)
+
+    @http("GET", "/chi-so/<set_id>/danh-gia/<unit_code>")
+    def season_sheet(self, request: Request, set_id: str, unit_code: str) -> Response:
+        return self._serve(request, season.sheet, set_id, unit_code)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/<unit_code>/tieu-chi/<leaf_id>")
+    def season_save(self, request: Request, set_id: str, unit_code: str, leaf_id: str) -> Response:
+        return self._serve(request, season.save_leaf, set_id, unit_code, leaf_id)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/<unit_code>/gui")
+    def season_submit(self, request: Request, set_id: str, unit_code: str) -> Response:
+        return self._serve(request, season.submit, set_id, unit_code)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/<unit_code>/tham-dinh/<leaf_id>")
+    def season_appraise(self, request: Request, set_id: str, unit_code: str, leaf_id: str) -> Response:
+        return self._serve(request, season.appraise, set_id, unit_code, leaf_id)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/<unit_code>/giai-trinh/<leaf_id>")
+    def season_answer(self, request: Request, set_id: str, unit_code: str, leaf_id: str) -> Response:
+        return self._serve(request, season.answer, set_id, unit_code, leaf_id)
+
+    @http("POST", "/chi-so/<set_id>/danh-gia/<unit_code>/khoa")
+    def season_lock(self, request: Request, set_id: str, unit_code: str) -> Response:
+        return self._serve(request, season.lock, set_id, unit_code)
+
+    @http("GET", "/chi-so/<set_id>/danh-gia/<unit_code>/tep/<int:file_id>")
+    def season_evidence(self, request: Request, set_id: str, unit_code: str, file_id: int) -> Response:
+        return self._serve(request, season.evidence, set_id, unit_code, file_id)
 
     # -- Văn bản --------------------------------------------------------------------------------------------
     @http("GET", "/van-ban")

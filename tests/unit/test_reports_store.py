@@ -94,7 +94,8 @@ def test_downloads_need_the_token_in_a_header_or_an_unexpired_signed_link(db) ->
     allowed = [{"bearer": file.token}, {"expires": query["expires"], "signature": query["signature"]}]
     refused = [{}, {"bearer": file.token[:-1]}, {"bearer": "x"}, {"expires": query["expires"]},
                {"expires": str(expires + 1), "signature": query["signature"]},  # another expiry: another signature
-               {"expires": query["expires"], "signature": query["signature"][:-1] + "0"},
+               {"expires": query["expires"],  # the last character changed (a "0" into a "1", anything else into "0")
+                "signature": query["signature"][:-1] + ("1" if query["signature"].endswith("0") else "0")},
                {"expires": "-5", "signature": query["signature"]}, {"expires": "1" * 40, "signature": "ab"}]
     with db.transaction() as session:
         for given in allowed:

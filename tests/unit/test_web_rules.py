@@ -13,7 +13,7 @@ import pytest
 
 from services.dossiers.periods import PeriodError, parse_period
 from services.web import figures, passwords, throttle
-from services.web.access import Forbidden, Permission, Principal, Role, UnitScope, parse_roles
+from services.web.access import Forbidden, Permission, Principal, Role, UnitScope, acts_for, parse_roles
 from services.web.pages.auth import safe_next
 from services.web.pages.documents import document_unit, group_versions, visible
 from services.web.settings import WebSettings, load_settings
@@ -56,6 +56,12 @@ def test_unit_officer_sees_his_units_and_the_units_below_them_only():
     assert scope.filter([{"unit_code": "C1"}, {"unit_code": "P25"}]) == [{"unit_code": "C1"}]
 
 
+def test_only_a_units_own_people_act_for_it_in_the_season_not_readers_of_everything():
+    officer = principal(Role.UNIT_OFFICER, units=("D1",))
+    assert [c for c in PARENTS if acts_for(officer, c, PARENTS)] == ["D1", "C1", "C2"]
+    assert not any(acts_for(principal(Role.PROVINCE_ADMIN), c, PARENTS) for c in PARENTS)
+
+
 @pytest.mark.parametrize("role", [Role.PROVINCE_ADMIN, Role.APPRAISER, Role.LEADER])
 def test_readers_of_everything_see_every_unit(role):
     assert all(UnitScope(principal(role), PARENTS).allows(c) for c in PARENTS)
@@ -66,7 +72,10 @@ def test_permissions_follow_roles():
     assert principal(Role.APPRAISER).can(Permission.APPRAISE)
     assert not principal(Role.APPRAISER).can(Permission.BUILD_DOCUMENTS)
     assert not principal(Role.LEADER).can(Permission.RETRY_NOTIFICATIONS)
-    assert principal(Role.UNIT_OFFICER).permissions == frozenset()
+    assert principal(Role.UNIT_OFFICER).permissions == frozenset({Permission.SELF_ASSESS})  # drafts, answers
+    assert principal(Role.UNIT_HEAD).can(Permission.SUBMIT_SELF_ASSESSMENT)
+    assert not principal(Role.UNIT_OFFICER).can(Permission.SUBMIT_SELF_ASSESSMENT)
+    assert not principal(Role.APPRAISER).can(Permission.PUBLISH_RESULTS)
     with pytest.raises(Forbidden):
         principal(Role.LEADER).require(Permission.MANAGE_ACCOUNTS)
     with pytest.raises(ValueError, match="unknown role 'boss'"):

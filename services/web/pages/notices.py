@@ -13,7 +13,8 @@ STATUSES = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "�
 KINDS = {"apology": "Thư xin lỗi người dân", "late_alert": "Cảnh báo hồ sơ quá hạn",
          "due_soon_digest": "Tổng hợp hồ sơ sắp đến hạn", "overdue_digest": "Tổng hợp hồ sơ quá hạn",
          "window_opening": "Mở đợt tự đánh giá", "window_closing": "Sắp hết hạn tự đánh giá",
-         "ranking_published": "Công bố xếp hạng"}
+         "ranking_published": "Công bố xếp hạng", "explanation_requested": "Đề nghị giải trình",
+         "explanation_answered": "Đơn vị đã giải trình"}
 CHANNELS = {"email": "Thư điện tử", "sms": "Tin nhắn SMS", "webhook": "Webhook", "letter": "Thư in (PDF)"}
 MAX_UNITS_LISTED = 50  # a unit officer's scope is a few units; bounded so one page is a bounded number of calls
 

@@ -36,7 +36,8 @@ def ranking(ctx: RequestContext, set_id: str) -> Page:
     return Page("ranking.html", {
         "title": result["title"], "section": "scores", "ranking": result, "rows": rows, "scoped": not scope.all,
         "ranked": sum(1 for r in result["table"] if r["rank"]), "bars": horizontal_bars(chart) if rows else [],
-        "sets": ctx.backends.call("scoring", "criteria_sets"), "kind_titles": UNIT_KIND_TITLES})
+        "sets": ctx.backends.call("scoring", "criteria_sets"), "kind_titles": UNIT_KIND_TITLES,
+        "message": ctx.arg("tb")})
 
 
 def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, Any]:
@@ -48,8 +49,12 @@ def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str,
     result_call = ctx.backends.start("scoring", "unit_result", set_id, unit_code)
     sheet_call = ctx.backends.start("scoring", "score_sheet", set_id, unit_code)
     history_call = ctx.backends.start("scoring", "history", set_id, unit_code)
+    season_call = None if ctx.user.reads_all else ctx.backends.start("scoring", "season_status", set_id, unit_code)
     outline, result, sheet, history = (outline_call.result(), result_call.result(), sheet_call.result(),
                                        history_call.result())
+    season = season_call.result() if season_call is not None else {"seasonal": False}
+    # in a season, a unit's people see its index once the results are published (the office sees it live)
+    hidden = season["seasonal"] and not season.get("published")
     computed = {leaf["leaf_id"]: leaf for leaf in result.get("leaves", [])}
     entered = {row["leaf_id"]: row for row in sheet}
     areas = []
@@ -75,7 +80,7 @@ def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str,
     return {"title": f"{unit['name']} — {outline['title']}", "section": "scores", "unit": unit, "outline": outline,
             "result": result, "areas": areas, "history": history, "leaf_titles": titles,
             "history_kinds": HISTORY_KINDS, "source_titles": SOURCE_TITLES,
-            "can_appraise": ctx.user.can(Permission.APPRAISE), "errors": {}, "form": {},
+            "can_appraise": ctx.user.can(Permission.APPRAISE), "errors": {}, "form": {}, "result_hidden": hidden,
             "saved": ctx.arg("da_luu")}
 
 
