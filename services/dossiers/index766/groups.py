@@ -71,11 +71,11 @@ class IndicatorScore:
     note: str | None = None  # how this unit's figure was obtained, when it is not its own count
     forced: bool = False  # the score does not follow the ratio (0 below the province on 3.1)
 
-    @property
+    @cached_property  # read several times per unit by the ranking and the losses
     def points(self) -> Decimal:
         return self.figures.score if self.figures.score is not None else round_half_up(0)
 
-    @property
+    @cached_property
     def points_lost(self) -> Decimal:
         return self.indicator.max_points - self.points
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.dossiers.index766 import store
+from services.dossiers.index766 import aggregate, store
+from services.dossiers.index766.aggregate import Coverage
 from services.dossiers.index766.counting import Tally, active_units, tally
 from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
@@ -37,17 +38,35 @@ def _text(value: Decimal | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def _context(period: BoardPeriod, now: dt.datetime, rules: TimelinessRules,
-             facts: Sequence[ProcedureFacts]) -> Context:
+def _bearing(facts: Sequence[ProcedureFacts]) -> dict[str, bool]:
+    """Fee-bearing by procedure code: any row of the procedure that says so."""
     bearing: dict[str, bool] = {}
     for row in facts:
         if row.fee_bearing is not None:
             bearing[row.procedure_code] = bearing.get(row.procedure_code, False) or row.fee_bearing
-    return Context(period, as_of(period, now), rules.calendar, fee_bearing=bearing.get)
+    return bearing
 
 
-def coverage_warnings(dossiers: Sequence[DossierView], petitions: Sequence[PetitionView],
-                      facts_import: dict[str, Any] | None, period: BoardPeriod) -> list[str]:
+def _context(period: BoardPeriod, now: dt.datetime, rules: TimelinessRules,
+             facts: Sequence[ProcedureFacts]) -> Context:
+    return Context(period, as_of(period, now), rules.calendar, fee_bearing=_bearing(facts).get)
+
+
+def coverage_of(dossiers: Sequence[DossierView]) -> Coverage:
+    """Which sources the one-door sent for these dossiers (aggregate.count_dossiers counts the same in SQL)."""
+    return Coverage(
+        dossiers=len(dossiers),
+        synced=sum(1 for v in dossiers if v.facts.synced_at is not None),
+        e_result=sum(1 for v in dossiers if v.facts.e_result_at is not None),
+        components=sum(1 for v in dossiers if v.facts.component_count is not None or v.facts.digitised is not None),
+        fees=sum(1 for v in dossiers if v.facts.fee_lines is not None),
+        ratings=sum(1 for v in dossiers if v.facts.rating is not None),
+        paid_exempt=sum(1 for v in dossiers if v.facts.exempt and v.facts.paid_online_at is not None),
+    )
+
+
+def coverage_warnings(coverage: Coverage, petitions: Sequence[PetitionView], facts_import: dict[str, Any] | None,
+                      period: BoardPeriod) -> list[str]:
     """What the figures could not see: a source that sent nothing makes its indicators a lower bound, and says so."""
     warnings = []
     if facts_import is None:
@@ -56,25 +75,23 @@ def coverage_warnings(dossiers: Sequence[DossierView], petitions: Sequence[Petit
     elif facts_import["period"] != period.label:
         warnings.append(f"Dữ liệu TTHC lấy từ lần nhập cho kỳ {facts_import['period']} (chưa có lần nhập cho kỳ "
                         f"{period.label}).")
-    if not dossiers:
+    if not coverage.dossiers:
         return warnings
     sources = (
-        (lambda v: v.facts.synced_at is not None, "xác nhận đồng bộ từ Cổng DVCQG (dossier.synced): chỉ tiêu 1.4"),
-        (lambda v: v.facts.e_result_at is not None, "kết quả điện tử (dossier.result_issued): chỉ tiêu 4.1, 4.2"),
-        (lambda v: v.facts.component_count is not None or v.facts.digitised is not None,
-         "thành phần hồ sơ (components): chỉ tiêu 4.2–4.5"),
-        (lambda v: v.facts.fee_lines is not None, "phí, lệ phí (fees): nhóm thanh toán trực tuyến"),
-        (lambda v: v.facts.rating is not None, "đánh giá hài lòng (dossier.rated): chỉ tiêu 5.4"),
+        (coverage.synced, "xác nhận đồng bộ từ Cổng DVCQG (dossier.synced): chỉ tiêu 1.4"),
+        (coverage.e_result, "kết quả điện tử (dossier.result_issued): chỉ tiêu 4.1, 4.2"),
+        (coverage.components, "thành phần hồ sơ (components): chỉ tiêu 4.2–4.5"),
+        (coverage.fees, "phí, lệ phí (fees): nhóm thanh toán trực tuyến"),
+        (coverage.ratings, "đánh giá hài lòng (dossier.rated): chỉ tiêu 5.4"),
     )
     for seen, what in sources:
-        if not any(seen(v) for v in dossiers):
+        if not seen:
             warnings.append(f"Hệ thống một cửa chưa gửi {what} được tính theo số liệu hiện có (cận dưới).")
     if not petitions:
         warnings.append("Chưa có phản ánh, kiến nghị nào trong kỳ: chỉ tiêu 5.2, 5.3 được đủ điểm như Cổng DVCQG tính.")
-    paid_exempt = sum(1 for v in dossiers if v.facts.exempt and v.facts.paid_online_at is not None)
-    if paid_exempt:
-        warnings.append(f"{paid_exempt} hồ sơ miễn phí, lệ phí nhưng có thanh toán trực tuyến: không tính vào chỉ "
-                        "tiêu 3.6; kiểm tra dữ liệu của hệ thống một cửa.")
+    if coverage.paid_exempt:
+        warnings.append(f"{coverage.paid_exempt} hồ sơ miễn phí, lệ phí nhưng có thanh toán trực tuyến: không tính vào "
+                        "chỉ tiêu 3.6; kiểm tra dữ liệu của hệ thống một cửa.")
     return warnings
 
 
@@ -150,19 +167,22 @@ def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_
         **_head(unit, period, ctx, index),
         "groups": _groups_json(index),
         "losses": [_loss_json(loss) for loss in indicator_losses(index, result)],
-        "warnings": coverage_warnings(dossiers, petitions, chosen, period),
+        "warnings": coverage_warnings(coverage_of(dossiers), petitions, chosen, period),
         "procedure_facts": _facts_json(chosen),
     }
 
 
 def _all(session: Session, rules: TimelinessRules, period: BoardPeriod, now: dt.datetime
          ) -> tuple[Context, dict[str, Tally], list[Unit], list[str], dict[str, Any] | None]:
+    """Every unit's tally: the database counts the dossier indicators (aggregate.py), Python judges the dossiers
+    with supplement rounds and everything that is not a dossier."""
     facts, chosen = store.procedure_facts(session, period)
     ctx = _context(period, now, rules, facts)
-    dossiers = store.dossier_views(session, rules, period)
+    counted, coverage = aggregate.count_dossiers(session, period, ctx.as_of, _bearing(facts))
+    rounds = aggregate.round_views(session, rules, period, ctx.as_of)
     petitions = store.petition_views(session, period)
-    tallies = tally(rules.units, dossiers, petitions, facts, ctx)
-    return ctx, tallies, active_units(rules.units, ctx), coverage_warnings(dossiers, petitions, chosen, period), chosen
+    tallies = tally(rules.units, rounds, petitions, facts, ctx, counted=counted)
+    return ctx, tallies, active_units(rules.units, ctx), coverage_warnings(coverage, petitions, chosen, period), chosen
 
 
 def _standing_json(position: int, standing: Any) -> dict[str, Any]:
