@@ -13,7 +13,16 @@ from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention, stats_verify
+from services.dossiers import (
+    alerts,
+    catalogue_store,
+    ingest,
+    reads,
+    reconcile,
+    reconcile_groups,
+    retention,
+    stats_verify,
+)
 from services.dossiers.catalogue import Catalogue
 from services.dossiers.catalogue_import import CatalogueFileError, table_from_rows
 from services.dossiers.index766 import reads as index766_reads
@@ -259,6 +268,13 @@ class DossiersService(ops.OpsEndpoints):
         """The national portal's Decision-766 figures (its CSV rows) beside ours per unit (``cchc reconcile``)."""
         with self.db.transaction() as session:
             return reconcile.reconcile(session, self.rules, rows, period, utcnow(), basis=basis).as_dict()
+
+    @rpc(expected_exceptions=(ValueError,))
+    def reconcile_groups(self, rows: list[dict[str, Any]], period: str) -> dict[str, Any]:
+        """The portal's six Decision-766 group scores per unit (its export's rows) beside ours, every group side by
+        side, units by points at stake, inferred groups marked (``cchc reconcile`` with a group-scores file)."""
+        with self.db.transaction() as session:
+            return reconcile_groups.reconcile_groups(session, self.rules, rows, period, utcnow())
 
     @rpc
     def units(self) -> list[dict[str, Any]]:
