@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.dossiers.index766 import aggregate, store
 from services.dossiers.index766.aggregate import Coverage
+from services.dossiers.index766.cache import RankingCache, fingerprint
 from services.dossiers.index766.counting import Tally, active_units, tally
 from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
@@ -200,12 +201,35 @@ def _standing_json(position: int, standing: Any) -> dict[str, Any]:
 
 
 def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt.datetime,
-            unit_kind: str | None = None) -> dict[str, Any]:
+            unit_kind: str | None = None, *, cache: RankingCache | None = None,
+            max_age: dt.timedelta | None = None) -> dict[str, Any]:
     """The province's units (departments and communes, or one kind) by points at stake, most first, with the
-    province's own figures beside them."""
+    province's own figures beside them; from ``cache`` when it may be served (cache.py)."""
     if unit_kind is not None and unit_kind not in UNIT_KINDS:
         raise ValueError(f"unit_kind: {unit_kind!r} is not one of {', '.join(UNIT_KINDS)}")
     period = parse_board_period(period_label)
+    if cache is None:
+        doc = _ranking(session, rules, period, now)
+    else:
+        doc = cache.get(period.label, now, fingerprint(session, rules.catalogue.version),
+                        lambda: _ranking(session, rules, period, now), max_age=max_age)
+    return doc if unit_kind is None else _of_kind(doc, unit_kind)
+
+
+def _of_kind(doc: dict[str, Any], unit_kind: str) -> dict[str, Any]:
+    """The ranking of one kind of unit: its units in the same order, numbered and ranked among themselves."""
+    units = [u for u in doc["units"] if u["unit_kind"] == unit_kind]
+    totals = sorted((Decimal(u["total"]) for u in units), reverse=True)
+    rank_of: dict[Decimal, int] = {}
+    for position, total in enumerate(totals, start=1):
+        rank_of.setdefault(total, position)
+    return {**doc, "unit_kind": unit_kind,
+            "units": [{**u, "position": i, "board_rank": rank_of[Decimal(u["total"])]}
+                      for i, u in enumerate(units, start=1)]}
+
+
+def _ranking(session: Session, rules: TimelinessRules, period: BoardPeriod, now: dt.datetime) -> dict[str, Any]:
+    """Every department and commune by points at stake (one kind is filtered from it: :func:`_of_kind`)."""
     ctx, tallies, units, warnings, chosen = _all(session, rules, period, now)
     root = next((u for u in units if u.kind is UnitKind.PROVINCE), None)
     indexes = {code: compute(t.ratios, is_root=root is not None and code == root.code, notes=t.notes)
@@ -213,11 +237,10 @@ def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt
     province = None
     if root is not None:
         province = {**_head(root, period, ctx, indexes[root.code]), "groups": _groups_json(indexes[root.code])}
-    kinds = {unit_kind} if unit_kind else set(UNIT_KINDS)
-    ranked = [(u.code, u.name, u.kind.value) for u in units if u.kind.value in kinds]
+    ranked = [(u.code, u.name, u.kind.value) for u in units if u.kind.value in UNIT_KINDS]
     standings = rank_by_points_at_stake(ranked, indexes)
     return {
-        "period": period.label, "period_title": period.title_vi, "as_of": _local(ctx.as_of), "unit_kind": unit_kind,
+        "period": period.label, "period_title": period.title_vi, "as_of": _local(ctx.as_of), "unit_kind": None,
         "province": province, "units": [_standing_json(i, s) for i, s in enumerate(standings, start=1)],
         "warnings": warnings, "procedure_facts": _facts_json(chosen),
     }
