@@ -72,3 +72,25 @@ def test_the_database_counts_every_unit_as_the_indicator_functions_do(database, 
     assert province["PROGRESS_ON_TIME"].numerator < province["PROGRESS_ON_TIME"].denominator
     assert ranking["province"]["groups"] and ranking["warnings"] == reads.coverage_warnings(
         reads.coverage_of(views), petitions, chosen, period)
+
+
+def test_the_provinces_page_lists_the_same_dossiers_as_judging_every_one(database, month):
+    """unit_index of the province counts in SQL and judges only the first misses of each indicator: the same
+    figures and the same items (the first ``max_items`` by receipt, with their reasons) as judging every dossier."""
+    load(database, month)
+    period = parse_board_period("2026-08")
+    with database.transaction() as session:
+        facts, _ = store.procedure_facts(session, period)
+        ctx = reads._context(period, SPEC.now, RULES, facts)
+        views = store.dossier_views(session, RULES, period, with_applicants=True)
+        petitions = store.petition_views(session, period)
+        every = tally(RULES.units, views, petitions, facts, ctx, units=["P25"], collect=["P25"], max_items=7)["P25"]
+        doc = reads.unit_index(session, RULES, "P25", "2026-08", SPEC.now, max_items=7)
+    ratios = {i["code"]: (i["numerator"], i["denominator"]) for g in doc["groups"] for i in g["indicators"]}
+    assert ratios == {code: (r.numerator, r.denominator) for code, r in every.ratios.items()}
+    listed = {loss["code"]: [(i["code"], i["reason"]) for i in loss["items"]] for loss in doc["losses"]}
+    expected = {code: [(m.code, m.reason) for m in misses] for code, misses in every.misses.items()
+                if code in listed}
+    assert listed == expected
+    assert sum(len(items) for items in listed.values()) > 20  # something listed, several indicators
+    assert any(i.get("applicant") for loss in doc["losses"] for i in loss["items"])  # names come masked

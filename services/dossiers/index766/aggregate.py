@@ -39,7 +39,7 @@ from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import Dossier, DossierEvent
 from shared.calendar import LOCAL_TZ
 
-__all__ = ["Coverage", "count_dossiers", "round_views"]
+__all__ = ["Coverage", "count_dossiers", "missing_codes", "round_views"]
 
 _SEPARATOR = "|"  # procedure codes never hold one (catalogue codes: digits, dots, letters)
 
@@ -81,11 +81,8 @@ def _complaints() -> Any:
             .group_by(p.c.dossier_code).subquery("complaints"))
 
 
-def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, bearing: Mapping[str, bool]
-                   ) -> tuple[Counted, Coverage]:
-    """Every unit's counts of the dossier indicators and its procedures' use, in one grouped query; the on-time
-    indicators count only dossiers without supplement rounds (the rest: :func:`round_views`)."""
-    dialect = session.get_bind().dialect.name
+def _flags(dialect: str, period: BoardPeriod, as_of: dt.datetime, bearing: Mapping[str, bool]) -> Any:
+    """One row per dossier of the period with each fact the indicators read as a 0/1 flag."""
     d, f = Dossier.__table__, DossierFactsRow.__table__
     c = _complaints()
     as_of_day = as_of.astimezone(LOCAL_TZ).date()
@@ -133,8 +130,8 @@ def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, be
                            (no_limit, sa.null()), else_=_local_date(d.c.due_at, dialect))
     on_time = _flag(sa.or_(deadline_day.is_(None), end_day <= deadline_day))
 
-    # Each dossier's flags once (a subquery the planner keeps apart: OFFSET 0), then plain sums per unit; repeating
-    # the expressions inside every SUM made PostgreSQL evaluate the deadline's time-zone conversion a dozen times.
+    # each flag computed once per row: repeating the expressions inside every SUM made PostgreSQL evaluate the
+    # deadline's time-zone conversion a dozen times per dossier
     flags = {
         "p": P, "n": N, "simple": simple, "synced": synced, "e_result": e_result, "digitised": digitised,
         "reused": reused, "personal": _flag(sa.or_(from_store == 1, pushed == 1)), "citizen": citizen,
@@ -145,12 +142,15 @@ def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, be
         "has_synced": _flag(f.c.synced_at.is_not(None)), "has_e_result": _flag(f.c.e_result_at.is_not(None)),
         "paid_exempt": exempt * paid_any,
     }
-    rows = (sa.select(d.c.unit_code, d.c.procedure_code, *(value.label(name) for name, value in flags.items()))
+    return (sa.select(d.c.unit_code, d.c.procedure_code, d.c.dossier_code, d.c.received_at,
+                      *(value.label(name) for name, value in flags.items()))
             .select_from(d.outerjoin(f, f.c.dossier_code == d.c.dossier_code)
                          .outerjoin(c, c.c.dossier_code == d.c.dossier_code))
-            .where(_base(period)).offset(0).subquery("flags"))
-    r = rows.c
-    terms: dict[str, tuple[Any, Any]] = {  # indicator: (in its population, met) — indicators.py, one function each
+            .where(_base(period)))
+
+
+def _terms(r: Any) -> dict[str, tuple[Any, Any]]:
+    return {  # indicator: (in its population, met) — indicators.py, one function each
         "DOSSIER_SYNC": (r.p, r.p * r.synced),
         "PROGRESS_ON_TIME": (r.p * r.simple, r.p * r.simple * r.on_time),
         "ONLINE_CHANNEL": (r.n, r.n * r.online),
@@ -163,6 +163,17 @@ def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, be
                                            r.p * r.simple * r.on_time * (1 - r.dissatisfied) * (1 - r.complained)),
         "ONLINE_PAYMENT_DOSSIERS": (r.n * r.owes, r.n * r.owes * r.paid),
     }
+
+
+def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, bearing: Mapping[str, bool]
+                   ) -> tuple[Counted, Coverage]:
+    """Every unit's counts of the dossier indicators and its procedures' use, in one grouped query; the on-time
+    indicators count only dossiers without supplement rounds (the rest: :func:`round_views`)."""
+    dialect = session.get_bind().dialect.name
+    # each dossier's flags once (a subquery the planner keeps apart: OFFSET 0), then plain sums per unit
+    rows = _flags(dialect, period, as_of, bearing).offset(0).subquery("flags")
+    r = rows.c
+    terms = _terms(r)
     uses = {  # counting._record_use
         "online": r.n * r.online, "paid": r.n * r.paid * r.owes, "fee_data": r.n * r.fee_nonzero,
         "citizen": r.p * r.citizen,
@@ -199,6 +210,20 @@ def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, be
     return counted, Coverage(**totals)
 
 
+def missing_codes(session: Session, period: BoardPeriod, as_of: dt.datetime, bearing: Mapping[str, bool],
+                  limit: int) -> list[str]:
+    """The first ``limit`` dossiers (by receipt) that miss each dossier indicator — on-time ones among dossiers
+    without supplement rounds — in one query over the flags: the province's page lists what costs it points
+    without judging its ~180,000 dossiers one by one (the functions then judge these few, with their reasons)."""
+    flags = _flags(session.get_bind().dialect.name, period, as_of, bearing).cte("flags")
+    branches = []
+    for den, num in _terms(flags.c).values():
+        first = (sa.select(flags.c.dossier_code).where(den == 1, num == 0)
+                 .order_by(flags.c.received_at, flags.c.dossier_code).limit(limit).subquery())
+        branches.append(sa.select(first.c.dossier_code))
+    return sorted({code for (code,) in session.execute(sa.union_all(*branches))})
+
+
 def round_views(session: Session, rules: TimelinessRules, period: BoardPeriod, as_of: dt.datetime
                 ) -> list[DossierView]:
     """The dossiers with supplement rounds that the on-time indicators count, with only what those read: dates,
@@ -212,7 +237,8 @@ def round_views(session: Session, rules: TimelinessRules, period: BoardPeriod, a
                        d.c.processing_amount, d.c.time_unit, f.c.rating, f.c.rated_at, c.c.first)
              .select_from(d.outerjoin(f, f.c.dossier_code == d.c.dossier_code)
                           .outerjoin(c, c.c.dossier_code == d.c.dossier_code))
-             .where(_base(period), d.c.supplement_rounds > 0, d.c.received_at <= as_of))
+             .where(_base(period), d.c.supplement_rounds > 0, d.c.received_at <= as_of)
+             .order_by(d.c.received_at, d.c.dossier_code))  # as the views: the first misses are the earliest
     rows: Sequence[Any] = list(session.execute(query))
     e = DossierEvent.__table__
     steps: dict[str, list[tuple[str, dt.datetime, str]]] = defaultdict(list)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from services.dossiers.index766 import aggregate, store
 from services.dossiers.index766.aggregate import Coverage
 from services.dossiers.index766.cache import RankingCache, fingerprint
-from services.dossiers.index766.counting import Tally, active_units, tally
+from services.dossiers.index766.counting import JUDGED_IN_PYTHON, Tally, active_units, tally
 from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
+from services.dossiers.index766.indicators import INDICATORS, Kind
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
 from services.dossiers.index766.periods import BoardPeriod, as_of, parse_board_period
 from services.dossiers.index766.procedure_facts import plan_import
@@ -156,11 +157,14 @@ def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_
     members = rules.units.descendants(unit.code)
     facts, chosen = store.procedure_facts(session, period)
     ctx = _context(period, now, rules, facts)
-    dossiers = store.dossier_views(session, rules, period, None if unit.kind is UnitKind.PROVINCE else members,
-                                   with_applicants=True)
-    petitions = store.petition_views(session, period, None if unit.kind is UnitKind.PROVINCE else members)
-    result = tally(rules.units, dossiers, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
-                   max_items=max_items).get(unit.code)
+    if unit.kind is UnitKind.PROVINCE:
+        result, coverage, petitions = _province_tally(session, rules, unit, period, ctx, facts, max_items)
+    else:
+        dossiers = store.dossier_views(session, rules, period, members, with_applicants=True)
+        petitions = store.petition_views(session, period, members)
+        result = tally(rules.units, dossiers, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
+                       max_items=max_items).get(unit.code)
+        coverage = coverage_of(dossiers)
     if result is None:
         raise NotFound(f"unit_code: unit {unit_code!r} did not exist in {period.label}")
     index = compute(result.ratios, is_root=unit.kind is UnitKind.PROVINCE, notes=result.notes)
@@ -168,9 +172,34 @@ def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_
         **_head(unit, period, ctx, index),
         "groups": _groups_json(index),
         "losses": [_loss_json(loss) for loss in indicator_losses(index, result)],
-        "warnings": coverage_warnings(coverage_of(dossiers), petitions, chosen, period),
+        "warnings": coverage_warnings(coverage, petitions, chosen, period),
         "procedure_facts": _facts_json(chosen),
     }
+
+
+def _province_tally(session: Session, rules: TimelinessRules, unit: Unit, period: BoardPeriod, ctx: Context,
+                    facts: Sequence[ProcedureFacts], max_items: int
+                    ) -> tuple[Tally | None, Coverage, list[PetitionView]]:
+    """The province's tally without loading its ~180,000 dossiers: the database counts them (as for the ranking),
+    then the first ``max_items`` dossiers missing each indicator — found by the same flags, and among the dossiers
+    with supplement rounds by the functions — are loaded whole and judged by the functions, with their reasons."""
+    bearing = _bearing(facts)
+    counted, coverage = aggregate.count_dossiers(session, period, ctx.as_of, bearing)
+    rounds = aggregate.round_views(session, rules, period, ctx.as_of)
+    petitions = store.petition_views(session, period)
+    result = tally(rules.units, rounds, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
+                   max_items=max_items, counted=counted).get(unit.code)
+    if result is None:
+        return None, coverage, petitions
+    codes = set(aggregate.missing_codes(session, period, ctx.as_of, bearing, max_items))
+    codes |= {miss.code for code in JUDGED_IN_PYTHON for miss in result.misses.get(code, ())}
+    views = store.dossier_views(session, rules, period, with_applicants=True, codes=codes)
+    listed = tally(rules.units, views, [], facts, ctx, units=[unit.code], collect=[unit.code],
+                   max_items=max_items)[unit.code]
+    for ind in INDICATORS.values():
+        if ind.kind is Kind.DOSSIER:
+            result.misses[ind.code] = listed.misses.get(ind.code, [])
+    return result, coverage, petitions
 
 
 def _all(session: Session, rules: TimelinessRules, period: BoardPeriod, now: dt.datetime
@@ -194,6 +223,7 @@ def _standing_json(position: int, standing: Any) -> dict[str, Any]:
         "position": position, "board_rank": standing.board_rank, "unit_code": standing.unit_code,
         "unit_name": standing.unit_name, "unit_kind": standing.unit_kind, "total": str(index.total),
         "points_lost": str(standing.points_lost),
+        "dossiers": index.indicator("PROGRESS_ON_TIME").ratio.denominator,  # received or processed in the period
         "groups": {g.group.code: str(g.score) for g in index.groups},
         "top_losses": [{"code": s.indicator.code, "number": s.indicator.number, "name": s.indicator.name_vi,
                         "points_lost": str(s.points_lost)} for s in losses],
