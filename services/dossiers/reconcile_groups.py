@@ -44,7 +44,7 @@ TOTAL_COLUMN = "TOTALSCORE"
 
 def group_inference(group: Group) -> list[str]:
     """The numbers of the group's scored indicators whose method is inferred (766-INDEX.md evidence labels)."""
-    return [ind.number for ind in group.indicators if ind.inferred and ind.max_points > 0]
+    return list(group.inferred_numbers)
 
 
 def _columns(header: Sequence[str]) -> dict[str, str]:

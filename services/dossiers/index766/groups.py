@@ -52,6 +52,11 @@ class Group:
     def indicators(self) -> tuple[Indicator, ...]:
         return tuple(ind for ind in INDICATORS.values() if ind.group == self.code)
 
+    @cached_property
+    def inferred_numbers(self) -> tuple[str, ...]:
+        """The group's scored indicators whose method is inferred (766-INDEX.md): tables mark the group with them."""
+        return tuple(ind.number for ind in self.indicators if ind.inferred and ind.max_points > 0)
+
 
 GROUPS: tuple[Group, ...] = (
     Group(TRANSPARENCY, "CKMB", "Công khai, minh bạch", Decimal(18), metric=True),
