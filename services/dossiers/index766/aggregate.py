@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from services.dossiers.index766.counting import Counted, ProcedureUses, UnitCounts
 from services.dossiers.index766.facts import DossierFacts
+from services.dossiers.index766.indicators import INDICATORS, Kind
 from services.dossiers.index766.periods import BoardPeriod
 from services.dossiers.index766.tables import DossierFactsRow, PetitionRow
 from services.dossiers.index766.timeliness import SUPPLEMENT_STEPS, rounds_from_steps
@@ -163,6 +164,15 @@ def _terms(r: Any) -> dict[str, tuple[Any, Any]]:
                                            r.p * r.simple * r.on_time * (1 - r.dissatisfied) * (1 - r.complained)),
         "ONLINE_PAYMENT_DOSSIERS": (r.n * r.owes, r.n * r.owes * r.paid),
     }
+
+
+# every dossier indicator has its SQL above, or the ranking would silently count it 0/0
+_MISSING_SQL = {i.code for i in INDICATORS.values() if i.kind is Kind.DOSSIER} ^ set(
+    _terms(sa.table("flags", *(sa.column(name) for name in ("p", "n", "simple", "synced", "e_result", "digitised",
+                                                              "reused", "personal", "citizen", "owes", "paid",
+                                                              "online", "dissatisfied", "complained", "on_time"))).c))
+if _MISSING_SQL:
+    raise RuntimeError(f"aggregate._terms and indicators.py disagree on dossier indicators: {sorted(_MISSING_SQL)}")
 
 
 def count_dossiers(session: Session, period: BoardPeriod, as_of: dt.datetime, bearing: Mapping[str, bool]
