@@ -423,21 +423,27 @@ def _procedure_indicators(
             for ind in _BY_KIND[Kind.PROCEDURE]:
                 result.ratios[ind.code] = _count(ind, uses, ctx, "procedure", code, result.misses[ind.code],
                                                  max_items)
-            services = [((use.get(m) or nothing).of(f), f.procedure_code, m) for m in members
-                        if active[m].kind is not UnitKind.PROVINCE for f in scoped(active[m])]
-            for ind in _BY_KIND[Kind.SERVICE]:
-                result.ratios[ind.code] = _count(ind, services, ctx, "service", code, result.misses[ind.code],
-                                                 max_items)
+            for ind in _BY_KIND[Kind.SERVICE]:  # the province's are every commune's: judged until the list is full
+                bucket = result.misses[ind.code]
+                for member in members:
+                    if len(bucket) >= max_items:
+                        break
+                    if active[member].kind is UnitKind.PROVINCE:
+                        continue
+                    for facts in scoped(active[member]):
+                        verdict = ind.test((use.get(member) or nothing).of(facts), ctx)
+                        if verdict is not None and not verdict.met and len(bucket) < max_items:
+                            bucket.append(Miss("service", facts.procedure_code, member, verdict.reason))
         else:  # counts only: the verdicts looked up (a ranking scores every unit)
             result.ratios.update(table(unit).count(_BY_KIND[Kind.PROCEDURE], combined))
-            totals: dict[str, Ratio] = {}
-            for member in members:
-                if active[member].kind is not UnitKind.PROVINCE:
-                    for ind_code, ratio in table(active[member]).count(_BY_KIND[Kind.SERVICE],
-                                                                       use.get(member) or nothing).items():
-                        totals[ind_code] = totals[ind_code] + ratio if ind_code in totals else ratio
-            for ind in _BY_KIND[Kind.SERVICE]:
-                result.ratios[ind.code] = totals.get(ind.code, Ratio(0, 0))
+        totals: dict[str, Ratio] = {}  # online services are counted per applying unit: the sum of the members'
+        for member in members:
+            if active[member].kind is not UnitKind.PROVINCE:
+                for ind_code, ratio in table(active[member]).count(_BY_KIND[Kind.SERVICE],
+                                                                   use.get(member) or nothing).items():
+                    totals[ind_code] = totals[ind_code] + ratio if ind_code in totals else ratio
+        for ind in _BY_KIND[Kind.SERVICE]:
+            result.ratios[ind.code] = totals.get(ind.code, Ratio(0, 0))
         for ind in _BY_KIND[Kind.COMMUNE]:
             if not ecc_rows:
                 result.ratios[ind.code] = Ratio(1, 1)
