@@ -122,6 +122,8 @@ def _line(row: Mapping[str, Any], unit_code: str, unit_name: str, index: UnitInd
     notes = []
     if name_differs:
         notes.append("Tên đơn vị trên Cổng khác tên trong hệ thống: kiểm tra bảng mã")
+    if index.indicator("PROGRESS_ON_TIME").ratio.denominator == 0 and row["scores"].get("timeliness"):
+        notes.append("Hệ thống không có hồ sơ nào của đơn vị trong kỳ mà Cổng có: hồ sơ chưa gửi về hệ thống?")
     for score in index.groups:
         group = score.group
         portal = row["scores"].get(group.code)

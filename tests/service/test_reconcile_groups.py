@@ -80,6 +80,7 @@ def test_every_group_side_by_side_province_first_units_by_points_at_stake(result
     viet_tri = {g["code"]: g for g in next(x for x in result["lines"] if x["unit_code"] == "07900")["groups"]}
     assert viet_tri["transparency"]["portal"] is None and viet_tri["transparency"]["diff"] is None  # not stated
     assert result["unmatched"] == [{"row": 5, "code": "H44.999", "name": "Xã không có", "level": "COMMUNE"}]
+    assert not any("không có hồ sơ nào" in n for n in result["lines"][0]["notes"] + result["lines"][1]["notes"])
     assert len(result["errors"]) == 3
 
 
@@ -129,4 +130,7 @@ def test_cchc_reconcile_reads_a_group_file_as_csv_or_xlsx(cli_database, tmp_path
         shown = capsys.readouterr().out
         assert "Đối soát sáu nhóm" in shown and "CKMB*" in shown and "suy luận" in shown
         assert "UBND tỉnh Phú Thọ" in shown
-        assert load_workbook(tmp_path / "out.xlsx").sheetnames[0] == "Đối soát 6 nhóm"
+        book = load_workbook(tmp_path / "out.xlsx")
+        assert book.sheetnames[0] == "Đối soát 6 nhóm"
+        notes = [str(row[-1]) for row in book["Đối soát 6 nhóm"].iter_rows(min_row=7, values_only=True)]
+        assert any("hồ sơ chưa gửi về hệ thống?" in n for n in notes)  # H44.03 has no dossier here
