@@ -87,6 +87,14 @@ def unit_view(browser: Browser, info: dict[str, Any]) -> None:
     book = load_workbook(io.BytesIO(Path(waiting.value.path()).read_bytes()))
     assert book.sheetnames[:3] == ["Chỉ số", "Điểm bị mất", "Hồ sơ, TTHC"]
     assert not ctx.errors, ctx.errors  # type: ignore[attr-defined]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                storage_state=ctx.storage_state())
+    small = phone.new_page()
+    for path in ("/chi-so-766?period=2026-08", f"/chi-so-766/don-vi/{first['unit_code']}?period=2026-08"):
+        small.goto(f"{info['url']}{path}")
+        width = small.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)  # tables scroll inside their box
+    shot(small, "766-21-don-vi-dien-thoai")
 
 
 @scenario
