@@ -153,7 +153,9 @@ REPLAY_TARGETS: dict[str, frozenset[tuple[str, str]]] = {
     "scoring": frozenset({("dossiers.events", "timeliness_updated"), ("cchc_portal.events", "score_submitted")}),
     "reports": frozenset({("scoring.events", "ranking_updated")}),
     "notifications": frozenset({("dossiers.events", "dossier_late"), ("dossiers.events", "dossier_due_soon"),
-                                ("scoring.events", "ranking_updated")}),
+                                ("scoring.events", "ranking_updated"),
+                                ("scoring.events", "season_explanation_requested"),
+                                ("scoring.events", "season_explanation_answered")}),
 }
 
 

@@ -203,21 +203,108 @@ def read_portal_csv(path: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
+def read_portal_file(path: str) -> list[dict[str, Any]]:
+    """The portal's export as dicts by header: CSV, or XLSX (first sheet, headers on its first row)."""
+    if Path(path).suffix.lower() != ".xlsx":
+        return read_portal_csv(path)
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not rows:
+        return []
+    header = [str(value).strip() if value is not None else "" for value in rows[0]]
+    return [{name: ("" if value is None else str(value)) for name, value in zip(header, row, strict=False) if name}
+            for row in rows[1:] if any(value is not None and str(value).strip() for value in row)]
+
+
 def reconcile_file(config: Mapping[str, Any], path: str, period: str, *, basis: str = "calendar",
                    xlsx: str | None = None, limit: int = 40) -> int:
     from services.dossiers import reconcile
+    from services.dossiers.reconcile_groups import is_group_file
     from services.dossiers.reconcile_xlsx import workbook_bytes
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
 
     rules = rules_from_config(config)
+    rows = read_portal_file(path)
+    if rows and is_group_file(list(rows[0])):
+        return reconcile_groups_file(config, rows, path, period, xlsx=xlsx, limit=limit)
     with _session(config) as session:
-        result = reconcile.reconcile(session, rules, read_portal_csv(path), period, utcnow(), basis=basis).as_dict()
+        result = reconcile.reconcile(session, rules, rows, period, utcnow(), basis=basis).as_dict()
     print_reconciliation(_console(), result, limit)
     out = Path(xlsx or f"doi-soat-766-{result['period']['label']}.xlsx")
     out.write_bytes(workbook_bytes(result, Path(path).name))
     _console().print(f"Bảng tính gửi các đơn vị: {out}")
     return 0
+
+
+def reconcile_groups_file(config: Mapping[str, Any], rows: list[dict[str, Any]], path: str, period: str, *,
+                          xlsx: str | None = None, limit: int = 40) -> int:
+    """The portal's six group scores per unit beside ours (reconcile_groups.py): table and workbook."""
+    from services.dossiers.reconcile_groups import reconcile_groups
+    from services.dossiers.reconcile_xlsx import groups_workbook_bytes
+    from services.dossiers.rules import rules_from_config
+    from shared.clock import utcnow
+
+    with _session(config) as session:
+        result = reconcile_groups(session, rules_from_config(config), rows, period, utcnow())
+    print_group_reconciliation(_console(), result, limit)
+    out = Path(xlsx or f"doi-soat-766-6-nhom-{result['period']['label']}.xlsx")
+    out.write_bytes(groups_workbook_bytes(result, Path(path).name))
+    _console().print(f"Bảng tính gửi các đơn vị: {out}")
+    return 0
+
+
+def print_group_reconciliation(console: Any, result: Mapping[str, Any], limit: int = 40) -> None:
+    """Every group side by side (Cổng / hệ thống), province first, then the units with most points at stake; a
+    group marked * has indicators whose method is inferred (766-INDEX.md)."""
+    from rich.table import Table
+
+    console.print(f"[bold]Đối soát sáu nhóm chỉ số QĐ 766 với Cổng DVCQG[/] — kỳ {result['period']['label']} "
+                  f"({result['period']['title']}), số liệu đến {result['as_of'][:16].replace('T', ' ')} (+07:00)",
+                  highlight=False)
+    table = Table(header_style="bold")
+    table.add_column("Đơn vị", overflow="fold")
+    for group in result["groups"]:
+        mark = "*" if group["inferred_indicators"] else ""
+        table.add_column(f"{group['portal_code']}{mark} /{group['max_points']}\nCổng → HT", justify="right")
+    table.add_column("Tổng\nCổng → HT", justify="right")
+    table.add_column("Có thể thay đổi", justify="right")
+    table.add_column("Ghi chú", overflow="fold")
+
+    def cell(portal: str | None, ours: str | None) -> str:
+        if portal is None:
+            return f"— → {ours}"
+        return f"{portal} → {ours}" + ("" if portal == ours else " [red]≠[/]")
+
+    def row(line: Mapping[str, Any], bold: bool = False) -> None:
+        stake = float(line["points_at_stake"])
+        style = "bold" if bold else ("red" if stake >= 1 else "yellow" if stake else "")
+        table.add_row(f"{line['portal_code']} {line['unit_name'] or line['portal_name']}",
+                      *(cell(g["portal"], g["ours"]) for g in line["groups"]),
+                      cell(line["total"]["portal"], line["total"]["ours"]), line["points_at_stake"],
+                      "; ".join(line["notes"]), style=style, end_section=bold)
+
+    if result["province"]:
+        row(result["province"], bold=True)
+    for line in result["lines"][:limit]:
+        row(line)
+    console.print(table)
+    inferred = [f"{g['portal_code']} ({', '.join(g['inferred_indicators'])})" for g in result["groups"]
+                if g["inferred_indicators"]]
+    console.print("* Nhóm có chỉ tiêu tính theo cách suy luận (chưa được công bố chính thức): " + "; ".join(inferred),
+                  highlight=False)
+    console.print(f"{result['differing']:,} đơn vị có chênh lệch; hiển thị {min(limit, len(result['lines']))} đơn vị "
+                  f"chênh nhiều điểm nhất (đủ {len(result['lines']):,} đơn vị trong bảng tính).")
+    if result["unmatched"]:
+        console.print(f"[yellow]{len(result['unmatched'])} dòng của Cổng không khớp đơn vị nào[/]: "
+                      + ", ".join(f"{u['code']} {u['name']}" for u in result["unmatched"][:10]), highlight=False)
+    for error in result["errors"]:
+        console.print(f"[red]dòng {error['row']}, {error['column']}[/]: {error['reason']}", highlight=False)
 
 
 def print_reconciliation(console: Any, result: Mapping[str, Any], limit: int = 40) -> None:
@@ -299,7 +386,9 @@ def add_parsers(subparsers: Any, load_config: Callable[[argparse.Namespace], dic
     listing.set_defaults(func=lambda a: versions(load_config(a)))
 
     rec = subparsers.add_parser("reconcile", help="our Decision-766 figures beside the national portal's file")
-    rec.add_argument("file", help="the portal's CSV (departmentCode, departmentName, level, totalReceived, …)")
+    rec.add_argument("file", help="the portal's CSV or XLSX: its timeliness table (departmentCode, totalReceived, "
+                                  "totalOnTime, …, score) or its group scores per unit (departmentCode, CKMB, TDGQ, "
+                                  "CLGQ, MDSH, MDHL, TTTT, totalScore): every group side by side")
     rec.add_argument("--period", required=True, help="the portal's calendar period: 2026-08, 2026-Q3 or 2026")
     rec.add_argument("--basis", choices=("calendar", "reporting"), default="calendar",
                      help="our figures over the portal's calendar dates (default) or our 15th–14th period")

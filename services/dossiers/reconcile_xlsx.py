@@ -142,3 +142,113 @@ def workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def groups_workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> bytes:
+    """The six-group reconciliation (``reconcile_groups.reconcile_groups``) as XLSX bytes: sheet "Đối soát 6 nhóm"
+    (the province, then the units by points at stake; per group the portal's score, ours and the difference, a
+    group header marked where its method is inferred), "Chưa khớp", "Lỗi tệp" when rows could not be read."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Đối soát 6 nhóm"
+    groups = result["groups"]
+    width = 4 + 3 * (len(groups) + 1) + 2
+    period = result["period"]
+
+    def title(row: int, text: str, *, bold: bool = False, size: int = 12) -> None:
+        cell = sheet.cell(row=row, column=1, value=text)
+        cell.font = Font(name=FONT, bold=bold, size=size)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
+
+    title(1, "ĐỐI SOÁT CHỈ SỐ QUYẾT ĐỊNH 766/QĐ-TTg (SÁU NHÓM) VỚI CỔNG DỊCH VỤ CÔNG QUỐC GIA", bold=True, size=13)
+    title(2, f"Kỳ {period['title']} — {period['basis']}" + (f" (tệp {source_name})" if source_name else ""))
+    title(3, f"Số liệu của hệ thống tính đến {result['as_of'][:16].replace('T', ' ')} (giờ Việt Nam). Tô vàng: hai "
+             "bên khác nhau; tô đỏ: chênh lệch từ 1 điểm trở lên. (*) nhóm có chỉ tiêu tính theo cách suy luận, "
+             "chưa được công bố chính thức: chênh lệch có thể do cách tính.")
+    head, sub = 5, 6
+    fixed = ["STT", "Mã trên Cổng", "Đơn vị", "Mã đơn vị (hệ thống)"]
+    for column, text in enumerate(fixed, start=1):
+        sheet.cell(row=head, column=column, value=text)
+        sheet.merge_cells(start_row=head, start_column=column, end_row=sub, end_column=column)
+    column = len(fixed) + 1
+    blocks = [(f"{g['name']} ({g['max_points']})" + (" (*)" if g["inferred_indicators"] else ""), g["code"])
+              for g in groups] + [("Tổng điểm (100)", "total")]
+    for text, _ in blocks:
+        sheet.cell(row=head, column=column, value=text)
+        sheet.merge_cells(start_row=head, start_column=column, end_row=head, end_column=column + 2)
+        for offset, label in enumerate(("Cổng", "Hệ thống", "Chênh lệch")):
+            sheet.cell(row=sub, column=column + offset, value=label)
+        column += 3
+    sheet.cell(row=head, column=column, value="Điểm có thể thay đổi")
+    sheet.merge_cells(start_row=head, start_column=column, end_row=sub, end_column=column)
+    sheet.cell(row=head, column=column + 1, value="Ghi chú")
+    sheet.merge_cells(start_row=head, start_column=column + 1, end_row=sub, end_column=column + 1)
+    for row in (head, sub):
+        for col in range(1, width + 1):
+            cell = sheet.cell(row=row, column=col)
+            cell.font = Font(name=FONT, bold=True, size=11)
+            cell.fill = HEADER_FILL
+            cell.border = THIN
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    sheet.row_dimensions[head].height = 45
+
+    def write(row: int, number: int | str, line: Mapping[str, Any], bold: bool = False) -> None:
+        values: list[Any] = [number, line["portal_code"], line["unit_name"] or line["portal_name"], line["unit_code"]]
+        by_code = {g["code"]: g for g in line["groups"]}
+        cells = [(by_code[code]["portal"], by_code[code]["ours"], by_code[code]["diff"]) if code != "total"
+                 else (line["total"]["portal"], line["total"]["ours"], line["total"]["diff"]) for _, code in blocks]
+        for portal, ours, diff in cells:
+            values += [_number(portal), _number(ours), _number(diff)]
+        stake = Decimal(line["points_at_stake"] or "0")
+        values += [float(stake), "; ".join(line["notes"])]
+        for col, value in enumerate(values, start=1):
+            cell = sheet.cell(row=row, column=col, value=value)
+            cell.font = Font(name=FONT, size=11, bold=bold)
+            cell.border = THIN
+            cell.alignment = Alignment(vertical="top", wrap_text=col == len(values))
+            if col > len(fixed) and col < len(values):
+                cell.number_format = "0.00"
+            block = (col - len(fixed) - 1) // 3
+            if col > len(fixed) and block < len(cells) and (col - len(fixed)) % 3 == 0 and value not in (None, 0, 0.0):
+                cell.fill = AT_STAKE if abs(value) >= 1 else DIFFERS
+            if col == len(values) - 1 and stake >= 1:
+                cell.fill = AT_STAKE
+
+    row = sub + 1
+    if result.get("province"):
+        write(row, "Toàn tỉnh", result["province"], bold=True)
+        row += 1
+    for number, line in enumerate(result["lines"], start=1):
+        write(row, number, line)
+        row += 1
+    for col, size in enumerate([7, 11, 38, 11] + [8] * (3 * len(blocks)) + [11, 70], start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = size
+    sheet.freeze_panes = sheet.cell(row=sub + 1, column=4)
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+
+    other = book.create_sheet("Chưa khớp")
+    other.append(["Dòng trong tệp", "Mã trên Cổng", "Tên trên Cổng", "Cấp", "Lý do"])
+    for item in result["unmatched"]:
+        other.append([item["row"], item["code"], item["name"], item["level"],
+                      "Không có đơn vị tương ứng trong hệ thống (bổ sung bảng mã đơn vị)"])
+    other.append([])
+    other.append(["Mã đơn vị (hệ thống)", "Đơn vị", "Hồ sơ trong kỳ", "", "Lý do"])
+    for item in result["missing_in_portal"]:
+        other.append([item["unit_code"], item["unit_name"], item["received"], "", "Tệp của Cổng không có số liệu"])
+    notes = book.create_sheet("Ghi chú, căn cứ")
+    notes.append(["Nhóm", "Mã trên Cổng", "Điểm tối đa", "Chỉ tiêu tính theo cách suy luận"])
+    for group in groups:
+        notes.append([group["name"], group["portal_code"], float(Decimal(group["max_points"])),
+                      ", ".join(group["inferred_indicators"]) or "không"])
+    notes.append([])
+    for warning in result.get("warnings", []):
+        notes.append([f"• {warning}"])
+    if result["errors"]:
+        errors = book.create_sheet("Lỗi tệp")
+        errors.append(["Dòng", "Cột", "Lý do"])
+        for item in result["errors"]:
+            errors.append([item["row"], item["column"], item["reason"]])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -14,11 +14,21 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy.orm import Session
 
-from services.dossiers import alerts, catalogue_store, ingest, reads, reconcile, retention, stats_verify
+from services.dossiers import (
+    alerts,
+    catalogue_store,
+    ingest,
+    reads,
+    reconcile,
+    reconcile_groups,
+    retention,
+    stats_verify,
+)
 from services.dossiers.catalogue import Catalogue
 from services.dossiers.catalogue_import import CatalogueFileError, table_from_rows
 from services.dossiers.index766 import reads as index766_reads
 from services.dossiers.index766 import store as index766_store
+from services.dossiers.index766.cache import RankingCache
 from services.dossiers.lifecycle import TimelinessRules
 from services.dossiers.models import OutboxEvent
 from services.dossiers.outcomes import Granularity
@@ -32,6 +42,7 @@ from services.dossiers.schemas import (
 )
 from shared import ops
 from shared.batch_consumer import batch_event_handler
+from shared.calendar import LOCAL_TZ
 from shared.clock import retention_cutoff, utcnow
 from shared.config import section
 from shared.db import DatabaseProvider
@@ -45,7 +56,7 @@ from shared.metrics import (
     uncatalogued_receipts,
 )
 from shared.outbox import relay
-from shared.timers import configured_timer
+from shared.timers import configured_timer, interval_from
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +131,17 @@ class DossiersDatabase(DatabaseProvider):
                 log.info("statistics counters rebuilt for granularity %s", granularity.value)
 
 
+class Rankings(DependencyProvider):
+    """The Decision 766 rankings this container keeps in memory (index766/cache.py), built once."""
+
+    def setup(self) -> None:
+        seconds = interval_from(section(self.container.config, "index766"), "index766", "ranking_max_age_seconds")
+        self.cache = RankingCache(seconds)
+
+    def get_dependency(self, worker_ctx: Any) -> RankingCache:
+        return self.cache
+
+
 class DossiersService(ops.OpsEndpoints):
     name = "dossiers"
 
@@ -127,6 +149,7 @@ class DossiersService(ops.OpsEndpoints):
     db = DossiersDatabase()
     rules = Rules()
     catalogue = CatalogueKeeper()
+    rankings = Rankings()
     dispatch = EventDispatcher()
     dead_letters = DeadLetterPublisher()
 
@@ -187,9 +210,20 @@ class DossiersService(ops.OpsEndpoints):
 
     @rpc(expected_exceptions=(ValueError,))
     def index766_ranking(self, period: str, unit_kind: str | None = None) -> dict[str, Any]:
-        """The province's units (or one kind: department, commune) by the points they have at stake."""
+        """The province's units (or one kind: department, commune) by the points they have at stake; kept in
+        memory between changes, at most ``index766.ranking_max_age_seconds`` old (index766/cache.py)."""
         with self.db.transaction() as session:
-            return index766_reads.ranking(session, self.rules, period, utcnow(), unit_kind)
+            return index766_reads.ranking(session, self.rules, period, utcnow(), unit_kind, cache=self.rankings)
+
+    @configured_timer("index766", "ranking_refresh_seconds")
+    def refresh_index766_ranking(self) -> None:
+        """Recompute the running month's ranking when it is half its maximum age and something changed, so a page
+        view finds it in memory."""
+        now = utcnow()
+        period = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
+        with self.db.transaction() as session:
+            index766_reads.ranking(session, self.rules, period, now, cache=self.rankings,
+                                   max_age=self.rankings.max_age / 2)
 
     @rpc(expected_exceptions=(ValueError,))
     def index766_import_procedure_facts(self, period: str, file_name: str, content_base64: str, actor: str,
@@ -266,6 +300,13 @@ class DossiersService(ops.OpsEndpoints):
         """The national portal's Decision-766 figures (its CSV rows) beside ours per unit (``cchc reconcile``)."""
         with self.db.transaction() as session:
             return reconcile.reconcile(session, self.rules, rows, period, utcnow(), basis=basis).as_dict()
+
+    @rpc(expected_exceptions=(ValueError,))
+    def reconcile_groups(self, rows: list[dict[str, Any]], period: str) -> dict[str, Any]:
+        """The portal's six Decision-766 group scores per unit (its export's rows) beside ours, every group side by
+        side, units by points at stake, inferred groups marked (``cchc reconcile`` with a group-scores file)."""
+        with self.db.transaction() as session:
+            return reconcile_groups.reconcile_groups(session, self.rules, rows, period, utcnow())
 
     @rpc
     def units(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from services.web.backends import Backends, NotFound, Unavailable
 from services.web.context import Page, PageNotFound, Redirect, RequestContext
 from services.web.directory import DirectoryProvider
 from services.web.oidc import OidcClient
-from services.web.pages import accounts_admin, auth, documents, notices, overview, public, scores, season
+from services.web.pages import accounts_admin, auth, documents, index766, notices, overview, public, scores, season
 from services.web.rendering import StaticFiles, environment, html_response
 from services.web.settings import WebSettings, load_settings
 from shared import ops
@@ -32,7 +32,8 @@ from shared.timers import configured_timer
 
 log = logging.getLogger(__name__)
 
-NAV = (("overview", "/tong-quan", "Tổng quan", None), ("scores", "/chi-so", "Chỉ số CCHC", None),
+NAV = (("overview", "/tong-quan", "Tổng quan", None), ("index766", "/chi-so-766", "Chỉ số 766", None),
+       ("scores", "/chi-so", "Chỉ số CCHC", None),
        ("documents", "/van-ban", "Văn bản", None), ("notices", "/thong-bao", "Thông báo", None),
        ("admin", "/quan-tri", "Quản trị", Permission.MANAGE_ACCOUNTS))
 
@@ -104,6 +105,19 @@ class WebService(ops.OpsEndpoints):
     @http("GET", "/tong-quan/don-vi/<unit_code>/ho-so")
     def unit_dossiers(self, request: Request, unit_code: str) -> Response:
         return self._serve(request, overview.unit_dossiers, unit_code)
+
+    # -- Chỉ số 766 (services/web/pages/index766.py) ---------------------------------------------------------
+    @http("GET", "/chi-so-766")
+    def index766_ranking(self, request: Request) -> Response:
+        return self._serve(request, index766.ranking)
+
+    @http("GET", "/chi-so-766/don-vi/<unit_code>")
+    def index766_unit(self, request: Request, unit_code: str) -> Response:
+        return self._serve(request, index766.unit_page, unit_code)
+
+    @http("GET", "/chi-so-766/don-vi/<unit_code>/bang-tinh")
+    def index766_workbook(self, request: Request, unit_code: str) -> Response:
+        return self._serve(request, index766.unit_workbook, unit_code)
 
     # -- Chỉ số CCHC ----------------------------------------------------------------------------------------
     @http("GET", "/chi-so")

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
+import pytest
+from nameko.exceptions import RemoteError
 from openpyxl import load_workbook
 
 from cchc.runner import rpc_proxy, running
+from services.dossiers.cli import read_portal_file
 from services.dossiers.service import DossiersService
 from shared.clock import pinned
 from shared.publisher import publisher_for
 from tests.service.test_index766_store import NOW, SAMPLE, month_of_events
 from tests.support import wait_until
+
+GROUP_SCORES = Path(__file__).resolve().parents[2] / "services/dossiers/data/portal/766_phutho_group_scores_2026-08.csv"
 
 
 def test_index766_over_rpc(backend_config):
@@ -34,6 +40,12 @@ def test_index766_over_rpc(backend_config):
             unit = rpc.dossiers.index766("07900", "2026-08", max_items=10)
             ranking = rpc.dossiers.index766_ranking("2026-08", "commune")
             xlsx = base64.b64decode(rpc.dossiers.index766_workbook("2026-08", "07900"))
+            groups = rpc.dossiers.reconcile_groups(read_portal_file(str(GROUP_SCORES)), "2026-08")
+            with pytest.raises(RemoteError, match="departmentCode and at least one group column"):
+                rpc.dossiers.reconcile_groups([{"code": "H44", "CKMB": "1"}], "2026-08")
+    assert groups["province"]["total"]["portal"] == "59.91" and "07900" in {x["unit_code"] for x in groups["lines"]}
+    assert next(g for g in groups["groups"] if g["code"] == "transparency")["inferred_indicators"] == ["1.1", "1.2",
+                                                                                                       "1.4"]
     assert imported["accepted"] and imported["rows_imported"] == 13
     assert unit["unit_code"] == "07900" and unit["procedure_facts"]["import_id"] == imported["import_id"]
     progress = next(i for g in unit["groups"] for i in g["indicators"] if i["code"] == "PROGRESS_ON_TIME")

@@ -183,6 +183,8 @@ def test_the_ranking_and_the_workbooks(database):
     sheet = load_workbook(io.BytesIO(ranking_xlsx))["Xếp hạng"]
     header = [c.value for c in sheet[4]]
     assert header[:4] == ["STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị"] and "Tổng điểm (100)" in header
+    assert "Công khai, minh bạch (18) (*)" in header and "Tiến độ giải quyết (20)" in header  # inferred marked
+    assert "(*) nhóm có chỉ tiêu tính theo cách suy luận" in sheet["A2"].value
     book = load_workbook(io.BytesIO(unit_xlsx))
     assert book.sheetnames == ["Chỉ số", "Điểm bị mất", "Hồ sơ, TTHC", "Ghi chú, căn cứ"]
     items = [[c.value for c in row] for row in book["Hồ sơ, TTHC"].iter_rows(min_row=2)]

@@ -141,3 +141,29 @@ def test_only_units_active_in_the_period_are_tallied():
     result = tally(TREE, [], [], None, CTX)
     assert "D227" not in result  # Thành phố Việt Trì, a district until 30/6/2025
     assert {"P25", VIET_TRI, TU_PHAP} <= result.keys()
+
+
+def test_looked_up_procedure_verdicts_equal_the_functions():
+    """counting._VerdictTable (a ranking's lookups) counts every procedure and online-service indicator as the
+    indicator functions do, for any facts and any use a unit's dossiers made of them."""
+    import random
+
+    from services.dossiers.index766.counting import _BY_KIND, ProcedureUses, _count, _VerdictTable
+    from services.dossiers.index766.indicators import Kind
+
+    rng = random.Random(766)
+    maybe = (None, False, True)
+    for _ in range(200):
+        rows = [ProcedureFacts(f"P{i}", level=rng.choice((None, "commune", "province", "both")),
+                               online_level=rng.choice((None, "none", "partial", "full")),
+                               fee_bearing=rng.choice(maybe), citizen_subject=rng.choice(maybe))
+                for i in range(rng.randint(0, 12))]
+        codes = [row.procedure_code for row in rows]
+        uses = ProcedureUses(*(set(rng.sample(codes, rng.randint(0, len(codes)))) for _ in range(4)))
+        table = _VerdictTable(rows, CTX)
+        for kind in (Kind.PROCEDURE, Kind.SERVICE):
+            looked_up = table.count(_BY_KIND[kind], uses)
+            for ind in _BY_KIND[kind]:
+                by_function = _count(ind, [(uses.of(row), row.procedure_code, "U") for row in rows], CTX, "procedure",
+                                     "U", None, 0)
+                assert looked_up[ind.code] == by_function, (ind.code, rows, uses)

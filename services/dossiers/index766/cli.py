@@ -111,8 +111,8 @@ def print_ranking(doc: dict[str, Any]) -> None:
     console = _console()
     console.print(f"[bold]Chỉ số QĐ 766 — {doc['period_title']}[/bold], số liệu đến {doc['as_of']}: đơn vị xếp theo "
                   "số điểm bị mất")
-    table = Table("STT", "Mã", "Đơn vị", *(g.name_vi for g in GROUPS), "Tổng", "Bị mất", "Hạng",
-                  "Mất nhiều nhất")
+    table = Table("STT", "Mã", "Đơn vị", *(g.name_vi + ("*" if g.inferred_numbers else "") for g in GROUPS), "Tổng",
+                  "Bị mất", "Hạng", "Mất nhiều nhất")
     province = doc.get("province")
     if province:
         scores = {g["code"]: g["score"] for g in province["groups"]}
@@ -124,6 +124,8 @@ def print_ranking(doc: dict[str, Any]) -> None:
                       *(unit["groups"][g.code] for g in GROUPS), unit["total"], unit["points_lost"],
                       str(unit["board_rank"]), worst)
     console.print(table)
+    console.print("* nhóm có chỉ tiêu tính theo cách suy luận (chưa được công bố chính thức): " + "; ".join(
+        f"{g.name_vi} ({', '.join(g.inferred_numbers)})" for g in GROUPS if g.inferred_numbers), highlight=False)
     for warning in doc["warnings"]:
         console.print(f"[yellow]• {warning}[/yellow]")
 

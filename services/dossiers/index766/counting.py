@@ -38,7 +38,8 @@ from services.dossiers.index766.timeliness import in_population, judge, received
 from services.dossiers.index766.views import Context, DossierView, PetitionView, ProcedureFacts
 from services.dossiers.units import Unit, UnitKind, UnitTree
 
-__all__ = ["Miss", "Tally", "active_units", "in_scope", "tally"]
+__all__ = ["JUDGED_IN_PYTHON", "Counted", "Miss", "ProcedureUses", "Tally", "UnitCounts", "active_units", "in_scope",
+           "tally"]
 
 NO_FACTS_NOTE = "Chưa nhập dữ liệu TTHC của kỳ (CSDLQG về TTHC)"
 ASSUMED_ECC_NOTE = "Chưa nhập dữ liệu; Cổng DVCQG công bố 100% cho mọi đơn vị"
@@ -72,7 +73,7 @@ class Tally:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-class _Counter:
+class UnitCounts:
     """Numerators and denominators of one unit's own items."""
 
     __slots__ = ("den", "num")
@@ -81,7 +82,7 @@ class _Counter:
         self.num: dict[str, int] = defaultdict(int)
         self.den: dict[str, int] = defaultdict(int)
 
-    def add(self, other: _Counter) -> None:
+    def add(self, other: UnitCounts) -> None:
         for code, value in other.num.items():
             self.num[code] += value
         for code, value in other.den.items():
@@ -146,7 +147,7 @@ def _scoped(rows: Sequence[ProcedureFacts], unit: Unit) -> list[ProcedureFacts]:
 
 
 @dataclass
-class _Use:
+class ProcedureUses:
     """Procedures the dossiers of one unit used in the period, by kind of use."""
 
     online: set[str] = field(default_factory=set)
@@ -154,7 +155,7 @@ class _Use:
     fee_data: set[str] = field(default_factory=set)
     citizen: set[str] = field(default_factory=set)
 
-    def update(self, other: _Use) -> None:
+    def update(self, other: ProcedureUses) -> None:
         self.online |= other.online
         self.paid |= other.paid
         self.fee_data |= other.fee_data
@@ -164,6 +165,19 @@ class _Use:
         code = facts.procedure_code
         return ProcedureUse(facts, code in self.online, code in self.paid, code in self.fee_data,
                             code in self.citizen)
+
+
+# Indicators whose verdict needs the board's on-time test of a dossier with supplement rounds (pairing its steps,
+# subtracting its waits): the database counts every other dossier indicator, and these for dossiers without rounds.
+JUDGED_IN_PYTHON = frozenset({"PROGRESS_ON_TIME", "DOSSIER_RECEIVING_SATISFACTION"})
+
+
+@dataclass
+class Counted:
+    """Per-unit counts of the dossier indicators and the procedures' use, as the database counted them."""
+
+    own: dict[str, UnitCounts] = field(default_factory=dict)
+    use: dict[str, ProcedureUses] = field(default_factory=dict)
 
 
 def _dossier_detail(j: JudgedDossier) -> dict[str, Any]:
@@ -182,9 +196,14 @@ def tally(
     units: Collection[str] | None = None,
     collect: Collection[str] = (),
     max_items: int = 200,
+    counted: Counted | None = None,
 ) -> dict[str, Tally]:
     """The tally of every unit in ``units`` (default: every unit active in the period); misses are kept for the
-    units in ``collect``, up to ``max_items`` per indicator (the counts are always complete)."""
+    units in ``collect``, up to ``max_items`` per indicator (the counts are always complete).
+
+    ``counted`` holds what the database already counted (index766/aggregate.py: every dossier indicator and the
+    procedures' use, except the on-time tests of dossiers with supplement rounds); ``dossiers`` are then those
+    dossiers only, judged here by the same indicator functions for :data:`JUDGED_IN_PYTHON`."""
     active = {u.code: u for u in active_units(tree, ctx)}
     wanted = [code for code in (units if units is not None else active) if code in active]
     chains: dict[str, tuple[str, ...]] = {}
@@ -195,11 +214,17 @@ def tally(
             chains[code] = (code, *tree.ancestors(code)) if code in tree else (code,)
         return chains[code]
 
-    own: dict[str, _Counter] = defaultdict(_Counter)
-    use: dict[str, _Use] = defaultdict(_Use)
+    own: dict[str, UnitCounts] = defaultdict(UnitCounts)
+    use: dict[str, ProcedureUses] = defaultdict(ProcedureUses)
     misses: dict[str, dict[str, list[Miss]]] = {code: defaultdict(list) for code in collecting}
     dossier_tests = _BY_KIND[Kind.DOSSIER]
     tests = [(ind.code, ind.test) for ind in dossier_tests]  # the loop below runs per dossier and indicator
+    if counted is not None:
+        for unit_code, counts in counted.own.items():
+            own[unit_code].add(counts)
+        for unit_code, uses in counted.use.items():
+            use[unit_code].update(uses)
+        tests = [(code, test) for code, test in tests if code in JUDGED_IN_PYTHON]
     period, as_of = ctx.period, ctx.as_of
     for view in dossiers:
         processed = in_population(view.received_at, view.closed_at, period, as_of)
@@ -224,7 +249,8 @@ def tally(
                     if len(bucket) < max_items:
                         bucket.append(Miss("dossier", view.code, view.unit_code, verdict.reason,
                                            _dossier_detail(judged)))
-        _record_use(use[view.unit_code], judged, ctx)
+        if counted is None:
+            _record_use(use[view.unit_code], judged, ctx)
 
     for view in petitions:
         judged_petition = JudgedPetition(view, judge_petition(view, ctx.period, ctx.as_of, ctx.calendar))
@@ -249,7 +275,7 @@ def tally(
     subtree_cache: dict[str, list[str]] = {}
     for code in wanted:
         members = subtree_cache.setdefault(code, [m for m in tree.descendants(code) if m in active or m in own])
-        total = _Counter()
+        total = UnitCounts()
         for member in members:
             if member in own:
                 total.add(own[member])
@@ -263,7 +289,7 @@ def tally(
     return results
 
 
-def _record_use(use: _Use, judged: JudgedDossier, ctx: Context) -> None:
+def _record_use(use: ProcedureUses, judged: JudgedDossier, ctx: Context) -> None:
     view, facts = judged.view, judged.view.facts
     code = view.procedure_code
     if judged.new:
@@ -293,13 +319,47 @@ def _count(ind: Indicator, items: Iterable[Any], ctx: Context, miss_kind: str, u
     return Ratio(num, den)
 
 
+_USES = tuple((online, paid, fee_data, citizen) for online in (False, True) for paid in (False, True)
+              for fee_data in (False, True) for citizen in (False, True))
+
+
+class _VerdictTable:
+    """The procedure indicators' verdicts on a list of procedures for each of the 16 ways a unit's dossiers can
+    have used one (online, paid online, with fee data, with population data): the indicator functions are called
+    16 times per procedure and scope, then a unit's counts are looked up. 0 = not in the population, 1 = missed,
+    2 = met."""
+
+    def __init__(self, rows: Sequence[ProcedureFacts], ctx: Context) -> None:
+        self.rows = rows
+        self.codes = [row.procedure_code for row in rows]
+        self.verdicts: dict[str, list[list[int]]] = {}
+        for ind in (*_BY_KIND[Kind.PROCEDURE], *_BY_KIND[Kind.SERVICE]):
+            self.verdicts[ind.code] = [[_state(ind.test(ProcedureUse(row, *flags), ctx)) for flags in _USES]
+                                       for row in rows]
+
+    def count(self, indicators: Sequence[Indicator], uses: ProcedureUses) -> dict[str, Ratio]:
+        online, paid, fee_data, citizen = uses.online, uses.paid, uses.fee_data, uses.citizen
+        ways = [8 * (code in online) + 4 * (code in paid) + 2 * (code in fee_data) + (code in citizen)
+                for code in self.codes]
+        ratios = {}
+        for ind in indicators:
+            table = self.verdicts[ind.code]
+            states = [table[i][way] for i, way in enumerate(ways)]
+            ratios[ind.code] = Ratio(states.count(2), len(states) - states.count(0))
+        return ratios
+
+
+def _state(verdict: Any) -> int:
+    return 0 if verdict is None else 2 if verdict.met else 1
+
+
 def _procedure_indicators(
     tree: UnitTree,
     active: Mapping[str, Unit],
     wanted: Sequence[str],
     results: dict[str, Tally],
     procedures: Sequence[ProcedureFacts] | None,
-    use: Mapping[str, _Use],
+    use: Mapping[str, ProcedureUses],
     ctx: Context,
     collecting: set[str],
     max_items: int,
@@ -308,31 +368,46 @@ def _procedure_indicators(
     root = next((u for u in active.values() if u.kind is UnitKind.PROVINCE), None)
     province_wide = _province_wide(rows)
     province_ratios = {
-        ind.code: _count(ind, ((_Use().of(f), f.procedure_code, root.code if root else "") for f in province_wide),
-                         ctx, "procedure", "", None, max_items)
+        ind.code: _count(ind, ((ProcedureUses().of(f), f.procedure_code, root.code if root else "")
+                               for f in province_wide), ctx, "procedure", "", None, max_items)
         for ind in _BY_KIND[Kind.PROVINCE]
     }
     province_misses: dict[str, list[Miss]] = defaultdict(list)
     if root is not None and root.code in collecting:
         for ind in _BY_KIND[Kind.PROVINCE]:
-            _count(ind, ((_Use().of(f), f.procedure_code, root.code) for f in province_wide), ctx, "procedure",
+            _count(ind, ((ProcedureUses().of(f), f.procedure_code, root.code) for f in province_wide), ctx, "procedure",
                    root.code, province_misses[ind.code], max_items)
     ecc_rows = [r for r in rows if r.e_certified_copy is not None]
     communes = [u for u in active.values() if u.kind in (UnitKind.COMMUNE, UnitKind.DISTRICT)]
     offers = {u.code: any(r.e_certified_copy for r in ecc_rows if in_scope(r, u)) for u in communes}
-    scopes: dict[str, list[ProcedureFacts]] = {}
-    nothing = _Use()
+    nothing = ProcedureUses()
+    agencies = {r.agency_code for r in rows if r.agency_code is not None}
+    scopes: dict[tuple[str | None, bool], list[ProcedureFacts]] = {}
+    tables: dict[tuple[str | None, bool], _VerdictTable] = {}
+
+    def scope_key(unit: Unit) -> tuple[str | None, bool]:
+        """What in_scope reads of a unit: units with the same key (every commune, usually) share their scope."""
+        if unit.kind is UnitKind.PROVINCE:
+            return ("", True)
+        return (unit.code if unit.code in agencies else None, unit.kind in (UnitKind.COMMUNE, UnitKind.DISTRICT))
 
     def scoped(unit: Unit) -> list[ProcedureFacts]:
-        if unit.code not in scopes:
-            scopes[unit.code] = _scoped(rows, unit)
-        return scopes[unit.code]
+        key = scope_key(unit)
+        if key not in scopes:
+            scopes[key] = _scoped(rows, unit)
+        return scopes[key]
+
+    def table(unit: Unit) -> _VerdictTable:
+        key = scope_key(unit)
+        if key not in tables:
+            tables[key] = _VerdictTable(scoped(unit), ctx)
+        return tables[key]
 
     for code in wanted:
         unit = active[code]
         result = results[code]
         members = [m for m in tree.descendants(code) if m in active]
-        combined = _Use()
+        combined = ProcedureUses()
         for member in members:
             if member in use:
                 combined.update(use[member])
@@ -343,15 +418,32 @@ def _procedure_indicators(
                 result.notes[ind.code] = PROVINCE_COPY_NOTE
             elif collect:
                 result.misses[ind.code] = province_misses[ind.code]
-        uses = [(combined.of(f), f.procedure_code, code) for f in scoped(unit)]
-        for ind in _BY_KIND[Kind.PROCEDURE]:
-            bucket = result.misses[ind.code] if collect else None
-            result.ratios[ind.code] = _count(ind, uses, ctx, "procedure", code, bucket, max_items)
-        services = [((use.get(m) or nothing).of(f), f.procedure_code, m) for m in members
-                    if active[m].kind is not UnitKind.PROVINCE for f in scoped(active[m])]
+        if collect:  # the items behind the misses, each with its reason
+            uses = [(combined.of(f), f.procedure_code, code) for f in scoped(unit)]
+            for ind in _BY_KIND[Kind.PROCEDURE]:
+                result.ratios[ind.code] = _count(ind, uses, ctx, "procedure", code, result.misses[ind.code],
+                                                 max_items)
+            for ind in _BY_KIND[Kind.SERVICE]:  # the province's are every commune's: judged until the list is full
+                bucket = result.misses[ind.code]
+                for member in members:
+                    if len(bucket) >= max_items:
+                        break
+                    if active[member].kind is UnitKind.PROVINCE:
+                        continue
+                    for facts in scoped(active[member]):
+                        verdict = ind.test((use.get(member) or nothing).of(facts), ctx)
+                        if verdict is not None and not verdict.met and len(bucket) < max_items:
+                            bucket.append(Miss("service", facts.procedure_code, member, verdict.reason))
+        else:  # counts only: the verdicts looked up (a ranking scores every unit)
+            result.ratios.update(table(unit).count(_BY_KIND[Kind.PROCEDURE], combined))
+        totals: dict[str, Ratio] = {}  # online services are counted per applying unit: the sum of the members'
+        for member in members:
+            if active[member].kind is not UnitKind.PROVINCE:
+                for ind_code, ratio in table(active[member]).count(_BY_KIND[Kind.SERVICE],
+                                                                   use.get(member) or nothing).items():
+                    totals[ind_code] = totals[ind_code] + ratio if ind_code in totals else ratio
         for ind in _BY_KIND[Kind.SERVICE]:
-            bucket = result.misses[ind.code] if collect else None
-            result.ratios[ind.code] = _count(ind, services, ctx, "service", code, bucket, max_items)
+            result.ratios[ind.code] = totals.get(ind.code, Ratio(0, 0))
         for ind in _BY_KIND[Kind.COMMUNE]:
             if not ecc_rows:
                 result.ratios[ind.code] = Ratio(1, 1)

@@ -33,6 +33,9 @@ class Ratio:
     denominator: int
 
     def __post_init__(self) -> None:
+        numerator, denominator = self.numerator, self.denominator
+        if type(numerator) is int and type(denominator) is int and 0 <= numerator <= denominator:
+            return  # the common case, checked without a loop: a ranking builds ~100,000 ratios
         for name in ("numerator", "denominator"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):

@@ -16,10 +16,9 @@ published figure. The maxima are the same for the province and every unit below 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import cached_property
 
 from services.dossiers.index766.forms import Ratio, Scored
 from services.dossiers.index766.indicators import (
@@ -48,9 +47,20 @@ class Group:
     max_points: Decimal
     metric: bool  # total = sum of displayed metric scores; else the exact sum rounded once
 
-    @cached_property
+    @property
     def indicators(self) -> tuple[Indicator, ...]:
-        return tuple(ind for ind in INDICATORS.values() if ind.group == self.code)
+        return _MEMBERS[self.code]
+
+    @property
+    def inferred_numbers(self) -> tuple[str, ...]:
+        """The group's scored indicators whose method is inferred (766-INDEX.md): tables mark the group with them."""
+        return tuple(ind.number for ind in self.indicators if ind.inferred and ind.max_points > 0)
+
+
+# a group's indicators, looked up per unit and group by a ranking (a plain dict: no descriptor in the hot path)
+_MEMBERS: dict[str, tuple[Indicator, ...]] = {}
+for _ind in INDICATORS.values():
+    _MEMBERS[_ind.group] = (*_MEMBERS.get(_ind.group, ()), _ind)
 
 
 GROUPS: tuple[Group, ...] = (
@@ -63,6 +73,9 @@ GROUPS: tuple[Group, ...] = (
 )
 
 
+_ZERO = round_half_up(0)
+
+
 @dataclass(frozen=True)
 class IndicatorScore:
     indicator: Indicator
@@ -70,14 +83,13 @@ class IndicatorScore:
     figures: Scored
     note: str | None = None  # how this unit's figure was obtained, when it is not its own count
     forced: bool = False  # the score does not follow the ratio (0 below the province on 3.1)
+    points: Decimal = field(init=False)  # the score, a null one counting 0
+    points_lost: Decimal = field(init=False)
 
-    @property
-    def points(self) -> Decimal:
-        return self.figures.score if self.figures.score is not None else round_half_up(0)
-
-    @property
-    def points_lost(self) -> Decimal:
-        return self.indicator.max_points - self.points
+    def __post_init__(self) -> None:  # set once (cached_property locked on each of ~80,000 first reads)
+        points = self.figures.score if self.figures.score is not None else _ZERO
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "points_lost", self.indicator.max_points - points)
 
 
 @dataclass(frozen=True)

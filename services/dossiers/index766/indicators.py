@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from services.dossiers.index766.forms import LINEAR, EmptyRule, Form, Ratio, Scored, score, threshold
@@ -485,7 +486,15 @@ def score_progress(ratio: Ratio) -> Scored:
 
 def scored(ind: Indicator, ratio: Ratio) -> Scored:
     """One indicator's figures; 0-point indicators publish a ratio and a null score."""
-    if ind.code == "PROGRESS_ON_TIME":
+    return _scored(ind.code, ratio.numerator, ratio.denominator)
+
+
+@lru_cache(maxsize=65_536)
+def _scored(code: str, numerator: int, denominator: int) -> Scored:
+    """Memoised (a ranking of 3,321 communes scores ~80,000 indicators, many with the same counts): Scored is
+    immutable, and an indicator's figures depend only on its counts."""
+    ind, ratio = INDICATORS[code], Ratio(numerator, denominator)
+    if code == "PROGRESS_ON_TIME":
         return score_progress(ratio)
     result = ind.score(ratio)
     if ind.max_points == 0:

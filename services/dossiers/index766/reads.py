@@ -12,9 +12,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.dossiers.index766 import store
-from services.dossiers.index766.counting import Tally, active_units, tally
+from services.dossiers.index766 import aggregate, store
+from services.dossiers.index766.aggregate import Coverage
+from services.dossiers.index766.cache import RankingCache, fingerprint
+from services.dossiers.index766.counting import JUDGED_IN_PYTHON, Tally, active_units, tally
 from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
+from services.dossiers.index766.indicators import INDICATORS, Kind
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
 from services.dossiers.index766.periods import BoardPeriod, as_of, parse_board_period
 from services.dossiers.index766.procedure_facts import plan_import
@@ -37,17 +40,35 @@ def _text(value: Decimal | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def _context(period: BoardPeriod, now: dt.datetime, rules: TimelinessRules,
-             facts: Sequence[ProcedureFacts]) -> Context:
+def _bearing(facts: Sequence[ProcedureFacts]) -> dict[str, bool]:
+    """Fee-bearing by procedure code: any row of the procedure that says so."""
     bearing: dict[str, bool] = {}
     for row in facts:
         if row.fee_bearing is not None:
             bearing[row.procedure_code] = bearing.get(row.procedure_code, False) or row.fee_bearing
-    return Context(period, as_of(period, now), rules.calendar, fee_bearing=bearing.get)
+    return bearing
 
 
-def coverage_warnings(dossiers: Sequence[DossierView], petitions: Sequence[PetitionView],
-                      facts_import: dict[str, Any] | None, period: BoardPeriod) -> list[str]:
+def _context(period: BoardPeriod, now: dt.datetime, rules: TimelinessRules,
+             facts: Sequence[ProcedureFacts]) -> Context:
+    return Context(period, as_of(period, now), rules.calendar, fee_bearing=_bearing(facts).get)
+
+
+def coverage_of(dossiers: Sequence[DossierView]) -> Coverage:
+    """Which sources the one-door sent for these dossiers (aggregate.count_dossiers counts the same in SQL)."""
+    return Coverage(
+        dossiers=len(dossiers),
+        synced=sum(1 for v in dossiers if v.facts.synced_at is not None),
+        e_result=sum(1 for v in dossiers if v.facts.e_result_at is not None),
+        components=sum(1 for v in dossiers if v.facts.component_count is not None or v.facts.digitised is not None),
+        fees=sum(1 for v in dossiers if v.facts.fee_lines is not None),
+        ratings=sum(1 for v in dossiers if v.facts.rating is not None),
+        paid_exempt=sum(1 for v in dossiers if v.facts.exempt and v.facts.paid_online_at is not None),
+    )
+
+
+def coverage_warnings(coverage: Coverage, petitions: Sequence[PetitionView], facts_import: dict[str, Any] | None,
+                      period: BoardPeriod) -> list[str]:
     """What the figures could not see: a source that sent nothing makes its indicators a lower bound, and says so."""
     warnings = []
     if facts_import is None:
@@ -56,25 +77,23 @@ def coverage_warnings(dossiers: Sequence[DossierView], petitions: Sequence[Petit
     elif facts_import["period"] != period.label:
         warnings.append(f"Dữ liệu TTHC lấy từ lần nhập cho kỳ {facts_import['period']} (chưa có lần nhập cho kỳ "
                         f"{period.label}).")
-    if not dossiers:
+    if not coverage.dossiers:
         return warnings
     sources = (
-        (lambda v: v.facts.synced_at is not None, "xác nhận đồng bộ từ Cổng DVCQG (dossier.synced): chỉ tiêu 1.4"),
-        (lambda v: v.facts.e_result_at is not None, "kết quả điện tử (dossier.result_issued): chỉ tiêu 4.1, 4.2"),
-        (lambda v: v.facts.component_count is not None or v.facts.digitised is not None,
-         "thành phần hồ sơ (components): chỉ tiêu 4.2–4.5"),
-        (lambda v: v.facts.fee_lines is not None, "phí, lệ phí (fees): nhóm thanh toán trực tuyến"),
-        (lambda v: v.facts.rating is not None, "đánh giá hài lòng (dossier.rated): chỉ tiêu 5.4"),
+        (coverage.synced, "xác nhận đồng bộ từ Cổng DVCQG (dossier.synced): chỉ tiêu 1.4"),
+        (coverage.e_result, "kết quả điện tử (dossier.result_issued): chỉ tiêu 4.1, 4.2"),
+        (coverage.components, "thành phần hồ sơ (components): chỉ tiêu 4.2–4.5"),
+        (coverage.fees, "phí, lệ phí (fees): nhóm thanh toán trực tuyến"),
+        (coverage.ratings, "đánh giá hài lòng (dossier.rated): chỉ tiêu 5.4"),
     )
     for seen, what in sources:
-        if not any(seen(v) for v in dossiers):
+        if not seen:
             warnings.append(f"Hệ thống một cửa chưa gửi {what} được tính theo số liệu hiện có (cận dưới).")
     if not petitions:
         warnings.append("Chưa có phản ánh, kiến nghị nào trong kỳ: chỉ tiêu 5.2, 5.3 được đủ điểm như Cổng DVCQG tính.")
-    paid_exempt = sum(1 for v in dossiers if v.facts.exempt and v.facts.paid_online_at is not None)
-    if paid_exempt:
-        warnings.append(f"{paid_exempt} hồ sơ miễn phí, lệ phí nhưng có thanh toán trực tuyến: không tính vào chỉ "
-                        "tiêu 3.6; kiểm tra dữ liệu của hệ thống một cửa.")
+    if coverage.paid_exempt:
+        warnings.append(f"{coverage.paid_exempt} hồ sơ miễn phí, lệ phí nhưng có thanh toán trực tuyến: không tính vào "
+                        "chỉ tiêu 3.6; kiểm tra dữ liệu của hệ thống một cửa.")
     return warnings
 
 
@@ -138,11 +157,14 @@ def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_
     members = rules.units.descendants(unit.code)
     facts, chosen = store.procedure_facts(session, period)
     ctx = _context(period, now, rules, facts)
-    dossiers = store.dossier_views(session, rules, period, None if unit.kind is UnitKind.PROVINCE else members,
-                                   with_applicants=True)
-    petitions = store.petition_views(session, period, None if unit.kind is UnitKind.PROVINCE else members)
-    result = tally(rules.units, dossiers, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
-                   max_items=max_items).get(unit.code)
+    if unit.kind is UnitKind.PROVINCE:
+        result, coverage, petitions = _province_tally(session, rules, unit, period, ctx, facts, max_items)
+    else:
+        dossiers = store.dossier_views(session, rules, period, members, with_applicants=True)
+        petitions = store.petition_views(session, period, members)
+        result = tally(rules.units, dossiers, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
+                       max_items=max_items).get(unit.code)
+        coverage = coverage_of(dossiers)
     if result is None:
         raise NotFound(f"unit_code: unit {unit_code!r} did not exist in {period.label}")
     index = compute(result.ratios, is_root=unit.kind is UnitKind.PROVINCE, notes=result.notes)
@@ -150,19 +172,47 @@ def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_
         **_head(unit, period, ctx, index),
         "groups": _groups_json(index),
         "losses": [_loss_json(loss) for loss in indicator_losses(index, result)],
-        "warnings": coverage_warnings(dossiers, petitions, chosen, period),
+        "warnings": coverage_warnings(coverage, petitions, chosen, period),
         "procedure_facts": _facts_json(chosen),
     }
 
 
+def _province_tally(session: Session, rules: TimelinessRules, unit: Unit, period: BoardPeriod, ctx: Context,
+                    facts: Sequence[ProcedureFacts], max_items: int
+                    ) -> tuple[Tally | None, Coverage, list[PetitionView]]:
+    """The province's tally without loading its ~180,000 dossiers: the database counts them (as for the ranking),
+    then the first ``max_items`` dossiers missing each indicator — found by the same flags, and among the dossiers
+    with supplement rounds by the functions — are loaded whole and judged by the functions, with their reasons."""
+    bearing = _bearing(facts)
+    counted, coverage = aggregate.count_dossiers(session, period, ctx.as_of, bearing)
+    rounds = aggregate.round_views(session, rules, period, ctx.as_of)
+    petitions = store.petition_views(session, period)
+    result = tally(rules.units, rounds, petitions, facts, ctx, units=[unit.code], collect=[unit.code],
+                   max_items=max_items, counted=counted).get(unit.code)
+    if result is None:
+        return None, coverage, petitions
+    codes = set(aggregate.missing_codes(session, period, ctx.as_of, bearing, max_items))
+    codes |= {miss.code for code in JUDGED_IN_PYTHON for miss in result.misses.get(code, ())}
+    views = store.dossier_views(session, rules, period, with_applicants=True, codes=codes)
+    listed = tally(rules.units, views, [], facts, ctx, units=[unit.code], collect=[unit.code],
+                   max_items=max_items)[unit.code]
+    for ind in INDICATORS.values():
+        if ind.kind is Kind.DOSSIER:
+            result.misses[ind.code] = listed.misses.get(ind.code, [])
+    return result, coverage, petitions
+
+
 def _all(session: Session, rules: TimelinessRules, period: BoardPeriod, now: dt.datetime
          ) -> tuple[Context, dict[str, Tally], list[Unit], list[str], dict[str, Any] | None]:
+    """Every unit's tally: the database counts the dossier indicators (aggregate.py), Python judges the dossiers
+    with supplement rounds and everything that is not a dossier."""
     facts, chosen = store.procedure_facts(session, period)
     ctx = _context(period, now, rules, facts)
-    dossiers = store.dossier_views(session, rules, period)
+    counted, coverage = aggregate.count_dossiers(session, period, ctx.as_of, _bearing(facts))
+    rounds = aggregate.round_views(session, rules, period, ctx.as_of)
     petitions = store.petition_views(session, period)
-    tallies = tally(rules.units, dossiers, petitions, facts, ctx)
-    return ctx, tallies, active_units(rules.units, ctx), coverage_warnings(dossiers, petitions, chosen, period), chosen
+    tallies = tally(rules.units, rounds, petitions, facts, ctx, counted=counted)
+    return ctx, tallies, active_units(rules.units, ctx), coverage_warnings(coverage, petitions, chosen, period), chosen
 
 
 def _standing_json(position: int, standing: Any) -> dict[str, Any]:
@@ -173,6 +223,7 @@ def _standing_json(position: int, standing: Any) -> dict[str, Any]:
         "position": position, "board_rank": standing.board_rank, "unit_code": standing.unit_code,
         "unit_name": standing.unit_name, "unit_kind": standing.unit_kind, "total": str(index.total),
         "points_lost": str(standing.points_lost),
+        "dossiers": index.indicator("PROGRESS_ON_TIME").ratio.denominator,  # received or processed in the period
         "groups": {g.group.code: str(g.score) for g in index.groups},
         "top_losses": [{"code": s.indicator.code, "number": s.indicator.number, "name": s.indicator.name_vi,
                         "points_lost": str(s.points_lost)} for s in losses],
@@ -180,12 +231,35 @@ def _standing_json(position: int, standing: Any) -> dict[str, Any]:
 
 
 def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt.datetime,
-            unit_kind: str | None = None) -> dict[str, Any]:
+            unit_kind: str | None = None, *, cache: RankingCache | None = None,
+            max_age: dt.timedelta | None = None) -> dict[str, Any]:
     """The province's units (departments and communes, or one kind) by points at stake, most first, with the
-    province's own figures beside them."""
+    province's own figures beside them; from ``cache`` when it may be served (cache.py)."""
     if unit_kind is not None and unit_kind not in UNIT_KINDS:
         raise ValueError(f"unit_kind: {unit_kind!r} is not one of {', '.join(UNIT_KINDS)}")
     period = parse_board_period(period_label)
+    if cache is None:
+        doc = _ranking(session, rules, period, now)
+    else:
+        doc = cache.get(period.label, now, fingerprint(session, rules.catalogue.version),
+                        lambda: _ranking(session, rules, period, now), max_age=max_age)
+    return doc if unit_kind is None else _of_kind(doc, unit_kind)
+
+
+def _of_kind(doc: dict[str, Any], unit_kind: str) -> dict[str, Any]:
+    """The ranking of one kind of unit: its units in the same order, numbered and ranked among themselves."""
+    units = [u for u in doc["units"] if u["unit_kind"] == unit_kind]
+    totals = sorted((Decimal(u["total"]) for u in units), reverse=True)
+    rank_of: dict[Decimal, int] = {}
+    for position, total in enumerate(totals, start=1):
+        rank_of.setdefault(total, position)
+    return {**doc, "unit_kind": unit_kind,
+            "units": [{**u, "position": i, "board_rank": rank_of[Decimal(u["total"])]}
+                      for i, u in enumerate(units, start=1)]}
+
+
+def _ranking(session: Session, rules: TimelinessRules, period: BoardPeriod, now: dt.datetime) -> dict[str, Any]:
+    """Every department and commune by points at stake (one kind is filtered from it: :func:`_of_kind`)."""
     ctx, tallies, units, warnings, chosen = _all(session, rules, period, now)
     root = next((u for u in units if u.kind is UnitKind.PROVINCE), None)
     indexes = {code: compute(t.ratios, is_root=root is not None and code == root.code, notes=t.notes)
@@ -193,11 +267,10 @@ def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt
     province = None
     if root is not None:
         province = {**_head(root, period, ctx, indexes[root.code]), "groups": _groups_json(indexes[root.code])}
-    kinds = {unit_kind} if unit_kind else set(UNIT_KINDS)
-    ranked = [(u.code, u.name, u.kind.value) for u in units if u.kind.value in kinds]
+    ranked = [(u.code, u.name, u.kind.value) for u in units if u.kind.value in UNIT_KINDS]
     standings = rank_by_points_at_stake(ranked, indexes)
     return {
-        "period": period.label, "period_title": period.title_vi, "as_of": _local(ctx.as_of), "unit_kind": unit_kind,
+        "period": period.label, "period_title": period.title_vi, "as_of": _local(ctx.as_of), "unit_kind": None,
         "province": province, "units": [_standing_json(i, s) for i, s in enumerate(standings, start=1)],
         "warnings": warnings, "procedure_facts": _facts_json(chosen),
     }

@@ -221,8 +221,9 @@ _FACTS_AT = len(_VIEW_COLUMNS)  # the facts' columns follow, in DossierFacts' or
 
 
 def dossier_views(session: Session, rules: TimelinessRules, period: BoardPeriod, units: Iterable[str] | None = None,
-                  *, with_applicants: bool = False) -> list[DossierView]:
-    """Every dossier received by the period's end and not closed before it began (of ``units``, if given)."""
+                  *, with_applicants: bool = False, codes: Iterable[str] | None = None) -> list[DossierView]:
+    """Every dossier received by the period's end and not closed before it began (of ``units``, or with these
+    ``codes``, if given)."""
     d, f = Dossier.__table__, DossierFactsRow.__table__
     columns = [*(d.c[name] for name in _VIEW_COLUMNS), *(f.c[name] for name in FACT_FIELDS)]
     if with_applicants:
@@ -234,13 +235,14 @@ def dossier_views(session: Session, rules: TimelinessRules, period: BoardPeriod,
                sa.or_(d.c.closed_date.is_(None), d.c.closed_date >= period.start))
         .order_by(d.c.received_at, d.c.dossier_code)
     )
-    wanted = sorted(set(units)) if units is not None else None
+    column = d.c.unit_code if codes is None else d.c.dossier_code
+    wanted = sorted(set(units if codes is None else codes)) if units is not None or codes is not None else None
     rows: list[Any] = []
     if wanted is None:
         rows = list(session.execute(query))
     else:
         for chunk in _chunks(wanted):
-            rows.extend(session.execute(query.where(d.c.unit_code.in_(chunk))))
+            rows.extend(session.execute(query.where(column.in_(chunk))))
         rows.sort(key=lambda r: (r.received_at, r.dossier_code))
     steps = _steps(session, [r.dossier_code for r in rows if r.supplement_rounds])
     complaints = _complaints(session)

@@ -85,10 +85,13 @@ def ranking_workbook(doc: dict[str, Any]) -> bytes:
     sheet = _sheet(book, "Xếp hạng", first=True)
     start = _titles(sheet, [
         f"Chỉ số chỉ đạo, điều hành và đánh giá chất lượng phục vụ (QĐ 766/QĐ-TTg) — {doc['period_title']}",
-        f"Số liệu tính đến {doc['as_of']}; đơn vị xếp theo số điểm bị mất, nhiều nhất trước",
+        f"Số liệu tính đến {doc['as_of']}; đơn vị xếp theo số điểm bị mất, nhiều nhất trước; (*) nhóm có chỉ tiêu "
+        "tính theo cách suy luận (" + "; ".join(f"{g.name_vi}: {', '.join(g.inferred_numbers)}" for g in GROUPS
+                                                if g.inferred_numbers) + ")",
     ])
     header = ["STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị",
-              *(f"{g.name_vi} ({g.max_points})" for g in GROUPS), "Tổng điểm (100)", "Điểm bị mất",
+              *(f"{g.name_vi} ({g.max_points})" + (" (*)" if g.inferred_numbers else "") for g in GROUPS),
+              "Tổng điểm (100)", "Điểm bị mất",
               "Thứ hạng theo tổng điểm", "Chỉ tiêu mất nhiều điểm nhất"]
     rows: list[list[Any]] = []
     province = doc.get("province")
