@@ -14,7 +14,7 @@ from services.dossiers.models import Dossier, DossierEvent
 from services.dossiers.outcomes import Granularity
 from services.dossiers.periods import PeriodKind, parse_period, period_containing
 from services.dossiers.statistics import PeriodStats, build, rollup
-from services.dossiers.stats_query import as_of_for, counts_by_unit
+from services.dossiers.stats_query import as_of_for, counts_by_unit, subtree_counts
 from shared.calendar import LOCAL_TZ, WorkingCalendar
 
 
@@ -153,7 +153,14 @@ def monthly_series(
     for _ in range(months):
         labels.append(month.label)
         month = month.previous()
-    return [period_stats(session, rules, unit_code, label, now)[0].to_dict() for label in reversed(labels)]
+    if rules.units.get(unit_code) is None:
+        raise NotFound(f"unit_code: no unit {unit_code!r}")
+    periods = [parse_period(label) for label in reversed(labels)]
+    members = sorted(rules.units.descendants(unit_code))
+    counts = subtree_counts(session, periods, now, rules.granularity, members)  # one query, not twelve
+    name = rules.units.get(unit_code).name  # type: ignore[union-attr]
+    return [build(unit_code, name, p, as_of_for(p, now).date(), rules.granularity.value, c).to_dict()
+            for p, c in zip(periods, counts, strict=True)]
 
 
 def _iso(value: dt.datetime | None) -> str | None:

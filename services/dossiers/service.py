@@ -27,7 +27,7 @@ from services.dossiers.schemas import (
     CatalogueVersionSchema,
     DossierSchema,
     GapSchema,
-    StatsSchema,
+    dump_stats,
 )
 from shared import ops
 from shared.batch_consumer import batch_event_handler
@@ -147,7 +147,7 @@ class DossiersService(ops.OpsEndpoints):
         """Figures for ``unit_code`` (rolled up over its subtree) in ``period`` ("2023", "2023-H1", …)."""
         with self.db.transaction() as session:
             rows = reads.period_stats(session, self.rules, unit_code, period, utcnow(), include_children)
-        dumped = StatsSchema(many=True).dump([r.to_dict() for r in rows])
+        dumped = dump_stats([r.to_dict() for r in rows])
         return dumped if include_children else dumped[0]
 
     @rpc(expected_exceptions=(reads.NotFound, ValueError))
@@ -163,7 +163,7 @@ class DossiersService(ops.OpsEndpoints):
         """The unit's figures (as ``period_stats``) for the ``months`` reporting months up to ``period``'s end."""
         with self.db.transaction() as session:
             rows = reads.monthly_series(session, self.rules, unit_code, period, utcnow(), months)
-        return StatsSchema(many=True).dump(rows)
+        return dump_stats(rows)
 
     @rpc
     def ingest_progress(self) -> dict[str, int]:

@@ -73,6 +73,12 @@ def test_twelve_months_of_period_stats_ending_with_the_period(stocked):
         for month in (series[6], series[11]):
             [expected] = period_stats(session, RULES, "07900", month["period"], NOW)
             assert month == expected.to_dict()
+        # the series is read in one query for its ended months: every month of a unit and of the whole province
+        # (a running month among them, and a series that ends before it) is still its own period_stats
+        for unit, period in (("07900", "2026-H2"), ("P25", "2026-H2"), ("P25", "2026-Q3"), ("H44.45", "2026-11")):
+            for month in monthly_series(session, RULES, unit, period, NOW):
+                [expected] = period_stats(session, RULES, unit, month["period"], NOW)
+                assert month == expected.to_dict(), (unit, month["period"])
         assert [m["period"] for m in monthly_series(session, RULES, "P25", "2026-Q3", NOW, months=3)] == \
             ["2026-07", "2026-08", "2026-09"]
 
