@@ -133,10 +133,13 @@ def unit_dossiers(ctx: RequestContext, unit_code: str) -> Page:
                                        "offset": offset})
 
 
+MAX_OFFSET = 1_000_000  # beyond any table or list here; a longer number would overflow the database's OFFSET
+
+
 def _offset(ctx: RequestContext) -> int:
     text = ctx.arg("offset", "0")
-    if not text.isdigit():
-        raise PageNotFound(f"Vị trí trang “{text}” không hợp lệ.")
+    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) > MAX_OFFSET:
+        raise PageNotFound(f"Vị trí trang “{text[:20]}” không hợp lệ.")
     return int(text)
 
 
