@@ -39,11 +39,38 @@ def period_stats(
     include_children: bool = False,
 ) -> list[PeriodStats]:
     """The unit's figures (its own dossiers plus everything below it), optionally each child's too."""
-    period = parse_period(period_label)
     unit = rules.units.get(unit_code)
     if unit is None:
+        parse_period(period_label)  # a malformed period is named first, as before
         raise NotFound(f"unit_code: no unit {unit_code!r}")
     wanted = [unit_code] + ([c.code for c in rules.units.children(unit_code)] if include_children else [])
+    return _stats_of(session, rules, wanted, period_label, now)
+
+
+MAX_UNITS = 1000  # units of one period_stats_many request: a person's scope, not a national tree
+
+
+def period_stats_many(
+    session: Session, rules: TimelinessRules, unit_codes: list[str], period_label: str, now: dt.datetime
+) -> list[PeriodStats]:
+    """Each named unit's figures (rolled up over its subtree), in the order named, duplicates once: a unit
+    officer's several units in one request and one query, instead of one request each."""
+    parse_period(period_label)
+    if not isinstance(unit_codes, list) or not all(isinstance(c, str) for c in unit_codes):
+        raise ValueError("unit_codes: must be a list of unit codes")
+    wanted = list(dict.fromkeys(unit_codes))
+    if len(wanted) > MAX_UNITS:
+        raise ValueError(f"unit_codes: at most {MAX_UNITS} units, not {len(wanted)}")
+    for code in wanted:
+        if rules.units.get(code) is None:
+            raise NotFound(f"unit_codes: no unit {code!r}")
+    return _stats_of(session, rules, wanted, period_label, now)
+
+
+def _stats_of(
+    session: Session, rules: TimelinessRules, wanted: list[str], period_label: str, now: dt.datetime
+) -> list[PeriodStats]:
+    period = parse_period(period_label)
     members = sorted({m for code in wanted for m in rules.units.descendants(code)})
     own = counts_by_unit(session, period, now, rules.granularity, members)
     totals = rollup(rules.units, own, wanted)

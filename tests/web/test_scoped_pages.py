@@ -124,3 +124,33 @@ def test_unknown_unit_or_period_in_the_overview_urls_is_a_vietnamese_404(site):
         status, page = get(site, path, "lanhdao")
         assert status == 404, path
         assert "Không tìm thấy trang" in page and "Traceback" not in page, path
+
+
+def test_a_unit_officers_overview_is_his_units_in_one_request(site):
+    status, page = get(site, "/tong-quan?period=2026-H2", "canbo")
+    assert status == 200 and "Việt Trì" in page and "Nông Trang" not in page
+    headers = {"Cookie": f"{sessions.COOKIE}={site.cookies['canbo']}"}
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(f"{site.url}/tong-quan?period=2026-H2", headers=headers),
+                                timeout=60) as answer:
+        calls = int(re.search(r'desc="(\d+) calls"', answer.headers["Server-Timing"]).group(1))
+    assert calls == 1  # his units' figures (the unit registry is already held)
+
+
+def test_the_overview_table_asks_only_the_figures_it_shows(site):
+    status, page = get(site, "/tong-quan?period=2026-H2", "lanhdao")
+    assert status == 200 and "Việt Trì" in page and "Nông Trang" in page
+    from nameko.exceptions import RemoteError
+
+    from cchc.runner import rpc_proxy
+    from services.web.pages.overview import TABLE_FIELDS
+
+    with rpc_proxy(site.config, timeout=60) as rpc:
+        whole = rpc.dossiers.period_stats("P25", "2026-H2", True)
+        slim = rpc.dossiers.period_stats("P25", "2026-H2", True, TABLE_FIELDS)
+        assert slim[0] == whole[0]  # the unit's own row stays whole (the cards)
+        assert slim[1:] == [{k: row[k] for k in TABLE_FIELDS} for row in whole[1:]]
+        for bad in (["unit_code", "secret"], "unit_code"):
+            with pytest.raises(RemoteError, match="child_fields: unknown field"):
+                rpc.dossiers.period_stats("P25", "2026-H2", True, bad)

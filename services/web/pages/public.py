@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from services.web import figures
 from services.web.context import Page, PageNotFound, RequestContext
+from services.web.pages.overview import TABLE_FIELDS
 from shared.calendar import LOCAL_TZ
 
 TABLE_ROWS = 100
@@ -20,7 +21,7 @@ def figures_page(ctx: RequestContext) -> Page:
     offset = _offset(ctx)
     period = figures.current_period(ctx.now.astimezone(LOCAL_TZ).date())
     root = ctx.directory.root(ctx.backends)
-    rows = ctx.backends.call("dossiers", "period_stats", root["code"], period.label, True)
+    rows = ctx.backends.call("dossiers", "period_stats", root["code"], period.label, True, TABLE_FIELDS)
     units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
     table = figures.table_rows(rows[1:], units, "", "progress_766_score", True, period)
     return Page("public.html", {"title": "Số liệu công khai", "section": "", "period": period,
