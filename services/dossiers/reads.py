@@ -72,7 +72,10 @@ def _stats_of(
 ) -> list[PeriodStats]:
     period = parse_period(period_label)
     members = sorted({m for code in wanted for m in rules.units.descendants(code)})
-    own = counts_by_unit(session, period, now, rules.granularity, members)
+    # the whole tree (the province's table): no IN list of every unit code — 3,000 bound parameters rendered
+    # and planned in each of up to three queries — since the roll-up reads only the tree's units anyway
+    scope = None if len(members) == len(rules.units) else members
+    own = counts_by_unit(session, period, now, rules.granularity, scope)
     totals = rollup(rules.units, own, wanted)
     as_of = as_of_for(period, now).date()
     names = {code: rules.units.get(code).name for code in wanted}  # type: ignore[union-attr]
