@@ -41,7 +41,7 @@ def site(backend_config, tmp_path):
         cookies = {}
         with web_db.transaction() as session:
             for username, roles, units in (("canbo", ["unit_officer"], [OFFICER_UNIT]),
-                                           ("lanhdao", ["leader"], [])):
+                                           ("lanhdao", ["leader"], []), ("sonoivu", ["province_admin"], [])):
                 account = accounts.create(session, username, AccountInput(
                     display_name=username, password=PASSWORD, roles=roles, unit_codes=units), utcnow())
                 opened = sessions.open_session(session, account, load_settings(config), utcnow(),
@@ -154,3 +154,16 @@ def test_the_overview_table_asks_only_the_figures_it_shows(site):
         for bad in (["unit_code", "secret"], "unit_code"):
             with pytest.raises(RemoteError, match="child_fields: unknown field"):
                 rpc.dossiers.period_stats("P25", "2026-H2", True, bad)
+
+
+def test_paged_lists_refuse_offsets_they_cannot_answer_and_a_dead_service_is_a_503(site):
+    for path, user in (("/thong-bao?offset=" + "9" * 30, "lanhdao"), ("/thong-bao?offset=%C2%B2", "lanhdao"),
+                       ("/quan-tri/nhat-ky?offset=" + "9" * 30, "sonoivu"), ("/quan-tri/nhat-ky?offset=x", "sonoivu"),
+                       ("/thong-bao?offset=990", "canbo")):  # merged per unit: beyond the newest 1,000
+        status, page = get(site, path, user)
+        assert status == 404 and "Không tìm thấy trang" in page and "Traceback" not in page, path
+    status, page = get(site, "/quan-tri/nhat-ky?offset=0", "sonoivu")
+    assert status == 200
+    # the notifications service is not running here: its page is the 503 page, never a traceback
+    status, page = get(site, "/thong-bao", "lanhdao")
+    assert status == 503 and "Hệ thống đang tạm gián đoạn" in page and "Traceback" not in page

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from services.dossiers.periods import PeriodError
 from services.web import figures
-from services.web.context import Page, PageNotFound, RequestContext
+from services.web.context import Page, PageNotFound, RequestContext, page_offset
 from services.web.directory import UNIT_KIND_TITLES
 from shared.calendar import LOCAL_TZ
 from shared.svg_charts import Series, line_svg
@@ -144,14 +144,8 @@ def unit_dossiers(ctx: RequestContext, unit_code: str) -> Page:
                                        "offset": offset})
 
 
-MAX_OFFSET = 1_000_000  # beyond any table or list here; a longer number would overflow the database's OFFSET
-
-
 def _offset(ctx: RequestContext) -> int:
-    text = ctx.arg("offset", "0")
-    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) > MAX_OFFSET:
-        raise PageNotFound(f"Vị trí trang “{text[:20]}” không hợp lệ.")
-    return int(text)
+    return page_offset(ctx)
 
 
 def _ancestors(ctx: RequestContext, unit: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,18 +7,17 @@ request without signing in must not cost a megabyte of HTML each time."""
 from __future__ import annotations
 
 from services.web import figures
-from services.web.context import Page, PageNotFound, RequestContext
+from services.web.context import Page, PageNotFound, RequestContext, page_offset
 from services.web.pages.overview import TABLE_FIELDS
 from shared.calendar import LOCAL_TZ
 
 TABLE_ROWS = 100
-MAX_OFFSET = 1_000_000  # beyond any tree: a longer number is not a page of this table
 
 
 def figures_page(ctx: RequestContext) -> Page:
     if not ctx.settings.public_page:
         raise PageNotFound("Trang công khai chưa được bật.")
-    offset = _offset(ctx)
+    offset = page_offset(ctx)
     period = figures.current_period(ctx.now.astimezone(LOCAL_TZ).date())
     root = ctx.directory.root(ctx.backends)
     rows = ctx.backends.call("dossiers", "period_stats", root["code"], period.label, True, TABLE_FIELDS)
@@ -27,10 +26,3 @@ def figures_page(ctx: RequestContext) -> Page:
     return Page("public.html", {"title": "Số liệu công khai", "section": "", "period": period,
                                 "province": figures.enrich(rows[0]), "rows": table[offset:offset + TABLE_ROWS],
                                 "total_rows": len(table), "offset": offset, "table_rows": TABLE_ROWS})
-
-
-def _offset(ctx: RequestContext) -> int:
-    text = ctx.arg("offset", "0")
-    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) > MAX_OFFSET:
-        raise PageNotFound(f"Vị trí trang “{text[:20]}” không hợp lệ.")
-    return int(text)
