@@ -14,8 +14,13 @@ Two scenarios:
 
 Target on the 2-core machine: the overview's p95 under 300 ms for the province.
 
+Baseline in the same run (``--baseline DIR``, a checkout of an earlier commit, e.g.
+``git archive <commit> | tar -x -C DIR``): a second, identical system runs that code beside this one, loaded with
+the same stream, and each page's requests alternate between the two, so both see the same machine load (other
+work on a shared machine moves absolute figures a lot; the ratio baseline / this is what to compare).
+
 Run: .venv/bin/python bench/web_pages.py [--requests 40] [--dossiers 20000] [--national-dossiers 60000]
-     [--scenarios province,national]
+     [--scenarios province,national] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +85,7 @@ def national_unit_file(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def system(folder: Path, extra_units: Path | None) -> Iterator[tuple[dict[str, Any], str]]:
+def system(folder: Path, extra_units: Path | None, root: Path = ROOT) -> Iterator[tuple[dict[str, Any], str]]:
     with rabbit_vhost() as amqp_uri, pg_schema_prefix() as schema:
         settings: dict[str, Any] = {"AMQP_URI": amqp_uri, "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": schema,
                                     "reports": {"output_dir": str(folder / "documents")},
@@ -101,7 +107,8 @@ def system(folder: Path, extra_units: Path | None) -> Iterator[tuple[dict[str, A
         processes = {}
         try:
             for name in SERVICE_NAMES:
-                processes[name] = ServiceProcess(name, settings, folder, web_port if name == "web" else free_port())
+                processes[name] = ServiceProcess(name, settings, folder, web_port if name == "web" else free_port(),
+                                                 root)
             for process in processes.values():
                 wait_until(process.ready, timeout=300, interval=0.2, message=f"/ready of {process.name}")
             yield config, f"http://127.0.0.1:{web_port}"
@@ -151,58 +158,95 @@ def signed_in(url: str) -> requests.Session:
     return session
 
 
-def measure(session: requests.Session, url: str, path: str, n: int) -> dict[str, float]:
-    wall, rpc, total = [], [], []
+CALLS = re.compile(r'rpc;dur=[0-9.]+;desc="(\d+) calls"')
+
+
+@dataclass
+class Samples:
+    wall: list[float] = field(default_factory=list)
+    rpc: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+    calls: int = 0
+    size: int = 0
+
+    def add(self, elapsed: float, answer: requests.Response) -> None:
+        header = answer.headers.get("Server-Timing", "")
+        timing = dict(TIMING.findall(header))
+        self.wall.append(elapsed)
+        self.rpc.append(float(timing["rpc"]))
+        self.total.append(float(timing["total"]))
+        found = CALLS.search(header)
+        self.calls = int(found.group(1)) if found else -1
+        self.size = len(answer.content)
+
+    def figures(self) -> dict[str, float]:
+        cuts = statistics.quantiles(self.wall, n=100, method="inclusive")
+        own = [t - r for t, r in zip(self.total, self.rpc, strict=True)]
+        return {"p50": cuts[49], "p95": cuts[94], "rpc_p50": statistics.median(self.rpc),
+                "total_p50": statistics.median(self.total), "own_p50": statistics.median(own),
+                "calls": self.calls, "bytes": self.size}
+
+
+def measure(targets: list[tuple[requests.Session, str]], path: str, n: int) -> list[dict[str, float]]:
+    """``n`` timed requests of ``path`` from each system, alternating (who goes first alternates too)."""
+    samples = [Samples() for _ in targets]
     for i in range(WARMUP + n):
-        started = time.perf_counter()
-        answer = session.get(url + path, timeout=120)
-        elapsed = (time.perf_counter() - started) * 1000
-        if answer.status_code != 200:
-            raise RuntimeError(f"{path}: HTTP {answer.status_code}")
-        if i < WARMUP:
-            continue
-        timing = dict(TIMING.findall(answer.headers.get("Server-Timing", "")))
-        wall.append(elapsed)
-        rpc.append(float(timing["rpc"]))
-        total.append(float(timing["total"]))
-    cuts = statistics.quantiles(wall, n=100, method="inclusive")
-    own = [t - r for t, r in zip(total, rpc, strict=True)]
-    return {"p50": cuts[49], "p95": cuts[94], "rpc_p50": statistics.median(rpc),
-            "total_p50": statistics.median(total), "own_p50": statistics.median(own),
-            "bytes": len(answer.content)}
+        order = list(range(len(targets)))
+        if i % 2:
+            order.reverse()
+        for k in order:
+            session, url = targets[k]
+            started = time.perf_counter()
+            answer = session.get(url + path, timeout=120)
+            elapsed = (time.perf_counter() - started) * 1000
+            if answer.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {answer.status_code}")
+            if i >= WARMUP:
+                samples[k].add(elapsed, answer)
+    return [s.figures() for s in samples]
 
 
-def run_scenario(name: str, dossiers: int, n: int, national: bool) -> None:
+def run_scenario(name: str, dossiers: int, n: int, national: bool, baseline: Path | None) -> None:
     print(f"\n== {name}: {dossiers:,} dossiers (load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs)")
     now = utcnow()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        with system(folder, national_unit_file(folder) if national else None) as (config, url):
-            facts = load(config, dossiers, now)
-            print(f"  {facts['units']:,} units below the province")
-            session = signed_in(url)
-            pages = {
-                "overview (current month)": "/tong-quan",
-                "overview (half-year, 766 table)": f"/tong-quan?period={facts['half']}",
-                "overview sorted by points lost": f"/tong-quan?period={facts['half']}&sort=points_lost&dir=desc",
-                "unit drill-down (late list, trend)": f"/tong-quan/don-vi/{facts['busiest']}?period={facts['half']}"
-                                                       "&status=late",
-                "PAR Index ranking (departments)": f"/chi-so/{facts['set_id']}",
-                "PAR Index sheet of a unit": f"/chi-so/{facts['set_id']}/don-vi/{facts['department']}",
-                "documents": "/van-ban",
-                "notifications": "/thong-bao",
-                "public page": "/cong-khai",
-            }
-            print(f"  {'page':<38} {'p50 ms':>8} {'p95 ms':>8} {'RPC p50':>8} {'server':>8} {'own':>7} "
-                  f"{'total/RPC':>9} {'KiB':>6}")
-            for title, path in pages.items():
-                m = measure(session, url, path, n)
+    roots = [("this", ROOT)] + ([("baseline", baseline)] if baseline else [])
+    with contextlib.ExitStack() as stack:
+        targets, facts = [], {}
+        for label, root in roots:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            config, url = stack.enter_context(system(folder, national_unit_file(folder) if national else None, root))
+            print(f"  [{label}] ", end="")
+            facts = load(config, dossiers, now)  # the same stream into each: the same facts
+            targets.append((signed_in(url), url))
+        print(f"  {facts['units']:,} units below the province")
+        pages = {
+            "overview (current month)": "/tong-quan",
+            "overview (half-year, 766 table)": f"/tong-quan?period={facts['half']}",
+            "overview sorted by points lost": f"/tong-quan?period={facts['half']}&sort=points_lost&dir=desc",
+            "unit drill-down (late list, trend)": f"/tong-quan/don-vi/{facts['busiest']}?period={facts['half']}"
+                                                   "&status=late",
+            "PAR Index ranking (departments)": f"/chi-so/{facts['set_id']}",
+            "PAR Index sheet of a unit": f"/chi-so/{facts['set_id']}/don-vi/{facts['department']}",
+            "documents": "/van-ban",
+            "notifications": "/thong-bao",
+            "public page": "/cong-khai",
+        }
+        print(f"  {'page':<38} {'code':<8} {'p50 ms':>8} {'p95 ms':>8} {'RPC p50':>8} {'calls':>5} {'server':>8} "
+              f"{'own':>7} {'total/RPC':>9} {'KiB':>6}")
+        for title, path in pages.items():
+            results = measure(targets, path, n)
+            for (label, _), m in zip(roots, results, strict=True):
                 ratio = m["total_p50"] / m["rpc_p50"] if m["rpc_p50"] else float("inf")
                 flag = ""
                 if title.startswith("overview (current") and name == "province":
                     flag = "  <- target p95 < 300 ms: " + ("met" if m["p95"] < TARGET_MS else "NOT met")
-                print(f"  {title:<38} {m['p50']:8.1f} {m['p95']:8.1f} {m['rpc_p50']:8.1f} {m['total_p50']:8.1f} "
-                      f"{m['own_p50']:7.1f} {ratio:9.2f} {m['bytes'] / 1024:6.0f}{flag}")
+                print(f"  {title if label == 'this' else '':<38} {label:<8} {m['p50']:8.1f} {m['p95']:8.1f} "
+                      f"{m['rpc_p50']:8.1f} {m['calls']:5d} {m['total_p50']:8.1f} {m['own_p50']:7.1f} {ratio:9.2f} "
+                      f"{m['bytes'] / 1024:6.0f}{flag}")
+            if len(results) == 2:
+                new, old = results
+                print(f"  {'':<38} {'old/new':<8} {old['p50'] / new['p50']:8.2f} {old['p95'] / new['p95']:8.2f} "
+                      f"{old['rpc_p50'] / max(new['rpc_p50'], 0.01):8.2f}")
 
 
 def main() -> None:
@@ -211,12 +255,14 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=20000, help="dossiers in the province scenario")
     parser.add_argument("--national-dossiers", type=int, default=60000)
     parser.add_argument("--scenarios", default="province,national")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of an earlier commit, run beside this one as the same run's baseline")
     args = parser.parse_args()
     wanted = args.scenarios.split(",")
     if "province" in wanted:
-        run_scenario("province", args.dossiers, args.requests, national=False)
+        run_scenario("province", args.dossiers, args.requests, national=False, baseline=args.baseline)
     if "national" in wanted:
-        run_scenario("national", args.national_dossiers, args.requests, national=True)
+        run_scenario("national", args.national_dossiers, args.requests, national=True, baseline=args.baseline)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from shared.local_time import LocalDateTime
@@ -85,6 +87,16 @@ class StatsSchema(Schema):
     received_online = fields.Integer()
     online_share = fields.String()
 
+
+
+STATS_FIELDS = tuple(StatsSchema._declared_fields)
+
+
+def dump_stats(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``StatsSchema(many=True).dump`` of ``PeriodStats.to_dict()`` rows, without marshmallow: those rows are
+    already JSON-ready (strings, ints, None) with every field of the schema, so the dump is a copy of the schema's
+    keys — and a province's table dumps thousands of rows per page view (a test holds the two equal)."""
+    return [{name: row[name] for name in STATS_FIELDS} for row in rows]
 
 class ProcedureSchema(Schema):
     code = fields.String()

@@ -158,3 +158,59 @@ def _overdue_from_dossiers(
             have = result.get(unit, (0, 0))
             result[unit] = (have[0] + int(count), have[1] + int(le1))
     return result
+
+
+def subtree_counts(
+    session: Session, periods: list[Period], now: dt.datetime, granularity: Granularity, unit_codes: list[str]
+) -> list[Counts]:
+    """The counts of ``unit_codes`` together (a unit's subtree), for each of ``periods``: equal to summing
+    :func:`counts_by_unit` per period, in one query for every ended period instead of one or three each.
+
+    Every counter adds up across units and days, so the subtree's per-day sums (one row a day) answer every ended
+    period by its day ranges, with the arithmetic of :func:`counts_by_unit`; a period still running (at most the
+    last of a twelve-month trend) is judged now, so it goes through :func:`counts_by_unit` itself."""
+    s = StatsDay
+    ended = [p for p in periods if as_of_for(p, now) >= end_of_day(p.end)]
+    days: list[tuple[dt.date, list[int]]] = []
+    if ended:
+        query = (
+            sa.select(s.day, *(sa.func.sum(getattr(s, name)) for name in _DAY_COUNTERS))
+            .where(s.day <= max(p.end for p in ended), s.unit_code.in_(unit_codes))
+            .group_by(s.day)
+            .order_by(s.day)
+        )
+        days = [(row[0], [int(v or 0) for v in row[1:]]) for row in session.execute(query)]
+    result = []
+    for period in periods:
+        if period not in ended:
+            result.append(Counts.total_of(counts_by_unit(session, period, now, granularity, unit_codes).values()))
+            continue
+        sums = dict.fromkeys(_DAY_COUNTERS, 0)
+        carried = 0
+        for day, values in days:
+            if day > period.end:
+                break
+            row = dict(zip(_DAY_COUNTERS, values, strict=True))
+            if day < period.start:
+                carried += row["open_delta"]
+                for name in _PREFIX_COUNTERS:
+                    sums[name] += row[name]
+            else:
+                for name in _DAY_COUNTERS:
+                    sums[name] += row[name]
+        overdue, overdue_le1 = sums["overdue_delta"], sums["overdue_le1_delta"]
+        result.append(Counts(
+            carried_over=carried, received_new=sums["received"], finished_early=sums["finished_early"],
+            finished_on_time=sums["finished_on_time"], finished_late=sums["finished_late"],
+            unfinished_within=sums["open_delta"] - overdue, unfinished_overdue=overdue,
+            withdrawn=sums["withdrawn"], returned=sums["rejected"],
+            on_time_766=sums["finished_766"] + sums["open_le1_delta"] - overdue_le1,
+            received_online=sums["received_online"]))
+    return result
+
+
+# the counters an ended period reads: those of its days, and the running totals (deltas) from the beginning
+_DAY_COUNTERS = ("received", "received_online", "finished_early", "finished_on_time", "finished_late",
+                 "finished_766", "withdrawn", "rejected", "open_delta", "open_le1_delta", "overdue_delta",
+                 "overdue_le1_delta")
+_PREFIX_COUNTERS = ("open_delta", "open_le1_delta", "overdue_delta", "overdue_le1_delta")

@@ -92,12 +92,23 @@ class ReportsService(ops.OpsEndpoints):
     # -- reading ----------------------------------------------------------------------------------------
     @rpc
     def documents(self, kind: str | None = None, key: str | None = None, latest_only: bool = True,
-                  limit: int = 100) -> list[dict[str, Any]]:
-        """Kept files, newest first (by default only each document's latest version)."""
+                  limit: int = 100, unit_codes: list[str] | None = None) -> list[dict[str, Any]]:
+        """Kept files, newest first (by default only each document's latest version); ``unit_codes``: only the
+        ranking decisions and these units' documents (the web application's unit officers)."""
         with self.db.transaction() as session:
-            files = store.list_files(session, kind, key, latest_only, min(limit, 1000))
+            files = store.list_files(session, kind, key, latest_only, max(1, min(limit, 1000)), unit_codes)
         expires = link_expiry(utcnow(), self.settings)
         return StoredFileSchema(many=True).dump([f.to_dict(expires) for f in files])
+
+    @rpc(expected_exceptions=(NotFound,))
+    def document_info(self, document_id: int) -> dict[str, Any]:
+        """One kept file's description — kind, key, version, sources — without its token, link or content: what
+        a caller checks (the web application's unit scope) before it asks for the bytes. NotFound for an unknown
+        id. A direct lookup: a check against a listing would miss whatever the listing's limit leaves out."""
+        with self.db.transaction() as session:
+            found = store.file_by_id(session, document_id)
+        described = StoredFileSchema().dump(found.to_dict(0))
+        return {k: v for k, v in described.items() if k not in ("token", "url", "url_expires_at")}
 
     @rpc(expected_exceptions=(NotFound,))
     def document_file(self, document_id: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,13 +160,24 @@ def content(session: Session, store: BlobStore, file: StoredFile) -> bytes:
         raise NotFound("document: its content is no longer stored; build the document again") from None
 
 
+def key_unit(session: Session) -> sa.ColumnElement[str]:
+    """The unit a document's key names (``"07900/2026-H2"`` → ``"07900"``), as SQL of this database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.split_part(DocumentFile.key, "/", 1)
+    return sa.func.substr(DocumentFile.key, 1, sa.func.instr(DocumentFile.key + "/", "/") - 1)
+
+
 def list_files(session: Session, kind: str | None = None, key: str | None = None, latest_only: bool = True,
-               limit: int = 100) -> list[StoredFile]:
+               limit: int = 100, unit_codes: Sequence[str] | None = None) -> list[StoredFile]:
+    """Kept files, newest first. ``unit_codes``: only the province-wide ranking decisions and the documents of
+    these units (a reader with a scope gets his newest ``limit``, not the province's, filtered afterwards)."""
     query = sa.select(DocumentFile)
     if kind:
         query = query.where(DocumentFile.kind == kind)
     if key:
         query = query.where(DocumentFile.key == key)
+    if unit_codes is not None:
+        query = query.where(sa.or_(DocumentFile.kind == "ranking", key_unit(session).in_(sorted(set(unit_codes)))))
     if latest_only:
         latest = (sa.select(DocumentFile.kind, DocumentFile.key, sa.func.max(DocumentFile.version).label("v"))
                   .group_by(DocumentFile.kind, DocumentFile.key).subquery())

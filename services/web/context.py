@@ -70,3 +70,15 @@ class RequestContext:
     def url(self, path: str, **params: Any) -> str:
         query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
         return f"{path}?{query}" if query else path
+
+
+MAX_OFFSET = 1_000_000  # beyond any table or list here; a longer number would overflow a database's OFFSET
+
+
+def page_offset(ctx: RequestContext) -> int:
+    """``?offset=`` of a paged table or list: ASCII digits up to :data:`MAX_OFFSET`, else the 404 page (never
+    a 500 from an OFFSET the database cannot hold, nor "²", which ``str.isdigit`` accepts and ``int`` refuses)."""
+    text = ctx.arg("offset", "0")
+    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) > MAX_OFFSET:
+        raise PageNotFound(f"Vị trí trang “{text[:20]}” không hợp lệ.")
+    return int(text)

@@ -19,6 +19,7 @@ class Directory:
     def __init__(self) -> None:
         self._units: list[dict[str, Any]] = []
         self._by_code: dict[str, dict[str, Any]] = {}
+        self._parents: dict[str, str | None] = {}
         self._fetched = -REFRESH_SECONDS
 
     def _refresh(self, backends: Any) -> None:
@@ -26,7 +27,20 @@ class Directory:
             return
         units = backends.call("dossiers", "units")
         self._units, self._by_code = units, {u["code"]: u for u in units}
+        self._parents = {u["code"]: u["parent_code"] for u in units}  # every scope check reads it: built once
         self._fetched = time.monotonic()
+
+    def invalidate(self) -> None:
+        """Ask the registry again on the next use (a figures answer named a unit this copy does not have: the
+        dossiers service was started with another unit file)."""
+        self._fetched = -REFRESH_SECONDS
+
+    def knows_all(self, codes: Any) -> bool:
+        """Whether every code is in this copy; if not, the copy is dropped (see :meth:`invalidate`)."""
+        if all(code in self._by_code for code in codes):
+            return True
+        self.invalidate()
+        return False
 
     def units(self, backends: Any) -> list[dict[str, Any]]:
         self._refresh(backends)
@@ -37,8 +51,9 @@ class Directory:
         return self._by_code.get(code)
 
     def parents(self, backends: Any) -> dict[str, str | None]:
+        """Each unit's parent (read-only: shared by every request until the next refresh)."""
         self._refresh(backends)
-        return {u["code"]: u["parent_code"] for u in self._units}
+        return self._parents
 
     def root(self, backends: Any) -> dict[str, Any]:
         return next(u for u in self.units(backends) if u["parent_code"] is None)

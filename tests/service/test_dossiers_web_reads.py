@@ -12,7 +12,14 @@ import pytest
 from cchc.traffic import TrafficSpec, generate
 from services.dossiers.ingest import ingest_batch
 from services.dossiers.periods import PeriodError
-from services.dossiers.reads import NotFound, monthly_series, period_stats, unit_dossiers, working_days_late
+from services.dossiers.reads import (
+    NotFound,
+    monthly_series,
+    period_stats,
+    period_stats_many,
+    unit_dossiers,
+    working_days_late,
+)
 from services.dossiers.rules import rules_from_config
 from shared.config import load_config
 from shared.events import parse_event
@@ -73,8 +80,34 @@ def test_twelve_months_of_period_stats_ending_with_the_period(stocked):
         for month in (series[6], series[11]):
             [expected] = period_stats(session, RULES, "07900", month["period"], NOW)
             assert month == expected.to_dict()
+        # the series is read in one query for its ended months: every month of a unit and of the whole province
+        # (a running month among them, and a series that ends before it) is still its own period_stats
+        for unit, period in (("07900", "2026-H2"), ("P25", "2026-H2"), ("P25", "2026-Q3"), ("H44.45", "2026-11")):
+            for month in monthly_series(session, RULES, unit, period, NOW):
+                [expected] = period_stats(session, RULES, unit, month["period"], NOW)
+                assert month == expected.to_dict(), (unit, month["period"])
         assert [m["period"] for m in monthly_series(session, RULES, "P25", "2026-Q3", NOW, months=3)] == \
             ["2026-07", "2026-08", "2026-09"]
+
+
+def test_several_units_figures_in_one_read_equal_each_units_own(stocked):
+    codes = ["07900", "H44.45", "07894", "07900"]  # a duplicate is answered once
+    with stocked.transaction() as session:
+        for period in ("2026-H2", "2026-12", "2026-09"):
+            rows = period_stats_many(session, RULES, codes, period, NOW)
+            assert [r.unit_code for r in rows] == ["07900", "H44.45", "07894"]
+            for row in rows:
+                [alone] = period_stats(session, RULES, row.unit_code, period, NOW)
+                assert row.to_dict() == alone.to_dict()
+        assert period_stats_many(session, RULES, [], "2026-H2", NOW) == []
+        with pytest.raises(NotFound, match="unit_codes: no unit 'X9'"):
+            period_stats_many(session, RULES, ["07900", "X9"], "2026-H2", NOW)
+        with pytest.raises(ValueError, match="unit_codes: at most 1000"):
+            period_stats_many(session, RULES, [f"U{i}" for i in range(1001)], "2026-H2", NOW)
+        with pytest.raises(ValueError, match="unit_codes: must be a list"):
+            period_stats_many(session, RULES, "07900", "2026-H2", NOW)  # type: ignore[arg-type]
+        with pytest.raises(PeriodError):
+            period_stats_many(session, RULES, ["07900"], "2026-13", NOW)
 
 
 def test_unknown_unit_status_and_period_are_refused_by_name(stocked):

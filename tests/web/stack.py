@@ -91,9 +91,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class ServiceProcess:
-    """One service as ``nameko run`` (as in production), its output in a log file shown when it fails."""
+    """One service as ``nameko run`` (as in production), its output in a log file shown when it fails.
 
-    def __init__(self, name: str, settings: dict[str, Any], folder: Path, port: int) -> None:
+    ``root``: the checkout whose code runs (bench/web_pages.py runs an older one beside this one as its baseline)."""
+
+    def __init__(self, name: str, settings: dict[str, Any], folder: Path, port: int, root: Path = REPO) -> None:
         self.name, self.port = name, port
         self.log_path = folder / f"{name}.log"
         config_path = folder / f"{name}.yaml"
@@ -103,7 +105,7 @@ class ServiceProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AMQP_", "DATABASE_", "WEB_", "OIDC_"))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "nameko", "run", "--config", str(config_path), f"services.{name}.service"],
-            cwd=REPO, env=dict(env, PYTHONUNBUFFERED="1"), stdout=self.log_file, stderr=subprocess.STDOUT)
+            cwd=root, env=dict(env, PYTHONUNBUFFERED="1"), stdout=self.log_file, stderr=subprocess.STDOUT)
 
     def ready(self) -> bool:
         if self.process.poll() is not None:

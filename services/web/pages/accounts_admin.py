@@ -12,7 +12,7 @@ from services.web import accounts, audit
 from services.web.access import ROLE_TITLES, Permission, Role
 from services.web.accounts import AccountError, AccountInput, AccountNotFound
 from services.web.audit import ACTION_TITLES
-from services.web.context import Page, PageNotFound, Redirect, RequestContext
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, page_offset
 
 
 def _admin(ctx: RequestContext) -> None:
@@ -122,10 +122,7 @@ def update(ctx: RequestContext, username: str) -> Page | Redirect:
 
 def audit_log(ctx: RequestContext) -> Page:
     _admin(ctx)
-    offset_text = ctx.arg("offset", "0")
-    if not offset_text.isdigit():
-        raise PageNotFound("Vị trí trang không hợp lệ.")
-    offset, limit = int(offset_text), ctx.settings.page_size
+    offset, limit = page_offset(ctx), ctx.settings.page_size
     actor = ctx.arg("actor") or None
     with ctx.db.transaction() as session:
         entries, total = audit.entries(session, limit, offset, actor)

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from services.dossiers.periods import PeriodError, parse_period
 from services.web import audit
 from services.web.access import Forbidden, Permission, UnitScope
-from services.web.backends import Refused
+from services.web.backends import NotFound, Refused
 from services.web.context import Page, PageNotFound, Redirect, RequestContext
 
 KINDS = {"ranking": "Quyết định công bố Chỉ số CCHC", "commitment": "Văn bản cam kết",
@@ -70,7 +70,9 @@ def _values(ctx: RequestContext, errors: dict[str, str] | None = None,
         raise PageNotFound(f"Không có loại văn bản “{kind}”.")
     key = ctx.arg("key")
     scope = ctx.scope()
-    docs = ctx.backends.call("reports", "documents", kind or None, key or None, not key, LISTED)
+    # a reader with a scope is listed his newest documents, not the province's newest with his filtered out
+    codes = None if scope.all else sorted(scope.codes)
+    docs = ctx.backends.call("reports", "documents", kind or None, key or None, not key, LISTED, codes)
     shown = [_public_view(d) for d in docs if visible(d, scope)]
     if key and not shown and docs:
         raise Forbidden(key)
@@ -93,10 +95,13 @@ def library(ctx: RequestContext) -> Page:
 def download(ctx: RequestContext, document_id: int) -> Response:
     scope = ctx.scope()
     if not scope.all:
-        # a reader with a scope may fetch only what his library lists; anything else is refused alike,
-        # whether it exists or not
-        docs = ctx.backends.call("reports", "documents", None, None, False, 1000)
-        if not any(d["id"] == document_id and visible(d, scope) for d in docs):
+        # the document itself is looked up (never a listing: its limit would hide a unit's older documents);
+        # another unit's document and one that does not exist are refused alike
+        try:
+            doc = ctx.backends.call("reports", "document_info", document_id)
+        except NotFound:
+            raise Forbidden(f"document {document_id}") from None
+        if not visible(doc, scope):
             raise Forbidden(f"document {document_id}")
     found = ctx.backends.call("reports", "document_file", document_id)
     data = base64.b64decode(found["content_b64"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.web import audit
 from services.web.access import Permission
-from services.web.context import Page, PageNotFound, Redirect, RequestContext
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, page_offset
 
 STATUSES = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Gửi lỗi"}
 KINDS = {"apology": "Thư xin lỗi người dân", "late_alert": "Cảnh báo hồ sơ quá hạn",
@@ -16,6 +16,7 @@ KINDS = {"apology": "Thư xin lỗi người dân", "late_alert": "Cảnh báo h
          "ranking_published": "Công bố xếp hạng", "explanation_requested": "Đề nghị giải trình",
          "explanation_answered": "Đơn vị đã giải trình"}
 CHANNELS = {"email": "Thư điện tử", "sms": "Tin nhắn SMS", "webhook": "Webhook", "letter": "Thư in (PDF)"}
+MERGED_ROWS = 1000  # notifications.list_notifications answers at most this many
 MAX_UNITS_LISTED = 50  # a unit officer's scope is a few units; bounded so one page is a bounded number of calls
 
 
@@ -41,10 +42,11 @@ def _rows(ctx: RequestContext, chosen: dict[str, str], limit: int, offset: int) 
 
 def log(ctx: RequestContext, message: str = "") -> Page:
     chosen = _filters(ctx)
-    offset_text = ctx.arg("offset", "0")
-    if not offset_text.isdigit():
-        raise PageNotFound("Vị trí trang không hợp lệ.")
-    offset, limit = int(offset_text), ctx.settings.page_size
+    offset, limit = page_offset(ctx), ctx.settings.page_size
+    if not ctx.scope().all and offset + limit > MERGED_ROWS:
+        # a scoped reader's page is merged from each unit's newest offset + limit (the service gives at most
+        # 1,000 a call): further pages would be wrong, and each would cost that many rows per unit
+        raise PageNotFound(f"Chỉ xem được {MERGED_ROWS} thông báo mới nhất của các đơn vị; hãy lọc thêm.")
     rows = _rows(ctx, chosen, limit, offset)
     summary = ctx.backends.call("notifications", "summary") if ctx.scope().all else None
     failed = sum(c["count"] for c in summary["counts"] if c["status"] == "failed") if summary else None
