@@ -206,18 +206,38 @@ def measure(targets: list[tuple[requests.Session, str]], path: str, n: int) -> l
     return [s.figures() for s in samples]
 
 
+SHEET_RATIO = 10.0  # the unit's sheet page p95 / a bare one-row transaction's p95, same run (issue 15)
+
+
+def bare_transaction_p95(config: dict, n: int) -> float:
+    """The floor any page that reads the database stands on: BEGIN, INSERT one row, COMMIT on the scoring
+    service's own database, without SQLAlchemy (bench/scoring_recalc.py's baseline, the same definition)."""
+    from scoring_recalc import Baseline  # bench/ is this script's folder
+
+    database = open_database(config, "scoring", auto_migrate=False)
+    try:
+        baseline = Baseline(database)
+        for _ in range(WARMUP + n):
+            baseline.one()
+        samples = baseline.take()[WARMUP:]
+        return statistics.quantiles(samples, n=100, method="inclusive")[94]
+    finally:
+        database.engine.dispose()
+
+
 def run_scenario(name: str, dossiers: int, n: int, national: bool, baseline: Path | None) -> None:
     print(f"\n== {name}: {dossiers:,} dossiers (load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs)")
     now = utcnow()
     roots = [("this", ROOT)] + ([("baseline", baseline)] if baseline else [])
     with contextlib.ExitStack() as stack:
-        targets, facts = [], {}
+        targets, facts, configs = [], {}, []
         for label, root in roots:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             config, url = stack.enter_context(system(folder, national_unit_file(folder) if national else None, root))
             print(f"  [{label}] ", end="")
             facts = load(config, dossiers, now)  # the same stream into each: the same facts
             targets.append((signed_in(url), url))
+            configs.append(config)
         print(f"  {facts['units']:,} units below the province")
         pages = {
             "overview (current month)": "/tong-quan",
@@ -243,6 +263,11 @@ def run_scenario(name: str, dossiers: int, n: int, national: bool, baseline: Pat
                 print(f"  {title if label == 'this' else '':<38} {label:<8} {m['p50']:8.1f} {m['p95']:8.1f} "
                       f"{m['rpc_p50']:8.1f} {m['calls']:5d} {m['total_p50']:8.1f} {m['own_p50']:7.1f} {ratio:9.2f} "
                       f"{m['bytes'] / 1024:6.0f}{flag}")
+            if path == pages["PAR Index sheet of a unit"]:
+                bare = bare_transaction_p95(configs[0], n)
+                print(f"  {'':<38} {'bare txn':<8} {'':>8} {bare:8.1f}   <- a bare PostgreSQL transaction writing one "
+                      f"row, same run; sheet p95 / bare p95 = {results[0]['p95'] / bare:.1f}× "
+                      f"(target < {SHEET_RATIO:.0f}×)")
             if len(results) == 2:
                 new, old = results
                 print(f"  {'':<38} {'old/new':<8} {old['p50'] / new['p50']:8.2f} {old['p95'] / new['p95']:8.2f} "

@@ -23,9 +23,12 @@ from services.scoring.criteria import DATA_DIR, CriteriaSet, load_criteria_set
 DEMO_SETS = ("department-2026.yaml", "commune-2026.yaml")
 
 
-def demo_copy(name: str, now: dt.datetime, folder: Path) -> tuple[Path, CriteriaSet]:
+def demo_copy(name: str, now: dt.datetime, folder: Path, *, season: bool = False) -> tuple[Path, CriteriaSet]:
+    """A packaged example set with its window open around ``now``; ``season``: run on the web's season."""
     cs = load_criteria_set(DATA_DIR / name)
     data = json.loads(cs.to_json())
+    if season:
+        data["season"] = True
     data["window"] = {"opens": (now - dt.timedelta(days=1)).isoformat(),
                       "closes": (now + dt.timedelta(days=10)).isoformat()}
     path = folder / name.replace(".yaml", ".demo.yaml")

@@ -38,6 +38,10 @@ YAML format
       - area:3                     # index, as displayed) | appraised_points (the appraised total);
       - appraised_points           # units equal on every one share a rank
     excluded_units: ["H44.42"]     # optional: scored and classified, but left out of the common ranking
+    season: true                   # optional, default false: the units self-assess, the council appraises and
+                                   # the office publishes in the web application's season; the ranking is
+                                   # provisional (never announced) until publication. Without it, every final
+                                   # submission is ranked and announced at once
     window:                        # self-assessment window; ISO 8601 with a UTC offset, both ends inclusive
       opens: 2026-11-05T00:00:00+07:00
       closes: 2026-11-15T23:59:59+07:00
@@ -329,6 +333,7 @@ class CriteriaSet:
     precision: int = 2
     cap_index_at: Decimal | None = None
     tie_breakers: tuple[TieBreaker, ...] = ()
+    season: bool = False
 
     # Equality and hash by content checksum: the generated ones would walk every leaf on each call, and
     # computation looks compiled plans up by set for every unit.
@@ -392,6 +397,7 @@ class CriteriaSet:
             **({"precision": self.precision} if self.precision != 2 else {}),
             **({"cap_index_at": self.cap_index_at} if self.cap_index_at is not None else {}),
             **({"tie_breakers": [b.code for b in self.tie_breakers]} if self.tie_breakers else {}),
+            **({"season": True} if self.season else {}),
             "excluded_units": sorted(self.excluded_units),
             "window": {"opens": self.window_opens.isoformat(), "closes": self.window_closes.isoformat()},
             "areas": [
@@ -553,7 +559,7 @@ def parse_criteria_set(data: Any, where: str) -> CriteriaSet:
 
 _TOP_REQUIRED = ("id", "version", "year", "unit_kind", "title", "total_max_points", "classification", "window",
                  "areas")
-_TOP_OPTIONAL = ("survey", "tie_rule", "excluded_units", "precision", "cap_index_at", "tie_breakers")
+_TOP_OPTIONAL = ("survey", "tie_rule", "excluded_units", "precision", "cap_index_at", "tie_breakers", "season")
 _AREA_KEYS = ("id", "title", "max_points", "criteria")
 _PARENT_KEYS = ("id", "title", "max_points", "sub_criteria")
 _LEAF_REQUIRED = ("id", "title", "max_points", "method")
@@ -750,6 +756,7 @@ class _Parser:
                 raise self.fail("tie_rule", f"{top['tie_rule']!r} is not one of {expected}") from None
 
         excluded = self.codes(top["excluded_units"], "excluded_units") if "excluded_units" in top else frozenset()
+        season = self.boolean(top["season"], "season") if "season" in top else False
 
         window = self.mapping(top["window"], "window", ("opens", "closes"))
         opens = self.moment(window["opens"], "window.opens")
@@ -791,6 +798,7 @@ class _Parser:
             precision=self.places,
             cap_index_at=cap,
             tie_breakers=breakers,
+            season=season,
         )
 
     def tie_breakers(self, value: Any, path: str, areas: tuple[Area, ...]) -> tuple[TieBreaker, ...]:

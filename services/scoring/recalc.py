@@ -246,9 +246,7 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
     ranking.table = table
     ranking.computed_at = now
     if announce is None:
-        from services.scoring.season_store import announces  # the season builds on this module
-
-        announce = announces(session, cs.id)
+        announce = not cs.season  # a season's ranking is announced when the office publishes it
     if not announce:
         return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table,
                 "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}

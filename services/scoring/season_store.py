@@ -26,7 +26,7 @@ from services.scoring import submissions
 from services.scoring.criteria import CriteriaSet, Leaf, MethodKind
 from services.scoring.evidence import DEFAULT_MAX_BYTES, CheckedFile, check_file
 from services.scoring.models import LeafScore, OutboxEvent, Ranking, Unit
-from services.scoring.recalc import rerank
+from services.scoring.recalc import NotFound, current_set, rerank
 from services.scoring.scores import ScoreError, check_points
 from services.scoring.season import (
     ACTION_TITLES,
@@ -140,7 +140,13 @@ def _check_files(uploads: Iterable[Upload], max_bytes: int) -> list[CheckedFile]
 
 
 def is_seasonal(session: Session, set_id: str) -> bool:
-    return session.scalar(sa.select(SeasonSheet.unit_code).where(SeasonSheet.set_id == set_id).limit(1)) is not None
+    """Whether the set runs its season on the web (``season: true`` in its definition). A property of the set,
+    never of what happened to it: a unit opening a sheet must not turn a published ranking into a provisional one,
+    nor may rankings announced before a season began stand beside its "not yet published"."""
+    try:
+        return current_set(session, set_id).season
+    except NotFound:
+        return False
 
 
 def announces(session: Session, set_id: str) -> bool:
@@ -149,8 +155,16 @@ def announces(session: Session, set_id: str) -> bool:
     return not is_seasonal(session, set_id)
 
 
+def require_season(cs: CriteriaSet) -> None:
+    if not cs.season:
+        raise SeasonError("set_id", f"Bộ tiêu chí “{cs.title}” không tổ chức kỳ đánh giá trên hệ thống: mỗi lần "
+                                    "đơn vị nộp chính thức, kết quả được tính và công bố ngay (bộ tiêu chí có "
+                                    "“season: true” mới có tự đánh giá, thẩm định và công bố tại đây).")
+
+
 def _sheet(session: Session, cs: CriteriaSet, unit_code: str, actor: str, now: dt.datetime) -> SeasonSheet:
     """The unit's sheet, locked for this transaction (opened as "not started" on first use)."""
+    require_season(cs)
     _unit(session, cs, unit_code)
     session.execute(insert_ignore(session, SeasonSheet.__table__), [
         {"set_id": cs.id, "unit_code": unit_code, "status": Status.NOT_STARTED.value, "version": 1,
@@ -296,6 +310,7 @@ def submit(session: Session, cs: CriteriaSet, unit_code: str, actor: str, now: d
 # -- the council: verdicts, requests, answers, lock ----------------------------------------------------------------
 def set_explanation_deadline(session: Session, cs: CriteriaSet, deadline: dt.datetime, actor: str,
                              now: dt.datetime) -> dict[str, Any]:
+    require_season(cs)
     if deadline.tzinfo is None:
         raise SeasonError("deadline", "Hạn giải trình cần có múi giờ.")
     if deadline <= now:
@@ -406,6 +421,7 @@ def lock(session: Session, cs: CriteriaSet, unit_code: str, actor: str, now: dt.
 def publish(session: Session, cs: CriteriaSet, actor: str, now: dt.datetime) -> dict[str, Any]:
     """Publish the set's results: every appraised sheet becomes published, the ranking is recomputed, kept as
     published and announced (ranking_updated → the ranking document, the notifications)."""
+    require_season(cs)
     sheets = list(session.scalars(_for_update(session, sa.select(SeasonSheet).where(SeasonSheet.set_id == cs.id)
                                               .order_by(SeasonSheet.unit_code))))
     pending = [s.unit_code for s in sheets if Status(s.status) in WITH_COUNCIL]
@@ -429,7 +445,7 @@ def publish(session: Session, cs: CriteriaSet, actor: str, now: dt.datetime) -> 
 
 def status_of(session: Session, set_id: str, unit_code: str) -> dict[str, Any]:
     sheet = session.get(SeasonSheet, (set_id, unit_code))
-    return {"seasonal": sheet is not None or is_seasonal(session, set_id),
+    return {"seasonal": is_seasonal(session, set_id),
             "status": sheet.status if sheet else Status.NOT_STARTED.value,
             "published": published_ranking_exists(session, set_id)}
 
@@ -457,6 +473,7 @@ def published_view(session: Session, cs: CriteriaSet) -> dict[str, Any]:
 
 
 def provisional_ranking(session: Session, cs: CriteriaSet) -> dict[str, Any]:
+    require_season(cs)
     row = session.get(Ranking, cs.id)
     return {"version": row.version if row else 0, "computed_at": local_iso(row.computed_at) if row else None,
             "table": (row.table or []) if row else []}
@@ -465,6 +482,7 @@ def provisional_ranking(session: Session, cs: CriteriaSet) -> dict[str, Any]:
 def progress(session: Session, cs: CriteriaSet) -> dict[str, Any]:
     """The office's view: every unit of the set's kind with its status, counts per status, and the disputed ones
     (an explanation asked for, or points the council changed)."""
+    require_season(cs)
     units = session.execute(sa.select(Unit.unit_code, Unit.name).where(Unit.kind == cs.unit_kind)
                             .order_by(Unit.unit_code)).all()
     sheets = {s.unit_code: s for s in session.scalars(sa.select(SeasonSheet).where(SeasonSheet.set_id == cs.id))}
@@ -518,6 +536,7 @@ def _files_by_leaf(session: Session, cs: CriteriaSet, unit_code: str) -> dict[st
 def sheet_view(session: Session, cs: CriteriaSet, unit_code: str) -> dict[str, Any]:
     """Everything the season page of one unit shows: status, allowed next steps, each self-assessed leaf with its
     draft, files, verdict and dialogue, and the recorded actions newest first."""
+    require_season(cs)
     _unit(session, cs, unit_code)
     sheet = session.get(SeasonSheet, (cs.id, unit_code))
     status = Status(sheet.status) if sheet else Status.NOT_STARTED

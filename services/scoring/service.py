@@ -144,7 +144,7 @@ class ScoringService(ops.OpsEndpoints):
             return reads.history(session, set_id, unit_code, leaf_id)
 
     # -- the season: self-assessment, appraisal dialogue, publication (rules in season*.py) ---------------------
-    @rpc(expected_exceptions=(NotFound, SeasonNotFound))
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
     def season_sheet(self, set_id: str, unit_code: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return season_store.sheet_view(session, current_set(session, set_id), unit_code)
@@ -198,12 +198,12 @@ class ScoringService(ops.OpsEndpoints):
         with self.db.transaction() as session:
             return season_store.publish(session, current_set(session, set_id), actor, utcnow())
 
-    @rpc(expected_exceptions=(NotFound,))
+    @rpc(expected_exceptions=(NotFound, SeasonError))
     def season_progress(self, set_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return season_store.progress(session, current_set(session, set_id))
 
-    @rpc(expected_exceptions=(NotFound,))
+    @rpc(expected_exceptions=(NotFound, SeasonError))
     def provisional_ranking(self, set_id: str) -> dict[str, Any]:
         """The live ranking of a seasonal set before publication: for the office only (the web checks)."""
         with self.db.transaction() as session:

@@ -25,12 +25,14 @@ from tests.support import wait_until
 TZ = dt.timezone(dt.timedelta(hours=7))
 
 
-def open_window_copy(tmp_path: Path, name: str, set_id: str) -> tuple[Path, object]:
-    """The example set with its submission window around now (the real 2026 window is already closed)."""
+def open_window_copy(tmp_path: Path, name: str, set_id: str, **extra: object) -> tuple[Path, object]:
+    """The example set with its submission window around now (the real 2026 window is already closed);
+    ``extra``: top-level keys to set (``season=True``)."""
     cs = load_criteria_set(DATA_DIR / name)
     data = json.loads(cs.to_json())
     now = dt.datetime.now(TZ)
     data["id"] = set_id
+    data.update(extra)
     data["window"] = {
         "opens": (now - dt.timedelta(days=1)).isoformat(),
         "closes": (now + dt.timedelta(days=1)).isoformat(),

@@ -54,7 +54,7 @@ class Announcements:
 @contextlib.contextmanager
 def _season(backend_config, tmp_path, services=(), **over):
     config = backend_config(outbox={"relay_interval_seconds": 0.1}, scoring={"evidence_max_bytes": MAX_BYTES}, **over)
-    path, cs = open_window_copy(tmp_path, "department-2026.yaml", "dept-season-2026")
+    path, cs = open_window_copy(tmp_path, "department-2026.yaml", "dept-season-2026", season=True)
     Announcements.seen = []
     with running([DossiersService, ScoringService, Announcements, *services], config), rpc_proxy(config) as rpc:
         rpc.scoring.sync_units()
@@ -290,3 +290,31 @@ def test_evidence_is_kept_by_sha256_removed_per_leaf_and_another_units_file_cann
     rpc.scoring.season_save_leaf(cs.id, own, first.id, "0,5", "", [], [saved["files_added"][0]], "canbo")
     assert [x["filename"] for x in rpc.scoring.season_sheet(cs.id, own)["leaves"][0]["files"]] == ["b.xlsx"]
     assert rpc.scoring.evidence_file(foreign["files_added"][0])["data"] == encode(PDF)  # the other unit's: intact
+
+
+def test_a_set_without_a_season_refuses_its_steps_and_a_units_visit_never_hides_its_published_ranking(
+        backend_config, tmp_path):
+    """A reviewer found rankings announced (documents, "công bố" e-mails) before a set "became" seasonal when a
+    unit first saved a draft, while the ranking page then said nothing was published. Whether a set runs a season
+    is now its definition's ``season: true``; a set without it keeps ranking and announcing every final
+    submission, and its season steps are refused by name."""
+    config = backend_config(outbox={"relay_interval_seconds": 0.1})
+    path, cs = open_window_copy(tmp_path, "department-2026.yaml", "dept-immediate-2026")
+    with running([DossiersService, ScoringService], config), rpc_proxy(config) as rpc:
+        rpc.scoring.sync_units()
+        rpc.scoring.publish_criteria_set(str(path))
+        leaf = self_leaves(cs)[0]
+        rpc.scoring.submit_scores(cs.id, UNITS[0], [{"leaf_id": leaf.id, "points": "0", "evidence": []}], "canbo",
+                                  True)
+        before = rpc.scoring.ranking(cs.id)
+        assert [row["unit_code"] for row in before["table"]] == [UNITS[0]] and not before.get("season")
+        assert rpc.scoring.season_status(cs.id, UNITS[0])["seasonal"] is False
+        for step, args in [(rpc.scoring.season_save_leaf, (cs.id, UNITS[0], leaf.id, "0", "Nháp", [], [], "canbo")),
+                           (rpc.scoring.season_submit, (cs.id, UNITS[0], "canbo")),
+                           (rpc.scoring.season_sheet, (cs.id, UNITS[0])),
+                           (rpc.scoring.season_progress, (cs.id,)),
+                           (rpc.scoring.season_publish, (cs.id, "sonoivu"))]:
+            field, message = refused(step, *args)
+            assert field == "set_id" and "không tổ chức kỳ đánh giá" in message, message
+        after = rpc.scoring.ranking(cs.id)
+        assert (after["version"], after["table"]) == (before["version"], before["table"])

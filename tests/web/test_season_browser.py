@@ -43,7 +43,7 @@ SEASON_USERS = {"dv1": UNITS[0], "dv2": UNITS[1], "dv3": UNITS[2]}
 
 
 def _season_set(rpc, folder: Path):
-    path, cs = demo_copy("department-2026.yaml", NOW, folder)
+    path, cs = demo_copy("department-2026.yaml", NOW, folder, season=True)
     data = json.loads(path.read_text(encoding="utf-8"))
     data["id"] = SET_ID
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

@@ -56,10 +56,20 @@ def _unit(ctx: RequestContext, unit_code: str) -> dict[str, Any]:
     return unit
 
 
+def _season_call(ctx: RequestContext, method: str, *args: Any) -> Any:
+    """A season page of a set that runs no season (no ``season: true``) does not exist: 404 with the reason."""
+    try:
+        return ctx.backends.call("scoring", method, *args)
+    except Refused as exc:
+        if exc.field == "set_id":
+            raise PageNotFound(exc.reason) from None
+        raise
+
+
 # -- the office's progress view ------------------------------------------------------------------------------------
 def progress(ctx: RequestContext, set_id: str, errors: Mapping[str, str] | None = None,
              status: int = 200) -> Page:
-    found = ctx.backends.call("scoring", "season_progress", set_id)
+    found = _season_call(ctx, "season_progress", set_id)
     scope = ctx.scope()
     rows = scope.filter(found["units"])
     if not scope.all and not rows:
@@ -112,7 +122,7 @@ def sheet(ctx: RequestContext, set_id: str, unit_code: str, errors: Mapping[str,
           form: Mapping[str, str] | None = None, status: int = 200) -> Page:
     unit = _unit(ctx, unit_code)
     ctx.scope().require(unit_code)
-    data = ctx.backends.call("scoring", "season_sheet", set_id, unit_code)
+    data = _season_call(ctx, "season_sheet", set_id, unit_code)
     mine = _acts_for(ctx, unit_code)
     office = ctx.user.reads_all
     result = None
@@ -159,7 +169,7 @@ def _leaf_of(data: Mapping[str, Any], leaf_id: str) -> dict[str, Any]:
 
 def save_leaf(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> Page | Redirect:
     _require_acts_for(ctx, unit_code, Permission.SELF_ASSESS)
-    data = ctx.backends.call("scoring", "season_sheet", set_id, unit_code)
+    data = _season_call(ctx, "season_sheet", set_id, unit_code)
     leaf = _leaf_of(data, leaf_id)
     owned = {str(f["file_id"]) for f in leaf["files"] if f["purpose"] == "evidence"}
     remove = ctx.request.form.getlist("remove")
