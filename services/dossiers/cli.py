@@ -59,13 +59,14 @@ def import_catalogue(config: Mapping[str, Any], path: str, *, skip_invalid: bool
                      actor: str | None = None, sheet: str | None = None, default_level: str | None = None,
                      dry_run: bool = False) -> int:
     """Exit status: 0 imported (or checked clean), 1 refused for invalid rows, 2 the file cannot be read."""
+    from cchc.inputs import read_input
     from services.dossiers import catalogue_store
     from services.dossiers.catalogue_import import CatalogueFileError, check_table, error_lines, read_table
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
 
     console = _console()
-    data = Path(path).read_bytes()
+    data = read_input(path)
     try:
         table = read_table(path, data, sheet=sheet)
     except CatalogueFileError as exc:
@@ -199,17 +200,26 @@ def versions(config: Mapping[str, Any]) -> int:
 
 # -- reconcile -------------------------------------------------------------------------------------------------
 def read_portal_csv(path: str) -> list[dict[str, str]]:
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    from cchc.inputs import decode_text, read_input
+
+    text = decode_text(read_input(path), path)
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def read_portal_file(path: str) -> list[dict[str, Any]]:
-    """The portal's export as dicts by header: CSV, or XLSX (first sheet, headers on its first row)."""
+    """The portal's export as dicts by header: CSV, or XLSX (first sheet, headers on its first row); a file that
+    cannot be read is an :class:`~cchc.inputs.InputError` naming it."""
     if Path(path).suffix.lower() != ".xlsx":
         return read_portal_csv(path)
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    from cchc.inputs import InputError, read_input
+
+    data = read_input(path)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (BadZipFile, KeyError, …) for a file that is no workbook
+        raise InputError(f"tệp {path}: không phải bảng tính XLSX ({type(exc).__name__})") from None
     try:
         rows = list(book.worksheets[0].iter_rows(values_only=True))
     finally:
@@ -385,11 +395,14 @@ def add_parsers(subparsers: Any, load_config: Callable[[argparse.Namespace], dic
     listing = sub.add_parser("versions", help="the imports: who, when, which file")
     listing.set_defaults(func=lambda a: versions(load_config(a)))
 
+    from cchc.inputs import period_arg
+
     rec = subparsers.add_parser("reconcile", help="our Decision-766 figures beside the national portal's file")
     rec.add_argument("file", help="the portal's CSV or XLSX: its timeliness table (departmentCode, totalReceived, "
                                   "totalOnTime, …, score) or its group scores per unit (departmentCode, CKMB, TDGQ, "
                                   "CLGQ, MDSH, MDHL, TTTT, totalScore): every group side by side")
-    rec.add_argument("--period", required=True, help="the portal's calendar period: 2026-08, 2026-Q3 or 2026")
+    rec.add_argument("--period", required=True, type=period_arg,
+                     help="the portal's calendar period: 2026-08, 2026-Q3 or 2026")
     rec.add_argument("--basis", choices=("calendar", "reporting"), default="calendar",
                      help="our figures over the portal's calendar dates (default) or our 15th–14th period")
     rec.add_argument("--xlsx", help="where to write the workbook (default: doi-soat-766-<period>.xlsx)")
