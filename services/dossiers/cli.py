@@ -232,7 +232,10 @@ def read_portal_file(path: str) -> list[dict[str, Any]]:
 
 
 def reconcile_file(config: Mapping[str, Any], path: str, period: str, *, basis: str = "calendar",
-                   xlsx: str | None = None, limit: int = 40) -> int:
+                   xlsx: str | None = None, limit: int = 40, skip_invalid: bool = False) -> int:
+    """Exit status: 0 reconciled, 1 the file has rows that cannot be read (every field listed; the workbook is
+    written only with ``skip_invalid``), 2 the file or the period cannot be used at all."""
+    from cchc.inputs import InputError
     from services.dossiers import reconcile
     from services.dossiers.reconcile_groups import is_group_file
     from services.dossiers.reconcile_xlsx import workbook_bytes
@@ -241,19 +244,47 @@ def reconcile_file(config: Mapping[str, Any], path: str, period: str, *, basis: 
 
     rules = rules_from_config(config)
     rows = read_portal_file(path)
-    if rows and is_group_file(list(rows[0])):
-        return reconcile_groups_file(config, rows, path, period, xlsx=xlsx, limit=limit)
+    if not rows:
+        raise InputError(f"tệp {path}: không có dòng số liệu nào (cần tiêu đề và ít nhất một đơn vị)")
+    _warn_period(path, rows, period)
+    if is_group_file(list(rows[0])):
+        return reconcile_groups_file(config, rows, path, period, xlsx=xlsx, limit=limit, skip_invalid=skip_invalid)
     with _session(config) as session:
         result = reconcile.reconcile(session, rules, rows, period, utcnow(), basis=basis).as_dict()
-    print_reconciliation(_console(), result, limit)
+    if _refused(result, skip_invalid):
+        return 1
+    print_reconciliation(_console(), {**result, "errors": []}, limit)
     out = Path(xlsx or f"doi-soat-766-{result['period']['label']}.xlsx")
     out.write_bytes(workbook_bytes(result, Path(path).name))
     _console().print(f"Bảng tính gửi các đơn vị: {out}")
     return 0
 
 
+def _warn_period(path: str, rows: list[dict[str, Any]], period: str) -> None:
+    """A file that states another period than ``--period`` is most likely last month's export: say so."""
+    from services.dossiers.reconcile import calendar_period, stated_periods
+
+    stated = stated_periods(rows)
+    wanted = calendar_period(period).label
+    if stated and stated != {wanted}:
+        print(f"cảnh báo: tệp {path} ghi kỳ {', '.join(sorted(stated))}, khác kỳ --period {wanted}", file=sys.stderr)
+
+
+def _refused(result: Mapping[str, Any], skip_invalid: bool) -> bool:
+    """Unreadable rows: all listed; without ``--skip-invalid`` nothing else is shown or written (exit 1)."""
+    console = _console()
+    for error in result["errors"]:
+        console.print(f"  [red]✗[/] dòng {error['row']}, cột {error['column']}: {error['reason']}", highlight=False)
+    if not result["errors"] or skip_invalid:
+        return False
+    rows = len({e["row"] for e in result["errors"]})
+    console.print(f"[red]Không đối soát[/]: {rows} dòng của tệp có lỗi; sửa tệp, hoặc dùng --skip-invalid để đối "
+                  "soát các dòng đọc được.", highlight=False)
+    return True
+
+
 def reconcile_groups_file(config: Mapping[str, Any], rows: list[dict[str, Any]], path: str, period: str, *,
-                          xlsx: str | None = None, limit: int = 40) -> int:
+                          xlsx: str | None = None, limit: int = 40, skip_invalid: bool = False) -> int:
     """The portal's six group scores per unit beside ours (reconcile_groups.py): table and workbook."""
     from services.dossiers.reconcile_groups import reconcile_groups
     from services.dossiers.reconcile_xlsx import groups_workbook_bytes
@@ -262,7 +293,9 @@ def reconcile_groups_file(config: Mapping[str, Any], rows: list[dict[str, Any]],
 
     with _session(config) as session:
         result = reconcile_groups(session, rules_from_config(config), rows, period, utcnow())
-    print_group_reconciliation(_console(), result, limit)
+    if _refused(result, skip_invalid):
+        return 1
+    print_group_reconciliation(_console(), {**result, "errors": []}, limit)
     out = Path(xlsx or f"doi-soat-766-6-nhom-{result['period']['label']}.xlsx")
     out.write_bytes(groups_workbook_bytes(result, Path(path).name))
     _console().print(f"Bảng tính gửi các đơn vị: {out}")
@@ -407,8 +440,10 @@ def add_parsers(subparsers: Any, load_config: Callable[[argparse.Namespace], dic
                      help="our figures over the portal's calendar dates (default) or our 15th–14th period")
     rec.add_argument("--xlsx", help="where to write the workbook (default: doi-soat-766-<period>.xlsx)")
     rec.add_argument("--limit", type=int, default=40, help="units shown in the table (all are in the workbook)")
+    rec.add_argument("--skip-invalid", action="store_true",
+                     help="reconcile the readable rows of a file with errors (they are listed; exit 0)")
     rec.set_defaults(func=lambda a: _guard(lambda: reconcile_file(
-        load_config(a), a.file, a.period, basis=a.basis, xlsx=a.xlsx, limit=a.limit)))
+        load_config(a), a.file, a.period, basis=a.basis, xlsx=a.xlsx, limit=a.limit, skip_invalid=a.skip_invalid)))
 
 
 def _guard(command: Callable[[], int]) -> int:
