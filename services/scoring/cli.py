@@ -44,6 +44,7 @@ def import_table(config: Mapping[str, Any], path: str, *, publish: bool = False)
     from cchc.inputs import read_input
     from services.scoring import submissions
     from services.scoring.criteria import CriteriaSetError
+    from services.scoring.criteria_table import CriteriaTableError
     from shared.clock import utcnow
 
     console = _console()
@@ -54,6 +55,11 @@ def import_table(config: Mapping[str, Any], path: str, *, publish: bool = False)
                 answer = submissions.publish_criteria_table(session, content, Path(path).name, utcnow())
             else:
                 answer = submissions.criteria_table_preview(session, content, Path(path).name)[1]
+    except CriteriaTableError as exc:  # every bad cell, one per line
+        console.print(f"[red]Bảng tiêu chí không hợp lệ[/]: {len(exc.errors)} ô lỗi", highlight=False)
+        for error in exc.errors:
+            console.print(f"  [red]✗[/] {error['cell']} ({error['column']}): {error['reason']}", highlight=False)
+        return 1
     except (CriteriaSetError, submissions.SetConflict) as exc:
         console.print(f"[red]Bảng tiêu chí không hợp lệ[/]: {exc}", highlight=False)
         return 1
