@@ -118,7 +118,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     rules = rules_from_config(_config(args))
     now = args.now or dt.datetime.now(LOCAL_TZ)
-    start = dt.date.fromisoformat(args.start) if args.start else (now - dt.timedelta(days=182)).date()
+    start = args.start or (now - dt.timedelta(days=182)).date()
     spec = TrafficSpec(start=start, end=now.astimezone(LOCAL_TZ).date(), now=now, dossiers=args.dossiers,
                        seed=args.seed, duplicate_share=args.duplicates, index766=args.index766)
     traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
@@ -189,7 +189,7 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from cchc.inputs import CchcParser, instant_arg
+    from cchc.inputs import CchcParser, date_arg, instant_arg
 
     top = CchcParser(prog="cchc", description="CCHC: one-door timeliness, PAR Index, documents.")
     top.add_argument(
@@ -229,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True)
     gen.add_argument("--dossiers", type=int, default=6000)
     gen.add_argument("--seed", type=int, default=766)
-    gen.add_argument("--start", help="first receipt date (default: six months before --now)")
+    gen.add_argument("--start", type=date_arg, help="first receipt date (default: six months before --now)")
     gen.add_argument("--now", type=instant_arg, help="the stream's present, ISO 8601 with offset (default: now)")
     gen.add_argument("--duplicates", type=float, default=0.2, help="share of re-sent messages")
     gen.add_argument("--index766", action="store_true",

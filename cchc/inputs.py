@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["CchcParser", "InputError", "file_reason", "guarded", "instant_arg", "period_arg", "read_input"]
+__all__ = ["CchcParser", "InputError", "date_arg", "file_reason", "guarded", "instant_arg", "period_arg", "read_input"]
 
 PREFIX = "lỗi: "
 USAGE = 2  # exit status of a usage or input error, as argparse uses
@@ -78,6 +78,14 @@ def instant_arg(text: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise argparse.ArgumentTypeError(f"{text!r} thiếu múi giờ (ví dụ 2026-08-15T09:00:00+07:00)")
     return value
+
+
+def date_arg(text: str) -> dt.date:
+    """argparse ``type=`` for a day (``--start``): ISO 8601, 2026-08-15."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} không phải ngày ISO 8601 (ví dụ 2026-08-15)") from None
 
 
 class CchcParser(argparse.ArgumentParser):

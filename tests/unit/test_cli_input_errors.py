@@ -88,3 +88,8 @@ def test_stats_verify_with_a_bad_now(config, capsys, value):
 
 def test_publish_of_a_missing_file(config, capsys, tmp_path):
     _refused(capsys, ["--config", config, "publish", "--file", str(tmp_path / "e.json")], "e.json")
+
+
+def test_generate_with_a_bad_start(config, capsys, tmp_path):
+    _refused(capsys, ["--config", config, "generate", "--out", str(tmp_path / "o.jsonl"), "--start", "2026-02-30"],
+             "--start", "2026-02-30")
