@@ -273,7 +273,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Exit status of the command; a usage error (argparse's, after its one line "lỗi: …") is returned as 2 rather
+    than raised, so in-process callers (tests, tools) get a status either way."""
+    import warnings
+
+    # eventlet's import-time deprecation notice (eight lines on stderr) would bury the one-line answers
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a refused argument (2)
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command == "publish" and not args.file and not (args.type and args.payload):
         parser().error("publish needs --file, or --type with --payload")
     from cchc.inputs import guarded
