@@ -28,7 +28,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from cchc.demo import SERVICES, DemoOptions, demo_config, run_demo
 
-    now = dt.datetime.fromisoformat(args.now) if args.now else None
+    now = args.now
     console = Console() if sys.stdout.isatty() else Console(width=170)
     config = demo_config(_config(args), [s.name for s in SERVICES] + ["web"])
     options = DemoOptions(dossiers=args.dossiers, seed=args.seed, now=now, serve=args.serve,
@@ -65,7 +65,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from shared.publisher import publisher_for
 
     if args.file:
-        message = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        from cchc.inputs import decode_text, read_input
+
+        message = json.loads(decode_text(read_input(args.file), args.file))
     else:
         payload = json.loads(args.payload)
         occurred = dt.datetime.now(LOCAL_TZ)
@@ -87,9 +89,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from cchc.inputs import read_input
     from shared.publisher import publisher_for
 
-    lines = [line for line in Path(args.file).read_bytes().splitlines() if line.strip()]
+    lines = [line for line in read_input(args.file).splitlines() if line.strip()]
     console = Console(stderr=True)
     publisher = publisher_for(_config(args))
     started = time.monotonic()
@@ -114,8 +117,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from shared.calendar import LOCAL_TZ
 
     rules = rules_from_config(_config(args))
-    now = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(LOCAL_TZ)
-    start = dt.date.fromisoformat(args.start) if args.start else (now - dt.timedelta(days=182)).date()
+    now = args.now or dt.datetime.now(LOCAL_TZ)
+    start = args.start or (now - dt.timedelta(days=182)).date()
     spec = TrafficSpec(start=start, end=now.astimezone(LOCAL_TZ).date(), now=now, dossiers=args.dossiers,
                        seed=args.seed, duplicate_share=args.duplicates, index766=args.index766)
     traffic = generate(spec, rules.units, rules.catalogue, rules.calendar)
@@ -186,7 +189,9 @@ def cmd_contract(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="cchc", description="CCHC: one-door timeliness, PAR Index, documents.")
+    from cchc.inputs import CchcParser, date_arg, instant_arg
+
+    top = CchcParser(prog="cchc", description="CCHC: one-door timeliness, PAR Index, documents.")
     top.add_argument(
         "--config",
         default=os.environ.get("CCHC_CONFIG"),
@@ -197,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a half-year of one-door traffic, replay it, print statistics")
     demo.add_argument("--dossiers", type=int, default=6000)
     demo.add_argument("--seed", type=int, default=766)
-    demo.add_argument("--now", help="pretend the current time is this ISO 8601 instant (with offset)")
+    demo.add_argument("--now", type=instant_arg, help="pretend the current time is this ISO 8601 instant (with offset)")
     demo.add_argument("--serve", action="store_true",
                       help="keep running with the web application and print a sign-in per role (Ctrl-C stops)")
     demo.add_argument("--host", default="127.0.0.1", help="web application address with --serve")
@@ -224,8 +229,8 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True)
     gen.add_argument("--dossiers", type=int, default=6000)
     gen.add_argument("--seed", type=int, default=766)
-    gen.add_argument("--start", help="first receipt date (default: six months before --now)")
-    gen.add_argument("--now", help="the stream's present, ISO 8601 with offset (default: now)")
+    gen.add_argument("--start", type=date_arg, help="first receipt date (default: six months before --now)")
+    gen.add_argument("--now", type=instant_arg, help="the stream's present, ISO 8601 with offset (default: now)")
     gen.add_argument("--duplicates", type=float, default=0.2, help="share of re-sent messages")
     gen.add_argument("--index766", action="store_true",
                      help="add the Decision 766 facts and petitions (schema_version 2)")
@@ -268,10 +273,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Exit status of the command; a usage error (argparse's, after its one line "lỗi: …") is returned as 2 rather
+    than raised, so in-process callers (tests, tools) get a status either way."""
+    import warnings
+
+    # eventlet's import-time deprecation notice (eight lines on stderr) would bury the one-line answers
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a refused argument (2)
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command == "publish" and not args.file and not (args.type and args.payload):
         parser().error("publish needs --file, or --type with --payload")
-    return int(args.func(args) or 0)
+    from cchc.inputs import guarded
+
+    return guarded(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -59,13 +59,14 @@ def import_catalogue(config: Mapping[str, Any], path: str, *, skip_invalid: bool
                      actor: str | None = None, sheet: str | None = None, default_level: str | None = None,
                      dry_run: bool = False) -> int:
     """Exit status: 0 imported (or checked clean), 1 refused for invalid rows, 2 the file cannot be read."""
+    from cchc.inputs import read_input
     from services.dossiers import catalogue_store
     from services.dossiers.catalogue_import import CatalogueFileError, check_table, error_lines, read_table
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
 
     console = _console()
-    data = Path(path).read_bytes()
+    data = read_input(path)
     try:
         table = read_table(path, data, sheet=sheet)
     except CatalogueFileError as exc:
@@ -199,17 +200,26 @@ def versions(config: Mapping[str, Any]) -> int:
 
 # -- reconcile -------------------------------------------------------------------------------------------------
 def read_portal_csv(path: str) -> list[dict[str, str]]:
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    from cchc.inputs import decode_text, read_input
+
+    text = decode_text(read_input(path), path)
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def read_portal_file(path: str) -> list[dict[str, Any]]:
-    """The portal's export as dicts by header: CSV, or XLSX (first sheet, headers on its first row)."""
+    """The portal's export as dicts by header: CSV, or XLSX (first sheet, headers on its first row); a file that
+    cannot be read is an :class:`~cchc.inputs.InputError` naming it."""
     if Path(path).suffix.lower() != ".xlsx":
         return read_portal_csv(path)
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    from cchc.inputs import InputError, read_input
+
+    data = read_input(path)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (BadZipFile, KeyError, …) for a file that is no workbook
+        raise InputError(f"tệp {path}: không phải bảng tính XLSX ({type(exc).__name__})") from None
     try:
         rows = list(book.worksheets[0].iter_rows(values_only=True))
     finally:
@@ -222,7 +232,10 @@ def read_portal_file(path: str) -> list[dict[str, Any]]:
 
 
 def reconcile_file(config: Mapping[str, Any], path: str, period: str, *, basis: str = "calendar",
-                   xlsx: str | None = None, limit: int = 40) -> int:
+                   xlsx: str | None = None, limit: int = 40, skip_invalid: bool = False) -> int:
+    """Exit status: 0 reconciled, 1 the file has rows that cannot be read (every field listed; the workbook is
+    written only with ``skip_invalid``), 2 the file or the period cannot be used at all."""
+    from cchc.inputs import InputError
     from services.dossiers import reconcile
     from services.dossiers.reconcile_groups import is_group_file
     from services.dossiers.reconcile_xlsx import workbook_bytes
@@ -231,19 +244,47 @@ def reconcile_file(config: Mapping[str, Any], path: str, period: str, *, basis: 
 
     rules = rules_from_config(config)
     rows = read_portal_file(path)
-    if rows and is_group_file(list(rows[0])):
-        return reconcile_groups_file(config, rows, path, period, xlsx=xlsx, limit=limit)
+    if not rows:
+        raise InputError(f"tệp {path}: không có dòng số liệu nào (cần tiêu đề và ít nhất một đơn vị)")
+    _warn_period(path, rows, period)
+    if is_group_file(list(rows[0])):
+        return reconcile_groups_file(config, rows, path, period, xlsx=xlsx, limit=limit, skip_invalid=skip_invalid)
     with _session(config) as session:
         result = reconcile.reconcile(session, rules, rows, period, utcnow(), basis=basis).as_dict()
-    print_reconciliation(_console(), result, limit)
+    if _refused(result, skip_invalid):
+        return 1
+    print_reconciliation(_console(), {**result, "errors": []}, limit)
     out = Path(xlsx or f"doi-soat-766-{result['period']['label']}.xlsx")
     out.write_bytes(workbook_bytes(result, Path(path).name))
     _console().print(f"Bảng tính gửi các đơn vị: {out}")
     return 0
 
 
+def _warn_period(path: str, rows: list[dict[str, Any]], period: str) -> None:
+    """A file that states another period than ``--period`` is most likely last month's export: say so."""
+    from services.dossiers.reconcile import calendar_period, stated_periods
+
+    stated = stated_periods(rows)
+    wanted = calendar_period(period).label
+    if stated and stated != {wanted}:
+        print(f"cảnh báo: tệp {path} ghi kỳ {', '.join(sorted(stated))}, khác kỳ --period {wanted}", file=sys.stderr)
+
+
+def _refused(result: Mapping[str, Any], skip_invalid: bool) -> bool:
+    """Unreadable rows: all listed; without ``--skip-invalid`` nothing else is shown or written (exit 1)."""
+    console = _console()
+    for error in result["errors"]:
+        console.print(f"  [red]✗[/] dòng {error['row']}, cột {error['column']}: {error['reason']}", highlight=False)
+    if not result["errors"] or skip_invalid:
+        return False
+    rows = len({e["row"] for e in result["errors"]})
+    console.print(f"[red]Không đối soát[/]: {rows} dòng của tệp có lỗi; sửa tệp, hoặc dùng --skip-invalid để đối "
+                  "soát các dòng đọc được.", highlight=False)
+    return True
+
+
 def reconcile_groups_file(config: Mapping[str, Any], rows: list[dict[str, Any]], path: str, period: str, *,
-                          xlsx: str | None = None, limit: int = 40) -> int:
+                          xlsx: str | None = None, limit: int = 40, skip_invalid: bool = False) -> int:
     """The portal's six group scores per unit beside ours (reconcile_groups.py): table and workbook."""
     from services.dossiers.reconcile_groups import reconcile_groups
     from services.dossiers.reconcile_xlsx import groups_workbook_bytes
@@ -252,7 +293,9 @@ def reconcile_groups_file(config: Mapping[str, Any], rows: list[dict[str, Any]],
 
     with _session(config) as session:
         result = reconcile_groups(session, rules_from_config(config), rows, period, utcnow())
-    print_group_reconciliation(_console(), result, limit)
+    if _refused(result, skip_invalid):
+        return 1
+    print_group_reconciliation(_console(), {**result, "errors": []}, limit)
     out = Path(xlsx or f"doi-soat-766-6-nhom-{result['period']['label']}.xlsx")
     out.write_bytes(groups_workbook_bytes(result, Path(path).name))
     _console().print(f"Bảng tính gửi các đơn vị: {out}")
@@ -385,17 +428,22 @@ def add_parsers(subparsers: Any, load_config: Callable[[argparse.Namespace], dic
     listing = sub.add_parser("versions", help="the imports: who, when, which file")
     listing.set_defaults(func=lambda a: versions(load_config(a)))
 
+    from cchc.inputs import period_arg
+
     rec = subparsers.add_parser("reconcile", help="our Decision-766 figures beside the national portal's file")
     rec.add_argument("file", help="the portal's CSV or XLSX: its timeliness table (departmentCode, totalReceived, "
                                   "totalOnTime, …, score) or its group scores per unit (departmentCode, CKMB, TDGQ, "
                                   "CLGQ, MDSH, MDHL, TTTT, totalScore): every group side by side")
-    rec.add_argument("--period", required=True, help="the portal's calendar period: 2026-08, 2026-Q3 or 2026")
+    rec.add_argument("--period", required=True, type=period_arg,
+                     help="the portal's calendar period: 2026-08, 2026-Q3 or 2026")
     rec.add_argument("--basis", choices=("calendar", "reporting"), default="calendar",
                      help="our figures over the portal's calendar dates (default) or our 15th–14th period")
     rec.add_argument("--xlsx", help="where to write the workbook (default: doi-soat-766-<period>.xlsx)")
     rec.add_argument("--limit", type=int, default=40, help="units shown in the table (all are in the workbook)")
+    rec.add_argument("--skip-invalid", action="store_true",
+                     help="reconcile the readable rows of a file with errors (they are listed; exit 0)")
     rec.set_defaults(func=lambda a: _guard(lambda: reconcile_file(
-        load_config(a), a.file, a.period, basis=a.basis, xlsx=a.xlsx, limit=a.limit)))
+        load_config(a), a.file, a.period, basis=a.basis, xlsx=a.xlsx, limit=a.limit, skip_invalid=a.skip_invalid)))
 
 
 def _guard(command: Callable[[], int]) -> int:

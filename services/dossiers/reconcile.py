@@ -34,7 +34,8 @@ from services.dossiers.statistics import Counts, rollup
 from services.dossiers.stats_query import as_of_for, counts_by_unit
 from services.dossiers.units import UnitTree, load_portal_codes, name_key
 
-__all__ = ["BASES", "PortalRow", "Reconciliation", "calendar_period", "parse_portal_rows", "reconcile"]
+__all__ = ["BASES", "PortalRow", "Reconciliation", "calendar_period", "parse_portal_rows", "reconcile",
+           "stated_periods"]
 
 BASES = ("calendar", "reporting")
 PORTAL_COLUMNS = ("departmentCode", "departmentName", "level", "totalReceived", "totalOnTime", "score")
@@ -92,23 +93,25 @@ class PortalRow:
 def _int(value: Any, column: str) -> int:
     text = str(value).strip() if value is not None else ""
     if not re.fullmatch(r"\d+", text):
-        raise ValueError(f"{column}: {value!r} is not a whole number")
+        raise ValueError(f"{column}: '{text}' không phải số nguyên không âm")
     return int(text)
 
 
 def _decimal(value: Any, column: str) -> Decimal:
+    text = str(value).strip() if value is not None else ""
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{column}: {value!r} is not a number") from None
+        raise ValueError(f"{column}: '{text}' không phải là số") from None
     if not number.is_finite() or number < 0:
-        raise ValueError(f"{column}: {value!r} is not a non-negative number")
+        raise ValueError(f"{column}: '{text}' không phải số không âm")
     return number
 
 
 def parse_portal_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[PortalRow], list[dict[str, Any]]]:
     """The portal's rows (dicts by header, as csv.DictReader gives them; row 2 is the first data row), and every
-    row that cannot be read with its row number, column and reason."""
+    field that cannot be read — all of a row's, not only its first, so one round of corrections is enough — with
+    its row number, column and reason (Vietnamese)."""
     if rows:
         missing = [c for c in PORTAL_COLUMNS if c not in rows[0]]
         if missing:
@@ -118,30 +121,59 @@ def parse_portal_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[PortalRow
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, raw in enumerate(rows, start=2):
-        try:
-            code = str(raw.get("departmentCode") or "").strip()
-            if not code:
-                raise ValueError("departmentCode: missing")
-            if code in seen:
-                raise ValueError(f"departmentCode: {code} appears twice")
-            received, on_time = _int(raw.get("totalReceived"), "totalReceived"), _int(raw.get("totalOnTime"),
-                                                                                      "totalOnTime")
-            if on_time > received:
-                raise ValueError(f"totalOnTime: {on_time} is more than totalReceived {received}")
-            overdue_text = str(raw.get("totalOverdue") or "").strip()
-            avg_text = str(raw.get("avgProcessingDays") or "").strip()
-            parsed.append(PortalRow(
-                row=index, code=code, name=str(raw.get("departmentName") or "").strip(),
-                level=str(raw.get("level") or "").strip().upper(), received=received, on_time=on_time,
-                score=_decimal(raw.get("score"), "score"),
-                overdue=_int(overdue_text, "totalOverdue") if overdue_text else None,
-                avg_days=_decimal(avg_text, "avgProcessingDays") if avg_text else None,
-            ))
-            seen.add(code)
-        except ValueError as exc:
-            column, _, reason = str(exc).partition(": ")
-            errors.append({"row": index, "column": column, "reason": reason})
+        found: list[dict[str, Any]] = []
+
+        def read(parse: Any, column: str, *, optional: bool = False, raw: Mapping[str, Any] = raw, index: int = index,
+                 found: list[dict[str, Any]] = found) -> Any:
+            text = str(raw.get(column) or "").strip()
+            if optional and not text:
+                return None
+            try:
+                return parse(text, column)
+            except ValueError as exc:
+                found.append({"row": index, "column": column, "reason": str(exc).partition(": ")[2]})
+                return None
+
+        code = str(raw.get("departmentCode") or "").strip()
+        if not code:
+            found.append({"row": index, "column": "departmentCode", "reason": "bỏ trống"})
+        elif code in seen:
+            found.append({"row": index, "column": "departmentCode", "reason": f"mã {code} xuất hiện hai lần"})
+        received, on_time = read(_int, "totalReceived"), read(_int, "totalOnTime")
+        if received is not None and on_time is not None and on_time > received:
+            found.append({"row": index, "column": "totalOnTime",
+                          "reason": f"{on_time} hồ sơ đúng hạn nhiều hơn tổng số nhận {received}"})
+        score = read(_decimal, "score")
+        overdue = read(_int, "totalOverdue", optional=True)
+        avg_days = read(_decimal, "avgProcessingDays", optional=True)
+        if found:
+            errors.extend(found)
+            continue
+        parsed.append(PortalRow(
+            row=index, code=code, name=str(raw.get("departmentName") or "").strip(),
+            level=str(raw.get("level") or "").strip().upper(), received=received, on_time=on_time,
+            score=score, overdue=overdue, avg_days=avg_days,
+        ))
+        seen.add(code)
     return parsed, errors
+
+
+PERIOD_COLUMNS = ("period", "kyBaoCao", "Kỳ", "kỳ")
+
+
+def stated_periods(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The periods the file itself states (a period column, if the export has one), as canonical labels; a value
+    that is no period is kept as written, so the caller can say it differs."""
+    stated: set[str] = set()
+    for raw in rows:
+        for column in PERIOD_COLUMNS:
+            text = str(raw.get(column) or "").strip()
+            if text:
+                try:
+                    stated.add(calendar_period(text).label)
+                except ReconcileError:
+                    stated.add(text)
+    return stated
 
 
 @dataclass

@@ -71,9 +71,9 @@ def _score(value: Any, column: str, top: Decimal) -> Decimal | None:
     try:
         number = Decimal(text.replace(",", "."))
     except InvalidOperation:
-        raise ValueError(f"{column}: {value!r} is not a number") from None
+        raise ValueError(f"{column}: '{text}' không phải là số") from None
     if not number.is_finite() or not 0 <= number <= top:
-        raise ValueError(f"{column}: {text} is not between 0 and the group's {top} points")
+        raise ValueError(f"{column}: {text} không nằm trong khoảng 0 đến {top} điểm của nhóm")
     return number
 
 
@@ -90,24 +90,29 @@ def parse_group_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, 
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     for index, raw in enumerate(rows, start=2):
-        try:
-            code = str(raw.get("departmentCode") or "").strip()
-            if not code:
-                raise ValueError("departmentCode: missing")
-            if code in seen:
-                raise ValueError(f"departmentCode: {code} appears twice")
-            scores: dict[str, Decimal | None] = {}
-            for column, key in columns.items():
-                top = Decimal(100) if key == "total" else groups[key].max_points
+        found: list[dict[str, Any]] = []  # every field of the row, not only the first: one round of corrections
+        code = str(raw.get("departmentCode") or "").strip()
+        if not code:
+            found.append({"row": index, "column": "departmentCode", "reason": "bỏ trống"})
+        elif code in seen:
+            found.append({"row": index, "column": "departmentCode", "reason": f"mã {code} xuất hiện hai lần"})
+        scores: dict[str, Decimal | None] = {}
+        unreadable = False
+        for column, key in columns.items():
+            top = Decimal(100) if key == "total" else groups[key].max_points
+            try:
                 scores[key] = _score(raw.get(column), column, top)
-            if all(scores.get(g.code) is None for g in GROUPS):
-                raise ValueError("scores: no group score on the row")
-            parsed.append({"row": index, "code": code, "name": str(raw.get("departmentName") or "").strip(),
-                           "level": str(raw.get("level") or "").strip().upper(), "scores": scores})
-            seen.add(code)
-        except ValueError as exc:
-            column, _, reason = str(exc).partition(": ")
-            errors.append({"row": index, "column": column, "reason": reason})
+            except ValueError as exc:
+                unreadable = True
+                found.append({"row": index, "column": column, "reason": str(exc).partition(": ")[2]})
+        if not unreadable and all(scores.get(g.code) is None for g in GROUPS):
+            found.append({"row": index, "column": "scores", "reason": "dòng không có điểm nhóm nào"})
+        if found:
+            errors.extend(found)
+            continue
+        parsed.append({"row": index, "code": code, "name": str(raw.get("departmentName") or "").strip(),
+                       "level": str(raw.get("level") or "").strip().upper(), "scores": scores})
+        seen.add(code)
     return parsed, errors
 
 

@@ -61,10 +61,13 @@ def add_parser(sub: Any, load_config: Callable[[argparse.Namespace], Mapping[str
     stats = sub.add_parser("stats", help="statistics counters: verify against a full recomputation, or rebuild")
     actions = stats.add_subparsers(dest="action", required=True)
     check = actions.add_parser("verify", help="print every difference from a full recomputation; exit 1 if any")
-    check.add_argument("--period", action="append", help="only this period (2026, 2026-H1, 2026-Q3, 2026-07); "
+    from cchc.inputs import instant_arg, period_arg
+
+    check.add_argument("--period", action="append", type=period_arg,
+                       help="only this period (2026, 2026-H1, 2026-Q3, 2026-07); "
                        "repeatable; default every period with data")
-    check.add_argument("--now", help="judge running periods at this ISO 8601 instant (default: now)")
+    check.add_argument("--now", type=instant_arg, help="judge running periods at this ISO 8601 instant (default: now)")
     check.set_defaults(func=lambda args: 1 if verify(
-        load_config(args), args.period, dt.datetime.fromisoformat(args.now) if args.now else None) else 0)
+        load_config(args), args.period, args.now) else 0)
     again = actions.add_parser("rebuild", help="recompute the counters from the dossiers")
     again.set_defaults(func=lambda args: rebuild(load_config(args)) and 0)

@@ -95,6 +95,8 @@ _SAME_DAY = re.compile(
 _CUTOFF = re.compile(r"sau\s+15\s*(giờ|h|:00)")
 # A clock time ("nhận sau 15 giờ", "trước 15h00") is a cut-off, not a duration: removed before reading the time.
 _CLOCK = re.compile(r"(trước|sau|lúc|từ|đến)\s+\d{1,2}\s*(?:giờ|h|:)\s*(?:\d{2}(?:\s*phút)?)?(?!\w)")
+# A minus sign before a number that does not end a range ("05 - 07"): "-3 ngày làm việc" is a typing error, not 3.
+_NEGATIVE = re.compile(r"(?<![\d\s])\s*[-−–—]\s*\d|^[-−–—]\s*\d")
 _REDUCED = re.compile(r"(cắt\s+)?giảm\b|rút ngắn")
 
 
@@ -189,6 +191,8 @@ def parse_time_text(text: str | None) -> ParsedTime:
         raise TimeTextError(original, "bỏ trống: ghi 'Không quy định' nếu thủ tục không có thời hạn")
     if _NO_LIMIT.match(normal):
         return ParsedTime(amount=None, unit=TimeUnit.NONE)
+    if _NEGATIVE.search(normal):
+        raise TimeTextError(original, "thời hạn là số âm: ghi số ngày hoặc giờ lớn hơn 0 (ví dụ '03 ngày làm việc')")
     channels = _CHANNEL.split(normal)
     if len(channels) > 1:
         # "Trực tiếp: 05 ngày làm việc; Trực tuyến: 05 ngày làm việc": one time only if every channel agrees.

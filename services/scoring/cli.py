@@ -41,22 +41,25 @@ def _vi(value: str | None, places: int) -> str:
 
 def import_table(config: Mapping[str, Any], path: str, *, publish: bool = False) -> int:
     """Preview (default) or publish a province's XLSX criteria table as the next version of its set."""
+    from cchc.inputs import read_input
     from services.scoring import submissions
     from services.scoring.criteria import CriteriaSetError
+    from services.scoring.criteria_table import CriteriaTableError
     from shared.clock import utcnow
 
     console = _console()
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        console.print(f"[red]Không đọc được tệp[/]: {exc}")
-        return 2
+    content = read_input(path)  # unreadable: "lỗi: tệp …", exit 2 (cchc.inputs)
     try:
         with _session(config) as session:
             if publish:
                 answer = submissions.publish_criteria_table(session, content, Path(path).name, utcnow())
             else:
                 answer = submissions.criteria_table_preview(session, content, Path(path).name)[1]
+    except CriteriaTableError as exc:  # every bad cell, one per line
+        console.print(f"[red]Bảng tiêu chí không hợp lệ[/]: {len(exc.errors)} ô lỗi", highlight=False)
+        for error in exc.errors:
+            console.print(f"  [red]✗[/] {error['cell']} ({error['column']}): {error['reason']}", highlight=False)
+        return 1
     except (CriteriaSetError, submissions.SetConflict) as exc:
         console.print(f"[red]Bảng tiêu chí không hợp lệ[/]: {exc}", highlight=False)
         return 1
@@ -89,14 +92,20 @@ def example_table(set_file: str, out: str) -> int:
 def survey(config: Mapping[str, Any], set_id: str, path: str, *, preview: bool, skip_invalid: bool,
            actor: str | None) -> int:
     """Survey results from CSV/XLSX: what changes, every bad row, applied only when clean (or --skip-invalid)."""
+    from cchc.inputs import InputError, read_input
     from services.scoring import submissions
     from services.scoring.recalc import NotFound
     from services.scoring.scores import ScoreError
+    from services.scoring.survey_import import SurveyFileError, read_survey_table
     from shared.clock import utcnow
 
     console = _console()
     who = actor or os.environ.get("CCHC_ACTOR") or getpass.getuser()
-    content = Path(path).read_bytes()
+    content = read_input(path)
+    try:  # an unreadable file is an input error (exit 2), before any database work
+        read_survey_table(content, Path(path).name)
+    except SurveyFileError as exc:
+        raise InputError(f"tệp {path}: {exc}") from None
     try:
         with _session(config) as session:
             answer = submissions.import_survey(session, set_id, content, who, utcnow(), filename=Path(path).name,

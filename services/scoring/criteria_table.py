@@ -45,7 +45,7 @@ from services.scoring.criteria import (
     parse_criteria_set,
 )
 
-__all__ = ["HEADINGS", "criteria_set_to_xlsx", "read_criteria_xlsx", "table_to_data"]
+__all__ = ["HEADINGS", "CriteriaTableError", "criteria_set_to_xlsx", "read_criteria_xlsx", "table_to_data"]
 
 TABLE_SHEET = "Bộ tiêu chí"
 INFO_SHEET = "Thông tin chung"
@@ -83,7 +83,7 @@ def _number(value: Any, where: str) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise _fail(where, f"{value!r} is not a number") from None
+        raise _fail(where, f"{value!r} không phải là số") from None
     if number == number.to_integral_value():
         return number.quantize(Decimal(1))
     return number.normalize()
@@ -109,7 +109,7 @@ def _method(text: str, evidence: str, where: str) -> dict[str, Any]:
         _, _, rest = text.partition(":")
         parts = [p.strip() for p in rest.split(";") if p.strip()]
         if not parts:
-            raise _fail(where, "Tính tự động needs a metric: on_time_rate, progress_766_rate or online_share")
+            raise _fail(where, "Tính tự động cần chỉ số: on_time_rate, progress_766_rate hoặc online_share")
         data = {"method": "computed", "metric": parts[0]}
         if len(parts) == 2 and parts[1].lower().startswith("ngưỡng"):
             data["threshold"] = _number(parts[1].split()[-1].rstrip("%"), where)
@@ -118,13 +118,13 @@ def _method(text: str, evidence: str, where: str) -> dict[str, Any]:
         for part in parts[1:]:
             low, arrow, points = part.partition("→")
             if not arrow:
-                raise _fail(where, f"band {part!r} is not written as rate→points (e.g. 95→1)")
+                raise _fail(where, f"mức {part!r} không ghi dạng tỷ lệ→điểm (ví dụ 95→1)")
             bands.append({"min": _number(low.strip().rstrip("%"), where), "points": _number(points, where)})
         data["bands"] = bands
         return data
     else:
-        raise _fail(where, f"unknown Phương pháp chấm {text!r} (expected Tự đánh giá, Điểm trừ, Điểm thưởng, "
-                           "Điều tra xã hội học or Tính tự động: …)")
+        raise _fail(where, f"không rõ Phương pháp chấm {text!r} (ghi Tự đánh giá, Điểm trừ, Điểm thưởng, "
+                           "Điều tra xã hội học hoặc Tính tự động: …)")
     step = _STEP.search(text)
     if step:
         data["step"] = _number(step.group(1), where)
@@ -156,11 +156,27 @@ def _info(rows: list[list[Any]], where: str) -> dict[str, Any]:
     return info
 
 
+class CriteriaTableError(CriteriaSetError):
+    """Every bad cell of a table at once (``errors``: cell, column, reason in Vietnamese), so the Sở Nội vụ fixes
+    the table in one round, as the catalogue import lists every bad row."""
+
+    def __init__(self, where: str, errors: list[dict[str, str]]) -> None:
+        super().__init__("\n".join(f"{where}: {e['cell']} ({e['column']}): {e['reason']}" for e in errors))
+        self.errors = errors
+
+
+_LETTERS = "ABCDEFG"  # the columns of HEADINGS
+
+
 def table_to_data(table: list[list[Any]], info: Mapping[str, Any], version: int, where: str) -> dict[str, Any]:
-    """The YAML model (plain data) of a table's rows and the set's general information; not yet validated."""
+    """The YAML model (plain data) of a table's rows and the set's general information; not yet validated.
+
+    Every bad cell is collected and raised together (:class:`CriteriaTableError`), naming sheet!cell and column."""
     header = [str(c or "").strip() for c in table[0]] if table else []
     if [h.lower() for h in header[:len(HEADINGS)]] != [h.lower() for h in HEADINGS]:
-        raise _fail(f"{where}: {TABLE_SHEET}!1", f"the heading row must be {' | '.join(HEADINGS)}")
+        raise CriteriaTableError(where, [{"cell": f"{TABLE_SHEET}!A1", "column": "dòng tiêu đề",
+                                          "reason": f"dòng tiêu đề phải là {' | '.join(HEADINGS)}"}])
+    errors: list[dict[str, str]] = []
     areas: list[dict[str, Any]] = []
     criterion: dict[str, Any] | None = None
     for number, cells in enumerate(table[1:], start=2):
@@ -170,12 +186,24 @@ def table_to_data(table: list[list[Any]], info: Mapping[str, Any], version: int,
         if not any((stt, area_title, criterion_title, sub_title, max_points, method)):
             continue
         here = f"{where}: {TABLE_SHEET}!{number}"
+
+        def bad(column: int, reason: str, number: int = number) -> None:
+            errors.append({"cell": f"{TABLE_SHEET}!{_LETTERS[column]}{number}", "column": HEADINGS[column],
+                           "reason": reason})
+
+        def parsed(read: Any, column: int, *args: Any, here: str = here) -> Any:
+            try:
+                return read(*args, here)
+            except CriteriaSetError as exc:
+                bad(column, str(exc).removeprefix(f"{here}: "))
+                return None
+
         titles = [t for t in (area_title, criterion_title, sub_title) if t]
         if len(titles) != 1:
-            raise _fail(here, "fill exactly one of Lĩnh vực, Tiêu chí, Tiêu chí thành phần")
-        if not max_points:
-            raise _fail(here, "Điểm tối đa is empty")
-        node: dict[str, Any] = {"title": titles[0], "max_points": _number(max_points, here)}
+            bad(1, "ghi đúng một trong các cột Lĩnh vực, Tiêu chí, Tiêu chí thành phần")
+            continue
+        points = parsed(_number, 4, max_points) if max_points else bad(4, "bỏ trống")
+        node: dict[str, Any] = {"title": titles[0], "max_points": points}
         if area_title:
             roman = _roman(stt)
             node.update(id=str(roman) if roman else stt.rstrip("."), criteria=[])
@@ -183,22 +211,27 @@ def table_to_data(table: list[list[Any]], info: Mapping[str, Any], version: int,
             criterion = None
             continue
         if not areas:
-            raise _fail(here, "a criterion comes before any Lĩnh vực row")
+            bad(2 if criterion_title else 3, "tiêu chí đứng trước mọi dòng Lĩnh vực")
+            continue
         area = areas[-1]
         if criterion_title:
             node["id"] = stt if stt.startswith(f"{area['id']}.") else f"{area['id']}.{stt.rstrip('.')}"
             if method:
-                node.update(_method(method, evidence, here))
+                node.update(parsed(_method, 5, method, evidence) or {})
             area["criteria"].append(node)
             criterion = node
             continue
         if criterion is None or "method" in criterion:
-            raise _fail(here, "a Tiêu chí thành phần needs a Tiêu chí row without a Phương pháp chấm above it")
+            bad(3, "Tiêu chí thành phần phải đứng dưới một dòng Tiêu chí không ghi Phương pháp chấm")
+            continue
         node["id"] = stt if stt.startswith(f"{criterion['id']}.") else f"{criterion['id']}.{stt.rstrip('.')}"
         if not method:
-            raise _fail(here, "Phương pháp chấm is empty")
-        node.update(_method(method, evidence, here))
+            bad(5, "bỏ trống")
+        else:
+            node.update(parsed(_method, 5, method, evidence) or {})
         criterion.setdefault("sub_criteria", []).append(node)
+    if errors:
+        raise CriteriaTableError(where, errors)
     data: dict[str, Any] = {"id": info.get("id"), "version": version, "year": info.get("year"),
                             "unit_kind": info.get("unit_kind"), "title": info.get("title"),
                             "total_max_points": info.get("total_max_points"),

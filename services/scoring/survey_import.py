@@ -70,7 +70,11 @@ def read_survey_table(data: bytes | str, filename: str = "survey.csv") -> list[S
             raise SurveyFileError(f"không đọc được tệp XLSX: {exc}") from None
         rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
     else:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        try:
+            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as exc:
+            raise SurveyFileError(f"tệp CSV không phải văn bản UTF-8 (byte {exc.start}): lưu lại tệp dạng "
+                                  "'CSV UTF-8'") from None
         rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         raise SurveyFileError("tệp trống")

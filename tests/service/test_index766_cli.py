@@ -31,7 +31,8 @@ def database_url(tmp_path, monkeypatch):
 
 
 def test_import_show_and_rank_from_the_command_line(database_url, tmp_path, capsys):
-    assert main(["index766", "import", str(SAMPLE), "--period", "2026-08", "--actor", "Văn phòng UBND tỉnh"]) == 0
+    assert main(["index766", "import", str(SAMPLE), "--period", "2026-08", "--actor", "Văn phòng UBND tỉnh",
+                 "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["accepted"] and report["rows_imported"] == 13
 
@@ -50,24 +51,32 @@ def test_import_show_and_rank_from_the_command_line(database_url, tmp_path, caps
     doc = json.loads(capsys.readouterr().out)
     assert doc["procedure_facts"]["actor"] == "Văn phòng UBND tỉnh"
 
-    assert main(["index766", "imports"]) == 0
+    assert main(["index766", "imports", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert listed["period"] == "2026-08" and listed["rows"] == 13
+    assert listed["imported_at"].endswith("+07:00")  # people read Vietnam's time
+
+    assert main(["index766", "imports"]) == 0  # a readable table by default
+    shown = capsys.readouterr().out
+    assert "Văn phòng UBND tỉnh" in shown and "2026-08" in shown and "{" not in shown
 
 
 def test_a_refused_import_exits_non_zero_and_lists_why(database_url, tmp_path, capsys):
     bad = tmp_path / "facts.csv"
     bad.write_bytes(Path(SAMPLE).read_bytes() + "9.999999.H44,cấp xã,,,,,,,,,,\n".encode())
-    assert main(["index766", "import", str(bad), "--period", "2026-08"]) == 1
+    assert main(["index766", "import", str(bad), "--period", "2026-08", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert not report["accepted"] and report["unknown_procedures"][0]["procedure_code"] == "9.999999.H44"
-    assert main(["index766", "imports"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert main(["index766", "imports", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert main(["index766", "import", str(bad), "--period", "2026-08"]) == 1
+    shown = capsys.readouterr().out
+    assert "Không nhập" in shown and "9.999999.H44 không có trong danh mục" in shown
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["index766", "show", "07900", "--period", "2026-H1"], "unrecognised board period"),
     (["index766", "show", "NOPE", "--period", "2026-08"], "no unit 'NOPE'"),
-    (["index766", "import", "/nonexistent.csv", "--period", "2026-08"], "No such file"),
+    (["index766", "import", "/nonexistent.csv", "--period", "2026-08"], "không tồn tại"),
 ])
 def test_bad_input_is_one_clear_line(database_url, capsys, argv, message):
     assert main(argv) == 2

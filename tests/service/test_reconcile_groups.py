@@ -60,10 +60,13 @@ def test_the_file_shape_is_told_apart_and_bad_rows_are_named():
     assert [p["code"] for p in parsed] == ["H44", "H44.100", "H44.101", "H44.999"]
     assert parsed[1]["scores"]["timeliness"] == Decimal("10.00") and parsed[1]["scores"]["transparency"] is None
     assert errors == [
-        {"row": 6, "column": "CKMB", "reason": "19 is not between 0 and the group's 18 points"},
-        {"row": 7, "column": "departmentCode", "reason": "H44.100 appears twice"},
-        {"row": 8, "column": "scores", "reason": "no group score on the row"},
+        {"row": 6, "column": "CKMB", "reason": "19 không nằm trong khoảng 0 đến 18 điểm của nhóm"},
+        {"row": 7, "column": "departmentCode", "reason": "mã H44.100 xuất hiện hai lần"},
+        {"row": 8, "column": "scores", "reason": "dòng không có điểm nhóm nào"},
     ]
+    # every bad field of a row, not only the first
+    _, errors = parse_group_rows(rows_of("departmentCode,CKMB,TDGQ\n,abc,99\n"))
+    assert [(e["row"], e["column"]) for e in errors] == [(2, "departmentCode"), (2, "CKMB"), (2, "TDGQ")]
     with pytest.raises(ReconcileError, match="departmentCode and at least one group column"):
         parse_group_rows(rows_of("code,CKMB\nH44,1\n"))
 

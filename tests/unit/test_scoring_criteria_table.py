@@ -11,7 +11,12 @@ import openpyxl
 import pytest
 
 from services.scoring.criteria import DATA_DIR, CriteriaSetError, load_criteria_set
-from services.scoring.criteria_table import HEADINGS, criteria_set_to_xlsx, read_criteria_xlsx
+from services.scoring.criteria_table import (
+    HEADINGS,
+    CriteriaTableError,
+    criteria_set_to_xlsx,
+    read_criteria_xlsx,
+)
 
 
 @pytest.mark.parametrize("name", ["department-2026", "commune-2026", "district-2024"])
@@ -53,14 +58,47 @@ def test_sub_criteria_that_do_not_add_up_are_refused_with_the_existing_message()
 
 def test_an_unknown_method_names_the_sheet_and_row() -> None:
     content = _edit("department-2026", 4, 6, "Chấm theo cảm nhận")
-    with pytest.raises(CriteriaSetError, match=r"t\.xlsx: Bộ tiêu chí!4: unknown Phương pháp chấm 'Chấm theo cảm"):
+    with pytest.raises(CriteriaSetError,
+                       match=r"t\.xlsx: Bộ tiêu chí!F4 \(Phương pháp chấm\): không rõ Phương pháp chấm 'Chấm theo"):
         read_criteria_xlsx(content, "t.xlsx")
 
 
 def test_a_row_with_two_levels_filled_names_the_row() -> None:
     content = _edit("department-2026", 4, 3, "Tiêu chí thừa")
-    with pytest.raises(CriteriaSetError, match=r"Bộ tiêu chí!4: fill exactly one of"):
+    with pytest.raises(CriteriaSetError, match=r"Bộ tiêu chí!B4 \(Lĩnh vực\): ghi đúng một trong"):
         read_criteria_xlsx(content, "t.xlsx")
+
+
+def test_every_bad_cell_is_listed_not_only_the_first() -> None:
+    cs = load_criteria_set(DATA_DIR / "department-2026.yaml")
+    book = openpyxl.load_workbook(io.BytesIO(criteria_set_to_xlsx(cs)))
+    sheet = book.worksheets[0]
+    sheet.cell(row=5, column=5, value="abc")
+    sheet.cell(row=6, column=5, value="x,y")
+    sheet.cell(row=6, column=6, value="Chấm theo cảm nhận")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(CriteriaTableError) as caught:
+        read_criteria_xlsx(buffer.getvalue(), "t.xlsx")
+    assert [(e["cell"], e["column"]) for e in caught.value.errors] == [
+        ("Bộ tiêu chí!E5", "Điểm tối đa"), ("Bộ tiêu chí!E6", "Điểm tối đa"), ("Bộ tiêu chí!F6", "Phương pháp chấm")]
+    assert "'abc' không phải là số" in caught.value.errors[0]["reason"]
+
+
+def test_cli_lists_every_bad_cell(tmp_path: Path, capsys, monkeypatch) -> None:
+    from cchc.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/<service>.db")
+    cs = load_criteria_set(DATA_DIR / "department-2026.yaml")
+    book = openpyxl.load_workbook(io.BytesIO(criteria_set_to_xlsx(cs)))
+    book.worksheets[0].cell(row=5, column=5, value="abc")
+    book.worksheets[0].cell(row=7, column=5, value="def")
+    table = tmp_path / "bang.xlsx"
+    book.save(table)
+    assert main(["scoring", "import-table", str(table)]) == 1
+    out = capsys.readouterr().out
+    assert "Bộ tiêu chí!E5 (Điểm tối đa): 'abc' không phải là số" in out
+    assert "Bộ tiêu chí!E7 (Điểm tối đa): 'def' không phải là số" in out
 
 
 def test_not_a_workbook_is_refused() -> None:

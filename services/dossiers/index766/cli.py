@@ -9,6 +9,7 @@ SQLite file, or PostgreSQL with the service's schema. They call the same read mo
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -50,19 +51,21 @@ def ranking(config: Mapping[str, Any], period: str, unit_kind: str | None = None
 
 def import_facts(config: Mapping[str, Any], path: Path, period: str, actor: str, *, skip_invalid: bool = False,
                  skip_unknown: bool = False) -> dict[str, Any]:
+    from cchc.inputs import read_input
     from services.dossiers.index766 import reads
     from shared.clock import utcnow
 
     with _session(config) as (session, rules):
-        return reads.import_procedure_facts(session, rules, period, path.name, path.read_bytes(), actor, utcnow(),
+        return reads.import_procedure_facts(session, rules, period, path.name, read_input(path), actor, utcnow(),
                                             skip_invalid=skip_invalid, skip_unknown=skip_unknown)
 
 
 def list_imports(config: Mapping[str, Any], period: str | None = None) -> list[dict[str, Any]]:
     from services.dossiers.index766 import store
+    from shared.local_time import local_iso  # people read Vietnam's time (+07:00), as `cchc dlq list` prints
 
     with _session(config) as (session, _):
-        return [{**row, "imported_at": row["imported_at"].isoformat()} for row in store.imports(session, period)]
+        return [{**row, "imported_at": local_iso(row["imported_at"])} for row in store.imports(session, period)]
 
 
 # -- output -----------------------------------------------------------------------------------------------------
@@ -130,6 +133,37 @@ def print_ranking(doc: dict[str, Any]) -> None:
         console.print(f"[yellow]• {warning}[/yellow]")
 
 
+def print_imports(rows: list[dict[str, Any]]) -> None:
+    """The procedure-facts imports, newest first, times in Vietnam's time."""
+    from rich.table import Table
+
+    console = _console()
+    if not rows:
+        console.print("Chưa nhập tệp dữ liệu thủ tục nào.")
+        return
+    table = Table("Mã", "Kỳ", "Nhập lúc (+07:00)", "Người nhập", "Tệp", "Số dòng", title="Các lần nhập dữ liệu thủ tục")
+    for row in rows:
+        at = dt.datetime.fromisoformat(row["imported_at"]).strftime("%d/%m/%Y %H:%M:%S")
+        table.add_row(str(row["id"]), row["period"], at, row["actor"], row["file_name"], f"{row['rows']:,}")
+    console.print(table)
+
+
+def print_import_report(report: dict[str, Any]) -> None:
+    """What ``index766 import`` did: imported or refused, and every refused row and unknown procedure."""
+    console = _console()
+    if report["accepted"]:
+        console.print(f"[green]Đã nhập[/] {report['file_name']} cho kỳ {report['period']}: {report['rows_imported']:,}"
+                      f" / {report['rows_read']:,} dòng.", highlight=False)
+    else:
+        console.print(f"[red]Không nhập[/] {report['file_name']} (kỳ {report['period']}): "
+                      f"{report['refused_because'] or 'tệp có lỗi'}.", highlight=False)
+    for error in report["errors"]:
+        console.print(f"  [red]✗[/] dòng {error['row']}, {error['column']}: {error['reason']}", highlight=False)
+    for unknown in report["unknown_procedures"]:
+        console.print(f"  [yellow]?[/] dòng {unknown['row']}: thủ tục {unknown['procedure_code']} không có trong danh "
+                      "mục", highlight=False)
+
+
 def _write_xlsx(path: str, content: bytes) -> None:
     Path(path).write_bytes(content)
     print(f"XLSX written to {path}", file=sys.stderr)
@@ -162,26 +196,40 @@ def _ranking(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
 def _import(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
     report = import_facts(config, Path(args.file), args.period, args.actor, skip_invalid=args.skip_invalid,
                           skip_unknown=args.skip_unknown)
-    _print_json(report)
+    if args.json:
+        _print_json(report)
+    else:
+        print_import_report(report)
     return 0 if report["accepted"] else 1
+
+
+def _imports(args: argparse.Namespace, config: Mapping[str, Any]) -> int:
+    rows = list_imports(config, args.period)
+    if args.json:
+        return _print_json(rows)
+    print_imports(rows)
+    return 0
 
 
 # -- argparse wiring for cchc/cli.py ----------------------------------------------------------------------------
 def add_parser(subparsers: Any, load_config: Callable[[argparse.Namespace], dict[str, Any]]) -> None:
     """Add ``index766`` with its sub-commands to ``cchc``'s sub-parsers."""
+    from cchc.inputs import period_arg
+
     top = subparsers.add_parser("index766", help="the whole Decision 766 index per unit, and where the points go")
     sub = top.add_subparsers(dest="action", required=True)
 
     showing = sub.add_parser("show", help="one unit's six groups, its indicators and the items behind lost points")
     showing.add_argument("unit_code")
-    showing.add_argument("--period", required=True, help="board period: 2026-08, 2026-Q3 or 2026 (calendar)")
+    showing.add_argument("--period", required=True, type=period_arg,
+                         help="board period: 2026-08, 2026-Q3 or 2026 (calendar)")
     showing.add_argument("--items", type=int, default=5, help="items shown per indicator")
     showing.add_argument("--xlsx", help="also write the unit's workbook here")
     showing.add_argument("--json", action="store_true", help="print the RPC's JSON instead of tables")
     showing.set_defaults(func=lambda a: _guard(lambda: _show(a, load_config(a))))
 
     ranked = sub.add_parser("ranking", help="the province's units by the points they have at stake")
-    ranked.add_argument("--period", required=True)
+    ranked.add_argument("--period", required=True, type=period_arg)
     ranked.add_argument("--kind", choices=("department", "commune"))
     ranked.add_argument("--xlsx", help="also write the ranking workbook here")
     ranked.add_argument("--json", action="store_true")
@@ -189,15 +237,17 @@ def add_parser(subparsers: Any, load_config: Callable[[argparse.Namespace], dict
 
     importing = sub.add_parser("import", help="import procedure-level facts (CSV or XLSX) for a board period")
     importing.add_argument("file")
-    importing.add_argument("--period", required=True)
+    importing.add_argument("--period", required=True, type=period_arg)
     importing.add_argument("--actor", default="cchc-cli", help="who imports (kept with the import)")
     importing.add_argument("--skip-invalid", action="store_true", help="import the readable rows of a file")
     importing.add_argument("--skip-unknown", action="store_true", help="import the rows the catalogue knows")
+    importing.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     importing.set_defaults(func=lambda a: _guard(lambda: _import(a, load_config(a))))
 
     listing = sub.add_parser("imports", help="procedure-facts imports, newest first")
-    listing.add_argument("--period")
-    listing.set_defaults(func=lambda a: _guard(lambda: _print_json(list_imports(load_config(a), a.period))))
+    listing.add_argument("--period", type=period_arg)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(func=lambda a: _guard(lambda: _imports(a, load_config(a))))
 
 
 def _guard(command: Callable[[], int]) -> int:
@@ -207,7 +257,7 @@ def _guard(command: Callable[[], int]) -> int:
     try:
         return command()
     except (LookupError, ValueError, FactsError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"lỗi: {exc}", file=sys.stderr)
         return 2
 
 
