@@ -290,3 +290,12 @@ def test_evidence_is_kept_by_sha256_removed_per_leaf_and_another_units_file_cann
     rpc.scoring.season_save_leaf(cs.id, own, first.id, "0,5", "", [], [saved["files_added"][0]], "canbo")
     assert [x["filename"] for x in rpc.scoring.season_sheet(cs.id, own)["leaves"][0]["files"]] == ["b.xlsx"]
     assert rpc.scoring.evidence_file(foreign["files_added"][0])["data"] == encode(PDF)  # the other unit's: intact
+
+
+def test_an_evidence_file_id_no_table_can_hold_is_not_found_not_an_overflow(season):
+    """SQLite raised OverflowError for 10**23 (a 500 on the web); every out-of-range id is "no such file"."""
+    rpc, _ = season
+    for bad in (10**23, 2**63, 0, -1):
+        with pytest.raises(RemoteError) as caught:
+            rpc.scoring.evidence_file(bad)
+        assert caught.value.exc_type == "SeasonNotFound"
