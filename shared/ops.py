@@ -19,22 +19,25 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from eventlet import wsgi
 from nameko.exceptions import BadRequest as NamekoBadRequest
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import HttpOnlyProtocol
+from nameko.web.server import HttpOnlyProtocol, WsgiApp
 from nameko.web.server import WebServer as NamekoWebServer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from werkzeug.wrappers import Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
 
 from shared.config import setting
 from shared.heap import FrozenStartupHeap
 from shared.messaging import connect, harden_rpc_responder
 
 access_log = logging.getLogger("nameko.web.server")
+log = logging.getLogger(__name__)
 
 
 def redact_request_line(line: str) -> str:
@@ -57,8 +60,37 @@ class _RedactingProtocol(HttpOnlyProtocol):
         return ok
 
 
+class _WsgiApp(WsgiApp):
+    """nameko's WSGI app, but an HTTP error raised before any entrypoint runs (a method no route takes: 405, an
+    unknown path) is answered by the server's ``error_page`` when a service set one — the web application's
+    Vietnamese page instead of Werkzeug's English one. Other services keep Werkzeug's answer."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = exc
+            render = self.server.error_page
+            if render is not None:
+                try:
+                    response = render(exc)
+                except Exception:  # the error page must not fail in turn: Werkzeug's answer then
+                    log.exception("error page for %s failed", exc.code)
+        return response(environ, start_response)
+
+
 class WebServer(NamekoWebServer):
     """nameko's web server with a socket time-out and an access log without query values."""
+
+    # set by a service's dependency (services/web/service.py) to render the errors raised before its code runs
+    error_page: Callable[[HTTPException], Response] | None = None
+
+    def get_wsgi_app(self) -> Any:
+        return _WsgiApp(self)
 
     @property
     def sharing_key(self) -> type:

@@ -35,6 +35,7 @@ from services.notifications.models import DeliveryAttempt, Notification
 from services.notifications.privacy import mask_recipient, redact
 from services.notifications.rules import Draft
 from services.notifications.settings import CHANNELS
+from shared.inputs import valid_id
 from shared.local_time import local_iso
 
 log = logging.getLogger(__name__)
@@ -315,6 +316,8 @@ def detail(session: Session, notification_id: int, reveal: bool = False) -> dict
 
 def resend(session: Session, notification_id: int, now: dt.datetime) -> dict[str, Any]:
     """Put a notification back in the queue (a failed one after its cause was fixed, or a sent one again)."""
+    if not valid_id(notification_id):  # beyond any id: SQLite would raise OverflowError, PostgreSQL another
+        raise NotFound(f"id: no notification {str(notification_id)[:40]}")
     row = session.get(Notification, notification_id)
     if row is None:
         raise NotFound(f"id: no notification {notification_id}")

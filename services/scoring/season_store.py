@@ -51,6 +51,7 @@ from services.scoring.season_models import (
 )
 from shared.blobs import BlobStore
 from shared.db import insert_ignore
+from shared.inputs import text_problem, valid_id
 from shared.local_time import local, local_iso
 from shared.outbox import enqueue
 
@@ -125,6 +126,9 @@ def _text(value: Any, field: str, label: str, required: bool = False, minimum: i
         raise SeasonError(field, f"Nhập {label}" + (f" (ít nhất {minimum} ký tự)." if minimum > 1 else "."))
     if len(text) > MAX_TEXT:
         raise SeasonError(field, f"{label[:1].upper()}{label[1:]} dài {len(text)} ký tự, quá giới hạn {MAX_TEXT}.")
+    problem = text_problem(text, MAX_TEXT, multiline=True)  # NUL, control and bidi characters, for RPC callers too
+    if problem:
+        raise SeasonError(field, f"{label[:1].upper()}{label[1:]}: {problem}")
     return text
 
 
@@ -256,7 +260,9 @@ def save_leaf(session: Session, cs: CriteriaSet, unit_code: str, leaf_id: str, p
     checked = _check_files(uploads, max_bytes)
     sheet = _sheet(session, cs, unit_code, actor, now)
     transition(sheet.status, Action.SAVE_DRAFT)  # refused before anything is written
-    removing = [int(i) for i in remove_file_ids]
+    if not all(valid_id(i) for i in remove_file_ids):
+        raise SeasonNotFound(f"remove_file_ids: not files of {unit_code}/{leaf_id}")
+    removing = list(remove_file_ids)
     if removing:
         owned = set(session.scalars(sa.select(SeasonFile.id).where(
             SeasonFile.id.in_(removing), SeasonFile.set_id == cs.id, SeasonFile.unit_code == unit_code,

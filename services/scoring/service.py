@@ -25,6 +25,7 @@ from shared import ops
 from shared.clock import utcnow
 from shared.config import section
 from shared.db import DatabaseProvider
+from shared.inputs import valid_id
 from shared.outbox import relay
 from shared.reliable_handler import reliable_event_handler
 from shared.timers import configured_timer
@@ -214,7 +215,10 @@ class ScoringService(ops.OpsEndpoints):
 
     @rpc(expected_exceptions=(SeasonNotFound,))
     def evidence_file(self, file_id: int) -> dict[str, Any]:
-        """An evidence file's description and bytes (base64); the caller checks who may read its unit."""
+        """An evidence file's description and bytes (base64); the caller checks who may read its unit. An id no
+        table can hold is "no such file", not an OverflowError from SQLite (shared.inputs.valid_id)."""
+        if not valid_id(file_id):
+            raise SeasonNotFound(f"file_id: no file {str(file_id)[:40]}")
         with self.db.transaction() as session:
             found = season_store.evidence_file(session, file_id)
         return {**found, "data": encode(found["data"])}

@@ -223,6 +223,9 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
     return {"accepted": accepted, "errors": errors, "index": str(result.index), "ranking_version": ranking["version"]}
 
 
+MAX_REASON = 4000  # characters of an appraisal reason, as the season's texts (season_store.MAX_TEXT)
+
+
 def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
              now: dt.datetime, not_applicable: bool = False) -> dict[str, Any]:
     """The appraisal council's verdict on one leaf (điểm thẩm định); a reason is mandatory."""
@@ -231,6 +234,8 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     leaf = _leaf(cs, leaf_id)
     if not reason or not str(reason).strip():
         raise ScoreError("reason", "điểm thẩm định cần ghi lý do")
+    if len(str(reason)) > MAX_REASON:  # the season's limit (season_store.MAX_TEXT): never stored whole, nor cut
+        raise ScoreError("reason", f"lý do dài {len(str(reason))} ký tự, quá giới hạn {MAX_REASON}")
     value = None if not_applicable else _decimal(points, "points")
     if value is not None:
         check_points(leaf, value, [], role="appraisal", quantum=cs.quantum)

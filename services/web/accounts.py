@@ -17,8 +17,33 @@ from sqlalchemy.orm import Session
 from services.web import passwords
 from services.web.access import Role, parse_roles
 from services.web.models import Account, WebSession
+from shared.inputs import text_problem
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,79}")
+
+
+MAX_NAME = 200  # the column's width: a longer name is refused, never cut (the person would not know what was kept)
+
+
+def _name(value: str | None) -> str:
+    """The display name as stored: trimmed, required, at most :data:`MAX_NAME` characters, no control or bidi
+    characters (a NUL or a right-to-left override would render as something other than what was typed)."""
+    name = (value or "").strip()
+    if not name:
+        raise AccountError("display_name", "Nhập họ và tên.")
+    problem = text_problem(name, MAX_NAME)
+    if problem:
+        raise AccountError("display_name", f"Họ và tên: {problem}")
+    return name
+
+
+def _username(value: str | None) -> str:
+    """Checked before it is lowered: "\u212aelvin" (Kelvin sign) would otherwise become "kelvin"."""
+    raw = (value or "").strip()
+    if len(raw) > 80 or not raw.isascii() or not USERNAME.fullmatch(raw.lower()):
+        raise AccountError("username", "Tên đăng nhập 3–80 ký tự: chữ thường không dấu, số, dấu chấm, gạch ngang, "
+                                       "gạch dưới; bắt đầu bằng chữ hoặc số.")
+    return raw.lower()
 
 
 class AccountError(ValueError):
@@ -86,15 +111,10 @@ def _email(value: str | None) -> str | None:
 
 def create(session: Session, username: str, data: AccountInput, now: dt.datetime,
            known_units: Collection[str] | None = None, require_password: bool = True) -> Account:
-    username = (username or "").strip().lower()
-    if not USERNAME.fullmatch(username):
-        raise AccountError("username", "Tên đăng nhập 3–80 ký tự: chữ thường không dấu, số, dấu chấm, gạch ngang, "
-                                       "gạch dưới; bắt đầu bằng chữ hoặc số.")
+    username = _username(username)
     if session.scalar(sa.select(Account.id).where(Account.username == username)) is not None:
         raise AccountError("username", f"Tên đăng nhập {username} đã có.")
-    name = (data.display_name or "").strip()
-    if not name:
-        raise AccountError("display_name", "Nhập họ và tên.")
+    name = _name(data.display_name)
     roles = _roles(data.roles or [])
     units = _units(data.unit_codes or [], roles, known_units)
     password_hash = None
@@ -103,7 +123,7 @@ def create(session: Session, username: str, data: AccountInput, now: dt.datetime
         if problem:
             raise AccountError("password", problem)
         password_hash = passwords.hash_password(data.password or "")
-    account = Account(username=username, display_name=name[:200], email=_email(data.email),
+    account = Account(username=username, display_name=name, email=_email(data.email),
                       password_hash=password_hash, roles=roles, unit_codes=units, disabled=bool(data.disabled),
                       failed_logins=0, created_at=now, updated_at=now)
     session.add(account)
@@ -116,12 +136,10 @@ def update(session: Session, account: Account, data: AccountInput, now: dt.datet
     """Apply the given fields; returns what changed (for the audit log; a password shows as ``"***"``)."""
     changes: dict[str, object] = {}
     if data.display_name is not None:
-        name = data.display_name.strip()
-        if not name:
-            raise AccountError("display_name", "Nhập họ và tên.")
+        name = _name(data.display_name)
         if name != account.display_name:
             changes["display_name"] = name
-            account.display_name = name[:200]
+            account.display_name = name
     if data.email is not None:
         email = _email(data.email)
         if email != account.email:

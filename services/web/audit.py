@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.web.access import ROLE_TITLES, Role
 from services.web.models import AuditEntry
+from shared.inputs import echo_safe
 
 ACTION_TITLES = {
     "login": "Đăng nhập",
@@ -41,6 +43,44 @@ ACTION_TITLES = {
     "season_refused": "Từ chối truy cập kỳ đánh giá",
     "csrf_refused": "Từ chối biểu mẫu thiếu mã CSRF",
 }
+
+# What the "Chi tiết" column calls each key of an entry's detail (detail_vi); an unknown key shows as stored.
+DETAIL_LABELS = {
+    "roles": "Vai trò", "unit_codes": "Đơn vị", "display_name": "Họ và tên", "email": "Thư điện tử",
+    "password": "Mật khẩu", "disabled": "Vô hiệu hóa", "method": "Cách đăng nhập", "reason": "Lý do",
+    "until": "Khóa đến", "subject": "Mã định danh SSO", "kind": "Loại", "channel": "Kênh", "count": "Số lượng",
+    "filename": "Tệp", "sha256": "SHA-256", "version": "Phiên bản", "built": "Đã tạo", "formats": "Định dạng",
+    "points": "Điểm", "decision": "Quyết định", "answer": "Giải trình", "files": "Tệp đính kèm",
+    "removed": "Tệp đã xóa", "deadline": "Hạn giải trình", "leaves": "Số tiêu chí", "index": "Chỉ số",
+    "status": "Trạng thái", "units": "Số đơn vị", "number": "Lần công bố", "ranking_version": "Phiên bản xếp hạng",
+}
+_METHODS = {"password": "mật khẩu", "oidc": "đăng nhập một lần (SSO)", "ip": "quá nhiều lần sai từ một địa chỉ",
+            "locked": "tài khoản đang tạm khóa"}
+DETAIL_TEXT_MAX = 300  # characters of one value shown; the full value stays in the database
+
+
+def _value_vi(key: str, value: Any) -> str:
+    if key == "password":  # recorded as True/False on creation, "***" on a change: never the password itself
+        return "đã đặt" if value is True or value == "***" else "chưa đặt" if value is False else "–"
+    if isinstance(value, bool):
+        return "có" if value else "không"
+    if value is None or value == "" or value == []:
+        return "–"
+    if key == "roles" and isinstance(value, list):
+        return ", ".join(ROLE_TITLES.get(Role(v), str(v)) if v in Role._value2member_map_ else str(v) for v in value)
+    if key in ("method", "reason") and isinstance(value, str) and value in _METHODS:
+        return _METHODS[value]
+    if isinstance(value, list):
+        return ", ".join(_value_vi("", v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_value_vi(str(k), v)}" for k, v in value.items())
+    return echo_safe(str(value), DETAIL_TEXT_MAX)
+
+
+def detail_vi(detail: dict[str, Any] | None) -> str:
+    """An audit entry's detail as the log page shows it: "Vai trò: Lãnh đạo; Đơn vị: 07900; Mật khẩu: đã đặt" —
+    Vietnamese labels and values, not Python's ``['leader']`` / ``True`` (the page escapes the result)."""
+    return "; ".join(f"{DETAIL_LABELS.get(k, k)}: {_value_vi(k, v)}" for k, v in (detail or {}).items())
 
 
 @dataclass(frozen=True)

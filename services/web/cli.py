@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
                 return 0
             if args.action == "add":
                 password = _password(args)
-                data = AccountInput(display_name=args.name or args.username, email=args.email, password=password,
+                data = AccountInput(display_name=args.name, email=args.email, password=password,
                                     roles=_split(args.role), unit_codes=_split(args.unit))
                 account = accounts.create(session, args.username, data, now, _known_units(config),
                                           require_password=not args.sso_only)
@@ -105,7 +105,8 @@ def add_parser(sub: Any, load_config: Callable[[argparse.Namespace], dict[str, A
     roles_help = f"role ({', '.join(r.value for r in Role)}); repeat or comma-separate"
     add = actions.add_parser("add", help="create an account (the password is asked, or read with --password-stdin)")
     add.add_argument("username")
-    add.add_argument("--name", help="full name shown in the pages")
+    add.add_argument("--name", required=True,
+                     help="full name shown in the pages (required, as on the administration form)")
     add.add_argument("--email")
     add.add_argument("--role", action="append", required=True, help=roles_help)
     add.add_argument("--unit", action="append", help="unit code for a unit officer; repeat or comma-separate")

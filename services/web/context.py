@@ -17,6 +17,7 @@ from services.web.backends import Backends
 from services.web.directory import Directory
 from services.web.settings import WebSettings
 from shared.db import Database
+from shared.inputs import echo_safe, parse_id, text_problem
 
 
 class PageNotFound(LookupError):
@@ -82,3 +83,23 @@ def page_offset(ctx: RequestContext) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) > MAX_OFFSET:
         raise PageNotFound(f"Vị trí trang “{text[:20]}” không hợp lệ.")
     return int(text)
+
+
+def url_id(text: str, what: str) -> int:
+    """A row id from a URL segment (``/tep/<id>``, ``/thong-bao/<id>/gui-lai``, ``/van-ban/<id>``): the one
+    place every id taken from a URL is read — ASCII digits up to 2**63-1 (shared.inputs.parse_id), else the
+    Vietnamese 404 page, never an OverflowError from the database (a 500)."""
+    value = parse_id(text)
+    if value is None:
+        raise PageNotFound(f"Không có {what} số “{echo_safe(text, 30)}”.")
+    return value
+
+
+FREE_TEXT_MAX = 4000  # reason, explanation, answer: the scoring service's own limit (season_store.MAX_TEXT)
+
+
+def free_text_problem(value: str, max_chars: int = FREE_TEXT_MAX) -> str | None:
+    """Why a free-text field the web passes on (reason, explanation, answer) is refused, in Vietnamese; checked
+    here too so 100,000 characters never travel to the service, and a NUL or a bidi override is refused (the
+    scoring service bounds the length only)."""
+    return text_problem(value, max_chars, multiline=True)

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response
 
+from services.web.audit import detail_vi
 from shared.calendar import LOCAL_TZ
 from shared.vi_numbers import DASH, vi_decimal, vi_int, vi_percent
 
@@ -103,7 +104,7 @@ def environment(static: StaticFiles, globals_: Mapping[str, Any] | None = None) 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(vi_int=vi_int, vi_decimal=vi_decimal, vi_percent=vi_percent, date_vi=date_vi,
-                       datetime_vi=datetime_vi, file_size=file_size)
+                       datetime_vi=datetime_vi, file_size=file_size, detail_vi=detail_vi)
     env.globals.update(static=static.url, **(globals_ or {}))
     return env
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Request, Response
 
 from services.web import sessions
@@ -27,6 +28,7 @@ from services.web.settings import WebSettings, load_settings
 from shared import ops
 from shared.clock import utcnow
 from shared.db import DatabaseProvider
+from shared.inputs import echo_safe
 from shared.ops import http
 from shared.timers import configured_timer
 
@@ -48,9 +50,39 @@ class Web:
         self.oidc = OidcClient(self.settings.oidc) if self.settings.oidc.enabled else None
 
 
+    def http_error_page(self, exc: HTTPException) -> Response:
+        """What Werkzeug raises before any page runs (a method no route takes, …) as the Vietnamese error page,
+        with its status and, for a 405, the methods the address does take (``Allow``)."""
+        status = exc.code or 500
+        if status == 405:
+            title, message = ("Thao tác không được hỗ trợ",
+                              "Địa chỉ này không nhận yêu cầu kiểu này. Hãy mở trang từ trình đơn của hệ thống.")
+        else:
+            title, message = HTTP_ERRORS_VI.get(status, ("Yêu cầu không hợp lệ",
+                                                         "Hệ thống không xử lý được yêu cầu này."))
+        html = self.templates.get_template("error.html").render(
+            user=None, nav=[], province_name=f"tỉnh {self.settings.province_name or 'Phú Thọ'}",
+            province_short=self.settings.province_name or "Phú Thọ", title=title, message=message, detail="",
+            section="")
+        headers = {"Allow": ", ".join(exc.valid_methods)} if isinstance(exc, MethodNotAllowed) and \
+            exc.valid_methods else None
+        return html_response(html, status, headers)
+
+
+HTTP_ERRORS_VI = {
+    400: ("Yêu cầu không hợp lệ", "Hệ thống không hiểu yêu cầu này."),
+    404: ("Không tìm thấy trang", "Địa chỉ này không có nội dung."),
+    413: ("Dữ liệu gửi lên quá lớn", "Nội dung gửi lên vượt giới hạn cho phép."),
+    414: ("Địa chỉ quá dài", "Địa chỉ trang vượt giới hạn cho phép."),
+}
+
+
 class WebProvider(DependencyProvider):
     def setup(self) -> None:
         self.web = Web(self.container.config)
+        for extension in self.container.extensions:  # the container's one listener (shared.ops.WebServer)
+            if isinstance(extension, ops.WebServer):
+                extension.error_page = self.web.http_error_page
 
     def get_dependency(self, worker_ctx: Any) -> Web:
         return self.web
@@ -177,8 +209,8 @@ class WebService(ops.OpsEndpoints):
     def season_lock(self, request: Request, set_id: str, unit_code: str) -> Response:
         return self._serve(request, season.lock, set_id, unit_code)
 
-    @http("GET", "/chi-so/<set_id>/danh-gia/<unit_code>/tep/<int:file_id>")
-    def season_evidence(self, request: Request, set_id: str, unit_code: str, file_id: int) -> Response:
+    @http("GET", "/chi-so/<set_id>/danh-gia/<unit_code>/tep/<file_id>")
+    def season_evidence(self, request: Request, set_id: str, unit_code: str, file_id: str) -> Response:
         return self._serve(request, season.evidence, set_id, unit_code, file_id)
 
     # -- Văn bản --------------------------------------------------------------------------------------------
@@ -186,8 +218,8 @@ class WebService(ops.OpsEndpoints):
     def documents(self, request: Request) -> Response:
         return self._serve(request, documents.library)
 
-    @http("GET", "/van-ban/<int:document_id>/tai-ve")
-    def download(self, request: Request, document_id: int) -> Response:
+    @http("GET", "/van-ban/<document_id>/tai-ve")
+    def download(self, request: Request, document_id: str) -> Response:
         return self._serve(request, documents.download, document_id)
 
     @http("POST", "/van-ban/tao")
@@ -199,8 +231,8 @@ class WebService(ops.OpsEndpoints):
     def notices(self, request: Request) -> Response:
         return self._serve(request, notices.log)
 
-    @http("POST", "/thong-bao/<int:notification_id>/gui-lai")
-    def resend(self, request: Request, notification_id: int) -> Response:
+    @http("POST", "/thong-bao/<notification_id>/gui-lai")
+    def resend(self, request: Request, notification_id: str) -> Response:
         return self._serve(request, notices.resend, notification_id)
 
     @http("POST", "/thong-bao/gui-lai-tat-ca")
@@ -337,7 +369,8 @@ class WebService(ops.OpsEndpoints):
 
     def _error(self, ctx: RequestContext | None, status: int, title: str, message: str, detail: str = "",
                retry_after: int | None = None) -> Response:
-        values = {"title": title, "message": message, "detail": detail, "section": ""}
+        # the detail may echo the URL (a leaf id with %00 in it): no control or bidi character goes back raw
+        values = {"title": title, "message": message, "detail": echo_safe(detail, 300), "section": ""}
         try:
             html = self._render(ctx, "error.html", values)
         except Exception:  # the error page must not fail in turn

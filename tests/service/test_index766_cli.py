@@ -81,3 +81,12 @@ def test_a_refused_import_exits_non_zero_and_lists_why(database_url, tmp_path, c
 def test_bad_input_is_one_clear_line(database_url, capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_period_that_starts_after_today_is_refused_by_show_and_ranking(database_url, capsys):
+    """The clock is pinned at 2026-09-03: 2026-10 and 2030-01 have no figures yet (they were computed before)."""
+    for args in (["show", "07900", "--period", "2030-01"], ["show", "07900", "--period", "2026-10"],
+                 ["ranking", "--period", "2027-Q1"]):
+        assert main(["index766", *args]) != 0
+        assert "after today" in capsys.readouterr().err
+    assert main(["index766", "show", "07900", "--period", "2026-09", "--items", "1"]) == 0

@@ -318,3 +318,27 @@ def test_a_set_without_a_season_refuses_its_steps_and_a_units_visit_never_hides_
             assert field == "set_id" and "không tổ chức kỳ đánh giá" in message, message
         after = rpc.scoring.ranking(cs.id)
         assert (after["version"], after["table"]) == (before["version"], before["table"])
+
+
+def test_an_evidence_file_id_no_table_can_hold_is_not_found_not_an_overflow(season):
+    """SQLite raised OverflowError for 10**23 (a 500 on the web); every out-of-range id is "no such file"."""
+    rpc, _ = season
+    for bad in (10**23, 2**63, 0, -1):
+        with pytest.raises(RemoteError) as caught:
+            rpc.scoring.evidence_file(bad)
+        assert caught.value.exc_type == "SeasonNotFound"
+
+
+def test_rpc_callers_get_the_same_text_and_id_bounds_as_the_web_forms(season):
+    """The web refuses NUL, control and bidi characters in free text and only sends ids it matched; an RPC caller
+    is held to the same rules in the season itself (a huge file id used to reach SQLite as an OverflowError)."""
+    rpc, cs = season
+    leaf = self_leaves(cs)[0]
+    for text in ("Thuyết minh\x00ẩn", "Đảo chiều \u202eđọc ngược"):
+        field, message = refused(rpc.scoring.season_save_leaf, cs.id, UNITS[0], leaf.id, "0", text, [], [], "canbo")
+        assert field == "explanation" and "ký tự điều khiển" in message, message
+    kept = rpc.scoring.season_save_leaf(cs.id, UNITS[0], leaf.id, "0", "Dòng 1\nDòng 2\tcột", [], [], "canbo")
+    assert kept["points"] == "0" and kept["files_added"] == []
+    with pytest.raises(RemoteError) as caught:
+        rpc.scoring.season_save_leaf(cs.id, UNITS[0], leaf.id, "0", "Xóa", [], [10**23], "canbo")
+    assert caught.value.exc_type == "SeasonNotFound"

@@ -49,6 +49,16 @@ def actions(db, username=None):
      "unit_codes"),
     ("ok.name", AccountInput(display_name="A", password="short", roles=["leader"]), "password"),
     ("ok.name", AccountInput(display_name="A", password=PASSWORD, roles=["leader"], email="not-an-address"), "email"),
+    # the reviewer's names: stored raw (NUL, bidi override) or silently cut to 200 characters before
+    ("ok.name", AccountInput(display_name="Nguyễn\x00Văn A", password=PASSWORD, roles=["leader"]), "display_name"),
+    ("ok.name", AccountInput(display_name="A\u202eB", password=PASSWORD, roles=["leader"]), "display_name"),
+    ("ok.name", AccountInput(display_name="A\u2068B", password=PASSWORD, roles=["leader"]), "display_name"),
+    ("ok.name", AccountInput(display_name="A\x1bB", password=PASSWORD, roles=["leader"]), "display_name"),
+    ("ok.name", AccountInput(display_name="x" * 100_000, password=PASSWORD, roles=["leader"]), "display_name"),
+    ("ok.name", AccountInput(display_name="x" * 201, password=PASSWORD, roles=["leader"]), "display_name"),
+    ("\u212aelvin", AccountInput(display_name="A", password=PASSWORD, roles=["leader"]), "username"),  # Kelvin sign
+    ("a\x00b.c", AccountInput(display_name="A", password=PASSWORD, roles=["leader"]), "username"),
+    ("a" * 100_000, AccountInput(display_name="A", password=PASSWORD, roles=["leader"]), "username"),
 ])
 def test_a_refused_account_names_its_field_and_nothing_is_stored(web_db, username, data, field):
     with pytest.raises(AccountError) as refused, web_db.transaction() as session:
@@ -56,6 +66,19 @@ def test_a_refused_account_names_its_field_and_nothing_is_stored(web_db, usernam
     assert refused.value.field == field and refused.value.reason
     with web_db.transaction() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
+
+
+def test_a_changed_name_is_checked_as_a_new_one_and_200_characters_are_kept_whole(web_db):
+    make(web_db)
+    with web_db.transaction() as session:
+        account = accounts.get(session, "canbo")
+        for bad in ("x" * 201, "Lê\u202eVăn", "Lê\x00"):
+            with pytest.raises(AccountError) as refused:
+                accounts.update(session, account, AccountInput(display_name=bad), NOW)
+            assert refused.value.field == "display_name" and "Họ và tên" in refused.value.reason
+        assert accounts.update(session, account, AccountInput(display_name="Đ" * 200), NOW)["display_name"] == "Đ" * 200
+    with web_db.transaction() as session:
+        assert accounts.get(session, "canbo").display_name == "Đ" * 200
 
 
 def test_sign_in_opens_a_session_that_ends_when_idle_or_signed_out(web_db):
@@ -146,17 +169,23 @@ def test_cchc_users_add_roles_disable_and_list(web_config, monkeypatch, capsys, 
     assert cchc_main(["users", "add", "sonoivu", "--name", "Sở Nội vụ", "--role", "province_admin",
                       "--password-stdin"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert cchc_main(["users", "add", "yeu", "--role", "leader", "--password-stdin"]) == 2
+    assert cchc_main(["users", "add", "yeu", "--name", "Yếu", "--role", "leader", "--password-stdin"]) == 2
     assert "password: Mật khẩu cần ít nhất 10 ký tự." in capsys.readouterr().err
-    assert cchc_main(["users", "add", "canbo", "--role", "unit_officer", "--unit", "07900,07894", "--sso-only"]) == 0
+    assert cchc_main(["users", "add", "canbo", "--name", "Cán bộ", "--role", "unit_officer", "--unit", "07900,07894",
+                      "--sso-only"]) == 0
     assert cchc_main(["users", "roles", "canbo", "--set", "unit_officer,leader", "--units", "07900"]) == 0
     assert cchc_main(["users", "roles", "canbo", "--units", "NOPE"]) == 2
     assert cchc_main(["users", "disable", "canbo"]) == 0
     assert cchc_main(["users", "disable", "nobody"]) == 2
+    assert cchc_main(["users", "add", "ten", "--name", "Tên\u202e", "--role", "leader", "--sso-only"]) == 2
+    assert "refused: display_name: Họ và tên: Có ký tự điều khiển" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # like the form, a name is required
+        cchc_main(["users", "add", "khongten", "--role", "leader", "--sso-only"])
+    assert "--name" in capsys.readouterr().err
     capsys.readouterr()
     assert cchc_main(["users", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert listed == ["canbo\tcanbo\tunit_officer,leader\t07900\tdisabled",
+    assert listed == ["canbo\tCán bộ\tunit_officer,leader\t07900\tdisabled",
                       "sonoivu\tSở Nội vụ\tprovince_admin\t\tactive"]
     from shared.config import load_config
     from shared.db import open_database

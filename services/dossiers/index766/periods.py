@@ -93,6 +93,15 @@ def parse_board_period(label: str) -> BoardPeriod:
     return BoardPeriod(BoardPeriodKind.YEAR, f"{year:04d}", dt.date(year, 1, 1), dt.date(year, 12, 31))
 
 
+def require_begun(period: BoardPeriod, now: dt.datetime) -> BoardPeriod:
+    """``period`` if it has begun by ``now`` (local date); PeriodError otherwise. A period that starts after today
+    has no figures: computing one would judge every dossier "at" an instant that has not come (and a page of
+    zeros for 2030 reads as a fact). The overview refuses such periods the same way (services/web/figures.py)."""
+    if period.start > now.astimezone(LOCAL_TZ).date():
+        raise PeriodError(f"period: board period {period.label!r} starts {period.start.isoformat()}, after today")
+    return period
+
+
 def as_of(period: BoardPeriod, now: dt.datetime) -> dt.datetime:
     """The instant the period is judged at: its last instant, or ``now`` while it is still running.
 

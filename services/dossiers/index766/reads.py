@@ -19,7 +19,7 @@ from services.dossiers.index766.counting import JUDGED_IN_PYTHON, Tally, active_
 from services.dossiers.index766.groups import IndicatorScore, UnitIndex, compute
 from services.dossiers.index766.indicators import INDICATORS, Kind
 from services.dossiers.index766.losses import IndicatorLoss, indicator_losses, miss_row, rank_by_points_at_stake
-from services.dossiers.index766.periods import BoardPeriod, as_of, parse_board_period
+from services.dossiers.index766.periods import BoardPeriod, as_of, parse_board_period, require_begun
 from services.dossiers.index766.procedure_facts import plan_import
 from services.dossiers.index766.views import Context, DossierView, PetitionView, ProcedureFacts
 from services.dossiers.lifecycle import TimelinessRules
@@ -152,7 +152,7 @@ def _unit(rules: TimelinessRules, unit_code: str) -> Unit:
 def unit_index(session: Session, rules: TimelinessRules, unit_code: str, period_label: str, now: dt.datetime,
                *, max_items: int = 50) -> dict[str, Any]:
     """One unit's six groups, its indicators, and where its points go (up to ``max_items`` items per indicator)."""
-    period = parse_board_period(period_label)
+    period = require_begun(parse_board_period(period_label), now)
     unit = _unit(rules, unit_code)
     members = rules.units.descendants(unit.code)
     facts, chosen = store.procedure_facts(session, period)
@@ -237,7 +237,7 @@ def ranking(session: Session, rules: TimelinessRules, period_label: str, now: dt
     province's own figures beside them; from ``cache`` when it may be served (cache.py)."""
     if unit_kind is not None and unit_kind not in UNIT_KINDS:
         raise ValueError(f"unit_kind: {unit_kind!r} is not one of {', '.join(UNIT_KINDS)}")
-    period = parse_board_period(period_label)
+    period = require_begun(parse_board_period(period_label), now)
     if cache is None:
         doc = _ranking(session, rules, period, now)
     else:

@@ -21,7 +21,7 @@ from services.dossiers.periods import PeriodError, parse_period
 from services.web import audit
 from services.web.access import Forbidden, Permission, UnitScope
 from services.web.backends import NotFound, Refused
-from services.web.context import Page, PageNotFound, Redirect, RequestContext
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, url_id
 
 KINDS = {"ranking": "Quyết định công bố Chỉ số CCHC", "commitment": "Văn bản cam kết",
          "statistics": "Báo cáo thống kê một cửa"}
@@ -92,7 +92,8 @@ def library(ctx: RequestContext) -> Page:
     return Page("documents.html", _values(ctx))
 
 
-def download(ctx: RequestContext, document_id: int) -> Response:
+def download(ctx: RequestContext, document_id_text: str) -> Response:
+    document_id = url_id(document_id_text, "văn bản")
     scope = ctx.scope()
     if not scope.all:
         # the document itself is looked up (never a listing: its limit would hide a unit's older documents);
@@ -166,6 +167,7 @@ def _build_errors(ctx: RequestContext, values: dict[str, Any]) -> dict[str, str]
             parse_period(values["period"])
         except PeriodError:
             errors["period"] = "Kỳ báo cáo viết dạng 2026, 2026-H2, 2026-Q4 hoặc 2026-11."
-    elif not (values["year"].isdigit() and 2000 <= int(values["year"]) <= 2100):
+    elif not (values["year"].isascii() and values["year"].isdigit() and len(values["year"]) == 4
+              and 2000 <= int(values["year"]) <= 2100):  # "²" passes isdigit and fails int
         errors["year"] = "Nhập năm bốn chữ số, ví dụ 2026."
     return errors

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from services.dossiers.index766.periods import parse_board_period
-from services.web.context import Page, PageNotFound, RequestContext
+from services.dossiers.index766.periods import parse_board_period, require_begun
+from services.web.context import Page, PageNotFound, RequestContext, page_offset
 from shared.calendar import LOCAL_TZ
 
 __all__ = ["board_period_groups", "ranking", "unit_page", "unit_workbook"]
@@ -53,16 +53,12 @@ def _period(ctx: RequestContext) -> Any:
     today = ctx.now.astimezone(LOCAL_TZ).date()
     text = ctx.arg("period") or f"{today.year:04d}-{today.month:02d}"
     try:
-        return parse_board_period(text)
+        # a period that has not begun has no figures: the overview's rule (figures.read_period), and the dossiers
+        # service refuses it too (index766.periods.require_begun)
+        return require_begun(parse_board_period(text), ctx.now)
     except ValueError:
-        raise PageNotFound(f"Không có kỳ “{text}” (tháng 2026-08, quý 2026-Q3 hoặc năm 2026).") from None
-
-
-def _offset(ctx: RequestContext) -> int:
-    text = ctx.arg("offset", "0")
-    if not text.isdigit():
-        raise PageNotFound(f"Vị trí trang “{text}” không hợp lệ.")
-    return int(text)
+        raise PageNotFound(f"Không có kỳ “{text}” (tháng 2026-08, quý 2026-Q3 hoặc năm 2026, "
+                           "đã bắt đầu).") from None
 
 
 def _common(ctx: RequestContext, period: Any) -> dict[str, Any]:
@@ -79,7 +75,7 @@ def ranking(ctx: RequestContext) -> Page:
     doc = ctx.backends.call("dossiers", "index766_ranking", period.label, kind or None)
     scope = ctx.scope()
     rows = scope.filter(doc["units"])
-    first = _offset(ctx)
+    first = page_offset(ctx)
     inferred = {i["number"] for g in (doc["province"] or {}).get("groups", ()) for i in g["indicators"]
                 if i["inferred"]}
     return Page("index766/ranking.html", {

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.web import audit
 from services.web.access import Permission
-from services.web.context import Page, PageNotFound, Redirect, RequestContext, page_offset
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, page_offset, url_id
 
 STATUSES = {"pending": "Đang chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Gửi lỗi"}
 KINDS = {"apology": "Thư xin lỗi người dân", "late_alert": "Cảnh báo hồ sơ quá hạn",
@@ -61,8 +61,9 @@ def _unit_names(ctx: RequestContext) -> dict[str, str]:
     return {u["code"]: u["name"] for u in ctx.directory.units(ctx.backends)}
 
 
-def resend(ctx: RequestContext, notification_id: int) -> Page | Redirect:
+def resend(ctx: RequestContext, notification_id_text: str) -> Page | Redirect:
     ctx.user.require(Permission.RETRY_NOTIFICATIONS)
+    notification_id = url_id(notification_id_text, "thông báo")
     row = ctx.backends.call("notifications", "resend", notification_id)
     with ctx.db.transaction() as session:
         audit.record(session, ctx.user.username, "notification_resend", ctx.now, ctx.origin,

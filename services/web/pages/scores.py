@@ -9,7 +9,7 @@ from typing import Any
 from services.web import audit
 from services.web.access import Permission
 from services.web.backends import Refused
-from services.web.context import Page, PageNotFound, Redirect, RequestContext
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, free_text_problem
 from services.web.directory import UNIT_KIND_TITLES
 from shared.svg_charts import Chart, Series, horizontal_bars
 
@@ -124,4 +124,6 @@ def _appraisal_errors(form: dict[str, str], leaves: set[str]) -> dict[str, str]:
         form["points"] = str(points)
     if len(form["reason"]) < 5:
         errors["reason"] = "Nêu lý do thẩm định (ít nhất 5 ký tự)."
+    elif problem := free_text_problem(form["reason"]):
+        errors["reason"] = f"Lý do thẩm định: {problem}"
     return errors

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from services.web import audit
 from services.web.access import Forbidden, Permission, acts_for
 from services.web.backends import Refused
-from services.web.context import Page, PageNotFound, Redirect, RequestContext
+from services.web.context import Page, PageNotFound, Redirect, RequestContext, free_text_problem, url_id
 from services.web.directory import UNIT_KIND_TITLES
 from shared.calendar import LOCAL_TZ
 
@@ -160,6 +160,13 @@ def _files(ctx: RequestContext) -> list[dict[str, str]]:
     return files
 
 
+def _check_text(value: str, field: str, label: str) -> None:
+    """A free-text field bounded before it is sent (context.free_text_problem), refused beside the field."""
+    problem = free_text_problem(value)
+    if problem:
+        raise Refused(field, f"{label}: {problem}")
+
+
 def _leaf_of(data: Mapping[str, Any], leaf_id: str) -> dict[str, Any]:
     leaf = next((x for x in data["leaves"] if x["leaf_id"] == leaf_id), None)
     if leaf is None:
@@ -178,6 +185,7 @@ def save_leaf(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) ->
     form = {"points": (ctx.request.form.get("points") or "").strip(),
             "explanation": (ctx.request.form.get("explanation") or "").strip()}
     try:
+        _check_text(form["explanation"], "explanation", "Thuyết minh")
         files = _files(ctx)
         result = ctx.backends.call("scoring", "season_save_leaf", set_id, unit_code, leaf_id, form["points"],
                                    form["explanation"], files, [int(r) for r in remove], ctx.user.username)
@@ -206,6 +214,7 @@ def appraise(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> 
     form = {"decision": (f.get("decision") or "").strip(), "points": (f.get("points") or "").strip(),
             "reason": (f.get("reason") or "").strip(), "version": (f.get("version") or "").strip()}
     try:
+        _check_text(form["reason"], "reason", "Lý do")
         result = ctx.backends.call("scoring", "season_appraise", set_id, unit_code, leaf_id, form["decision"],
                                    form["points"], form["reason"], form["version"] or None, ctx.user.username)
     except Refused as exc:
@@ -223,6 +232,7 @@ def answer(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> Pa
     _require_acts_for(ctx, unit_code, Permission.SELF_ASSESS)
     form = {"answer": (ctx.request.form.get("answer") or "").strip()}
     try:
+        _check_text(form["answer"], "answer", "Nội dung giải trình")
         files = _files(ctx)
         ctx.backends.call("scoring", "season_answer", set_id, unit_code, leaf_id, form["answer"], files,
                           ctx.user.username)
@@ -245,10 +255,11 @@ def lock(ctx: RequestContext, set_id: str, unit_code: str) -> Page | Redirect:
     return Redirect(ctx.url(_base(set_id, unit_code), tb="Đã khóa kết quả thẩm định của đơn vị."))
 
 
-def evidence(ctx: RequestContext, set_id: str, unit_code: str, file_id: int) -> Response:
+def evidence(ctx: RequestContext, set_id: str, unit_code: str, file_id_text: str) -> Response:
     """An evidence file, for the unit's people and readers of everything; a file of another unit or set named
     under this unit's URL is refused alike (403, nothing of it sent)."""
     ctx.scope().require(unit_code)
+    file_id = url_id(file_id_text, "tệp")
     found = ctx.backends.call("scoring", "evidence_file", file_id)
     if found["unit_code"] != unit_code or found["set_id"] != set_id:
         raise Forbidden(f"file {file_id} under {unit_code}")
