@@ -120,15 +120,7 @@ def workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> bytes:
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
 
-    other = book.create_sheet("Chưa khớp")
-    other.append(["Dòng trong tệp", "Mã trên Cổng", "Tên trên Cổng", "Cấp", "Lý do"])
-    for item in result["unmatched"]:
-        other.append([item["row"], item["code"], item["name"], item["level"],
-                      "Không có đơn vị tương ứng trong hệ thống (bổ sung bảng mã đơn vị)"])
-    other.append([])
-    other.append(["Mã đơn vị (hệ thống)", "Đơn vị", "Hồ sơ trong kỳ", "", "Lý do"])
-    for item in result["missing_in_portal"]:
-        other.append([item["unit_code"], item["unit_name"], item["received"], "", "Cổng DVCQG không có số liệu"])
+    other = unmatched_sheet(book, result, "Cổng DVCQG không có số liệu")
     for cells in other.iter_rows():
         for cell in cells:
             cell.font = Font(name=FONT, size=11)
@@ -227,15 +219,7 @@ def groups_workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> b
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth = 1
 
-    other = book.create_sheet("Chưa khớp")
-    other.append(["Dòng trong tệp", "Mã trên Cổng", "Tên trên Cổng", "Cấp", "Lý do"])
-    for item in result["unmatched"]:
-        other.append([item["row"], item["code"], item["name"], item["level"],
-                      "Không có đơn vị tương ứng trong hệ thống (bổ sung bảng mã đơn vị)"])
-    other.append([])
-    other.append(["Mã đơn vị (hệ thống)", "Đơn vị", "Hồ sơ trong kỳ", "", "Lý do"])
-    for item in result["missing_in_portal"]:
-        other.append([item["unit_code"], item["unit_name"], item["received"], "", "Tệp của Cổng không có số liệu"])
+    unmatched_sheet(book, result, "Tệp của Cổng không có số liệu")
     notes = book.create_sheet("Ghi chú, căn cứ")
     notes.append(["Nhóm", "Mã trên Cổng", "Điểm tối đa", "Chỉ tiêu tính theo cách suy luận"])
     for group in groups:
@@ -252,3 +236,18 @@ def groups_workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> b
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def unmatched_sheet(book: Any, result: Mapping[str, Any], missing_reason: str) -> Any:
+    """The "Chưa khớp" sheet both workbooks carry: the portal's rows we could not match to a unit, then our units
+    the portal's file has no figures for (with ``missing_reason``)."""
+    other = book.create_sheet("Chưa khớp")
+    other.append(["Dòng trong tệp", "Mã trên Cổng", "Tên trên Cổng", "Cấp", "Lý do"])
+    for item in result["unmatched"]:
+        other.append([item["row"], item["code"], item["name"], item["level"],
+                      "Không có đơn vị tương ứng trong hệ thống (bổ sung bảng mã đơn vị)"])
+    other.append([])
+    other.append(["Mã đơn vị (hệ thống)", "Đơn vị", "Hồ sơ trong kỳ", "", "Lý do"])
+    for item in result["missing_in_portal"]:
+        other.append([item["unit_code"], item["unit_name"], item["received"], "", missing_reason])
+    return other

@@ -300,16 +300,18 @@ def dead_backend_is_503(browser: Browser, info: dict[str, Any]) -> None:
     shot(page, "60-503")
 
 
-def main(info_path: str, results_path: str) -> int:
+def run_scenarios(scenarios: dict[str, Callable[[Browser, dict[str, Any]], dict[str, Any] | None]], info_path: str,
+                  results_path: str) -> int:
+    """Run each scenario in one Chromium, writing every result (ok, what it returned, or the traceback) as soon as
+    it is known, so the pytest side reports each scenario on its own even if a later one hangs."""
     info = json.loads(Path(info_path).read_text())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, run in SCENARIOS.items():
+        for name, run in scenarios.items():
             try:
-                run(browser, info)
-                results[name] = {"ok": True}
+                results[name] = {"ok": True, **(run(browser, info) or {})}
             except Exception:
                 results[name] = {"ok": False, "error": traceback.format_exc()}
             for ctx in list(browser.contexts):
@@ -317,6 +319,10 @@ def main(info_path: str, results_path: str) -> int:
             Path(results_path).write_text(json.dumps(results, ensure_ascii=False, indent=1))
         browser.close()
     return 0
+
+
+def main(info_path: str, results_path: str) -> int:
+    return run_scenarios(SCENARIOS, info_path, results_path)
 
 
 if __name__ == "__main__":

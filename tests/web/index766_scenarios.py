@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import io
-import json
 import sys
-import traceback
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from openpyxl import load_workbook  # noqa: E402
-from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser  # noqa: E402
 
-from tests.web.browser_scenarios import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, context, shot, sign_in  # noqa: E402
+from tests.web.browser_scenarios import context, run_scenarios, shot, sign_in  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[Browser, dict[str, Any]], None]] = {}
 
@@ -131,22 +129,7 @@ def bad_input(browser: Browser, info: dict[str, Any]) -> None:
 
 
 def main(info_path: str, results_path: str) -> int:
-    info = json.loads(Path(info_path).read_text())
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, run in SCENARIOS.items():
-            try:
-                run(browser, info)
-                results[name] = {"ok": True}
-            except Exception:
-                results[name] = {"ok": False, "error": traceback.format_exc()}
-            for ctx in list(browser.contexts):
-                ctx.close()
-            Path(results_path).write_text(json.dumps(results, ensure_ascii=False, indent=1))
-        browser.close()
-    return 0
+    return run_scenarios(SCENARIOS, info_path, results_path)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ file the test reads.
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -18,10 +16,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 from tests.season_files import DOCX, JPEG, PDF, PNG  # noqa: E402
-from tests.web.browser_scenarios import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, audit, context, shot  # noqa: E402
+from tests.web.browser_scenarios import audit, context, run_scenarios, shot  # noqa: E402
 
 SCENARIOS: dict[str, Callable[[Browser, dict[str, Any]], dict[str, Any] | None]] = {}
 
@@ -245,21 +243,7 @@ def appraisal_and_publication(browser: Browser, info: dict[str, Any]) -> dict[st
 
 
 def main(info_path: str, results_path: str) -> int:
-    info = json.loads(Path(info_path).read_text())
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, Any]] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, run in SCENARIOS.items():
-            try:
-                results[name] = {"ok": True, **(run(browser, info) or {})}
-            except Exception:
-                results[name] = {"ok": False, "error": traceback.format_exc()}
-            for ctx in list(browser.contexts):
-                ctx.close()
-            Path(results_path).write_text(json.dumps(results, ensure_ascii=False, indent=1))
-        browser.close()
-    return 0
+    return run_scenarios(SCENARIOS, info_path, results_path)
 
 
 if __name__ == "__main__":

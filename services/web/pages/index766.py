@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from services.dossiers.index766.periods import parse_board_period, require_begun
 from services.web.context import Page, PageNotFound, RequestContext, page_offset
+from services.web.pages.overview import visible_ancestors
 from shared.calendar import LOCAL_TZ
 
 __all__ = ["board_period_groups", "ranking", "unit_page", "unit_workbook"]
@@ -99,7 +100,7 @@ def unit_page(ctx: RequestContext, unit_code: str) -> Page:
     return Page("index766/unit.html", {
         **_common(ctx, period), "title": f"{doc['unit_name']} — Chỉ số 766", "doc": doc, "unit": unit,
         "group_names": groups, "states": STATES_VI, "items_shown": ITEMS_SHOWN,
-        "ancestors": _ancestors(ctx, unit),
+        "ancestors": visible_ancestors(ctx, unit),
         "workbook_url": ctx.url(f"/chi-so-766/don-vi/{quote(unit_code)}/bang-tinh", period=period.label)})
 
 
@@ -115,14 +116,3 @@ def unit_workbook(ctx: RequestContext, unit_code: str) -> Response:
     return Response(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=\"{name}\"", "Cache-Control": "no-store",
                              "X-Content-Type-Options": "nosniff"})
-
-
-def _ancestors(ctx: RequestContext, unit: dict[str, Any]) -> list[dict[str, Any]]:
-    chain, current = [], unit.get("parent_code")
-    while current:
-        parent = ctx.directory.get(ctx.backends, current)
-        if parent is None:
-            break
-        chain.append(parent)
-        current = parent.get("parent_code")
-    return [u for u in reversed(chain) if ctx.scope().allows(u["code"])]

@@ -113,7 +113,7 @@ def unit_page(ctx: RequestContext, unit_code: str) -> Page:
     me = figures.enrich(rows[0])
     units = {u["code"]: u for u in ctx.directory.units(ctx.backends)}
     children = figures.table_rows(rows[1:], units, "", "progress_766_score", False, period)
-    ancestors = _ancestors(ctx, unit)
+    ancestors = visible_ancestors(ctx, unit)
     return Page("unit.html", {
         "title": unit["name"], "section": "overview", "unit": unit, "period": period, "me": me,
         "children": children, "months": months, "chart": chart, "labels": labels, "dossiers": dossiers,
@@ -148,7 +148,8 @@ def _offset(ctx: RequestContext) -> int:
     return page_offset(ctx)
 
 
-def _ancestors(ctx: RequestContext, unit: dict[str, Any]) -> list[dict[str, Any]]:
+def visible_ancestors(ctx: RequestContext, unit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The unit's parents, province first, that the reader may open (the breadcrumb of every unit page)."""
     chain, current = [], unit.get("parent_code")
     while current:
         parent = ctx.directory.get(ctx.backends, current)
