@@ -13,7 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -56,10 +56,10 @@ def _unit(ctx: RequestContext, unit_code: str) -> dict[str, Any]:
     return unit
 
 
-def _season_call(ctx: RequestContext, method: str, *args: Any) -> Any:
+def _season_page(read: Callable[[], Any]) -> Any:
     """A season page of a set that runs no season (no ``season: true``) does not exist: 404 with the reason."""
     try:
-        return ctx.backends.call("scoring", method, *args)
+        return read()
     except Refused as exc:
         if exc.field == "set_id":
             raise PageNotFound(exc.reason) from None
@@ -69,7 +69,7 @@ def _season_call(ctx: RequestContext, method: str, *args: Any) -> Any:
 # -- the office's progress view ------------------------------------------------------------------------------------
 def progress(ctx: RequestContext, set_id: str, errors: Mapping[str, str] | None = None,
              status: int = 200) -> Page:
-    found = _season_call(ctx, "season_progress", set_id)
+    found = _season_page(lambda: ctx.backends.call("scoring", "season_progress", set_id))
     scope = ctx.scope()
     rows = scope.filter(found["units"])
     if not scope.all and not rows:
@@ -122,7 +122,7 @@ def sheet(ctx: RequestContext, set_id: str, unit_code: str, errors: Mapping[str,
           form: Mapping[str, str] | None = None, status: int = 200) -> Page:
     unit = _unit(ctx, unit_code)
     ctx.scope().require(unit_code)
-    data = _season_call(ctx, "season_sheet", set_id, unit_code)
+    data = _season_page(lambda: ctx.backends.call("scoring", "season_sheet", set_id, unit_code))
     mine = _acts_for(ctx, unit_code)
     office = ctx.user.reads_all
     result = None
@@ -176,7 +176,7 @@ def _leaf_of(data: Mapping[str, Any], leaf_id: str) -> dict[str, Any]:
 
 def save_leaf(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> Page | Redirect:
     _require_acts_for(ctx, unit_code, Permission.SELF_ASSESS)
-    data = _season_call(ctx, "season_sheet", set_id, unit_code)
+    data = _season_page(lambda: ctx.backends.call("scoring", "season_sheet", set_id, unit_code))
     leaf = _leaf_of(data, leaf_id)
     owned = {str(f["file_id"]) for f in leaf["files"] if f["purpose"] == "evidence"}
     remove = ctx.request.form.getlist("remove")
