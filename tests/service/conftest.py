@@ -5,8 +5,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.dossiers.index766 import store
+from shared.clock import pinned
 from shared.config import load_config
 from shared.db import Database, open_database
+from shared.events import parse_event
+from tests.service.test_index766_store import NOW, RULES, month_of_events
 from tests.support import PG_URL, pg_schema_prefix
 
 
@@ -45,3 +49,17 @@ def scoring_database(request, tmp_path):
     """The scoring service's database on SQLite and on PostgreSQL."""
     with migrated(request, tmp_path, "scoring") as db:
         yield db
+
+
+@pytest.fixture
+def month_cli_database(tmp_path, monkeypatch):
+    """A generated month of one-door traffic with its 766 facts in a SQLite file the ``cchc`` commands read
+    (``DATABASE_URL`` set for them), the clock pinned to the month's end."""
+    url = f"sqlite:///{tmp_path}/<service>.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    db = open_database(load_config(DATABASE_URL=url), "dossiers")
+    with db.transaction() as session:
+        store.ingest_with_facts(session, [parse_event(e) for e in month_of_events()], RULES, NOW)
+    db.engine.dispose()
+    with pinned(NOW):
+        yield url

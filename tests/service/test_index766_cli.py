@@ -10,27 +10,10 @@ import pytest
 from openpyxl import load_workbook
 
 from cchc.cli import main
-from services.dossiers.index766 import store
-from shared.clock import pinned
-from shared.config import load_config
-from shared.db import open_database
-from shared.events import parse_event
-from tests.service.test_index766_store import NOW, RULES, SAMPLE, month_of_events
+from tests.service.test_index766_store import SAMPLE
 
 
-@pytest.fixture
-def database_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path}/<service>.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    db = open_database(load_config(DATABASE_URL=url), "dossiers")
-    with db.transaction() as session:
-        store.ingest_with_facts(session, [parse_event(e) for e in month_of_events()], RULES, NOW)
-    db.engine.dispose()
-    with pinned(NOW):
-        yield url
-
-
-def test_import_show_and_rank_from_the_command_line(database_url, tmp_path, capsys):
+def test_import_show_and_rank_from_the_command_line(month_cli_database, tmp_path, capsys):
     assert main(["index766", "import", str(SAMPLE), "--period", "2026-08", "--actor", "Văn phòng UBND tỉnh",
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -61,7 +44,7 @@ def test_import_show_and_rank_from_the_command_line(database_url, tmp_path, caps
     assert "Văn phòng UBND tỉnh" in shown and "2026-08" in shown and "{" not in shown
 
 
-def test_a_refused_import_exits_non_zero_and_lists_why(database_url, tmp_path, capsys):
+def test_a_refused_import_exits_non_zero_and_lists_why(month_cli_database, tmp_path, capsys):
     bad = tmp_path / "facts.csv"
     bad.write_bytes(Path(SAMPLE).read_bytes() + "9.999999.H44,cấp xã,,,,,,,,,,\n".encode())
     assert main(["index766", "import", str(bad), "--period", "2026-08", "--json"]) == 1
@@ -78,12 +61,12 @@ def test_a_refused_import_exits_non_zero_and_lists_why(database_url, tmp_path, c
     (["index766", "show", "NOPE", "--period", "2026-08"], "no unit 'NOPE'"),
     (["index766", "import", "/nonexistent.csv", "--period", "2026-08"], "không tồn tại"),
 ])
-def test_bad_input_is_one_clear_line(database_url, capsys, argv, message):
+def test_bad_input_is_one_clear_line(month_cli_database, capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 
 
-def test_a_period_that_starts_after_today_is_refused_by_show_and_ranking(database_url, capsys):
+def test_a_period_that_starts_after_today_is_refused_by_show_and_ranking(month_cli_database, capsys):
     """The clock is pinned at 2026-09-03: 2026-10 and 2030-01 have no figures yet (they were computed before)."""
     for args in (["show", "07900", "--period", "2030-01"], ["show", "07900", "--period", "2026-10"],
                  ["ranking", "--period", "2027-Q1"]):

@@ -19,9 +19,6 @@ from services.dossiers.index766 import reads, store
 from services.dossiers.reconcile import ReconcileError
 from services.dossiers.reconcile_groups import is_group_file, parse_group_rows, reconcile_groups
 from services.dossiers.reconcile_xlsx import groups_workbook_bytes
-from shared.clock import pinned
-from shared.config import load_config
-from shared.db import open_database
 from shared.events import parse_event
 from tests.service.test_index766_store import NOW, RULES, SAMPLE, month_of_events
 
@@ -108,19 +105,7 @@ def test_the_workbook(result):
     assert {sheet["B8"].value, sheet["B9"].value} == {"H44.100", "H44.101"}
 
 
-@pytest.fixture
-def cli_database(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path}/<service>.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    db = open_database(load_config(DATABASE_URL=url), "dossiers")
-    with db.transaction() as session:
-        store.ingest_with_facts(session, [parse_event(e) for e in month_of_events()], RULES, NOW)
-    db.engine.dispose()
-    with pinned(NOW):
-        yield url
-
-
-def test_cchc_reconcile_reads_a_group_file_as_csv_or_xlsx(cli_database, tmp_path, capsys, monkeypatch):
+def test_cchc_reconcile_reads_a_group_file_as_csv_or_xlsx(month_cli_database, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     book = Workbook()
     for row in csv.reader(io.StringIO(PORTAL.read_text(encoding="utf-8"))):
