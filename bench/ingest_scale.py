@@ -218,7 +218,8 @@ def verify_counters(schema: str, now: dt.datetime) -> int:
 
 
 def run_size(broker: it.Broker, traffic: GeneratedTraffic, workdir: Path, run_id: str, index: int,
-             reads_calls: int, now: dt.datetime, top_n: int, postmaster: int | None) -> SizeResult:
+             reads_calls: int, now: dt.datetime, top_n: int, postmaster: int | None,
+             keep: bool = False) -> SizeResult:
     total = len(traffic.messages)
     result = SizeResult(total, traffic.distinct_events, traffic.dossiers)
     # The raw consumer's rate does not depend on the stream's length: its first 100,000 messages measure the machine
@@ -286,9 +287,10 @@ def run_size(broker: it.Broker, traffic: GeneratedTraffic, workdir: Path, run_id
         if service is not None:
             service.stop()
         broker.delete(it.INGEST_QUEUE)
-        if db is None:
-            db = it.Database(schema)
-        db.drop()
+        if keep:
+            log(f"  kept schema {schema} (--keep): drop it when done")
+        else:
+            (db or it.Database(schema)).drop()
     return result
 
 
@@ -306,6 +308,7 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port (a private cluster for statements)")
     parser.add_argument("--reads", type=int, default=40, help="period_stats calls timed per period and size")
     parser.add_argument("--top", type=int, default=8, help="statements printed per size")
+    parser.add_argument("--keep", action="store_true", help="keep each size's schema (to EXPLAIN its statements)")
     args = parser.parse_args()
 
     it.PG_DSN = f"host=127.0.0.1 port={args.pg_port} user=postgres dbname=postgres"
@@ -333,7 +336,7 @@ def main() -> None:
                     f"{traffic.dossiers:,} dossiers, {spec.start} .. {spec.now:%Y-%m-%d %H:%M} "
                     f"(generated in {time.perf_counter() - generated:.0f} s)")
                 result = run_size(broker, traffic, Path(tmp), run_id, index, args.reads, spec.now, args.top,
-                                  postmaster)
+                                  postmaster, args.keep)
                 results.append(result)
                 describe(result)
                 del traffic

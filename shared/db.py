@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,20 @@ def upsert(bind_source: Engine | Session, table: sa.Table, keys: Sequence[str], 
     where = table.c[newer] <= stmt.excluded[newer] if newer else None
     return stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update},
                                       where=where)
+
+
+_PREBUILT: dict[tuple[str, str], Any] = {}
+
+
+def prebuilt(session: Session, name: str, build: Callable[[str], Any]) -> Any:
+    """A statement built once per dialect (``build(dialect_name)``) and named ``<service>.<what>``, its values
+    bound at execution: building SQLAlchemy statements afresh was a third of a score submission's Python time
+    (bench/scoring_recalc.py), for the same statements every time."""
+    dialect = session.get_bind().dialect.name
+    statement = _PREBUILT.get((name, dialect))
+    if statement is None:
+        statement = _PREBUILT[(name, dialect)] = build(dialect)
+    return statement
 
 
 class Database:

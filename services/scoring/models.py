@@ -104,12 +104,14 @@ class UnitResultRow(Base):
 
 
 class Ranking(Base):
-    """The current ranking table of a set; ``version`` increases with every change (ranking_updated)."""
+    """A set's ranking: ``version`` increases with every change (ranking_updated); ``table`` is the table as
+    ranked at ``table_version`` — behind ``version`` after a submission, rebuilt by the next read (recalc.py)."""
 
     __tablename__ = "rankings"
     set_id: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     version: Mapped[int] = mapped_column(sa.Integer, default=0)
     table: Mapped[Any | None] = mapped_column(sa.JSON)
+    table_version: Mapped[int | None] = mapped_column(sa.Integer)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from services.scoring import season_store
 from services.scoring.criteria import CriteriaSet
-from services.scoring.models import CriteriaSetRow, LeafScore, Ranking, ScoreHistory
-from services.scoring.recalc import NotFound, current_set, tie_breaker_notes, unit_sheet
+from services.scoring.models import CriteriaSetRow, LeafScore, ScoreHistory
+from services.scoring.recalc import NotFound, current_set, ranking_table, tie_breaker_notes, unit_sheet
 from shared.local_time import local_iso
 
 
@@ -33,9 +33,7 @@ def ranking(session: Session, set_id: str) -> dict[str, Any]:
                         for a in cs.areas]}
     if season_store.is_seasonal(session, set_id):
         return {**season_store.published_view(session, cs), **header}
-    row = session.get(Ranking, set_id)
-    return {**header, "version": row.version if row else 0,
-            "computed_at": local_iso(row.computed_at) if row else None, "table": row.table if row else []}
+    return {**header, **ranking_table(session, cs)}
 
 
 def criteria_sets(session: Session) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from services.scoring.computation import LeafInput, UnitResult, compute_unit
 from services.scoring.criteria import CriteriaSet, parse_criteria_set
@@ -28,7 +28,7 @@ from services.scoring.models import (
     UnitResultRow,
 )
 from services.scoring.ranking import rank_units
-from shared.db import insert_ignore, upsert
+from shared.db import insert_ignore, prebuilt, upsert
 from shared.local_time import local_iso
 from shared.metrics import ranking_version
 from shared.outbox import enqueue
@@ -46,19 +46,34 @@ class NotFound(LookupError):
 
 def current_set(session: Session, set_id: str) -> CriteriaSet:
     """The latest published version of a set, parsed once per (id, version, checksum)."""
-    table = CriteriaSetRow.__table__.c
-    row = session.execute(
-        sa.select(table.set_id, table.version, table.checksum).where(table.set_id == set_id)
-        .order_by(table.version.desc()).limit(1)
-    ).first()
+    return _latest(session, set_id)[0]
+
+
+def set_and_unit_kind(session: Session, set_id: str, unit_code: str) -> tuple[CriteriaSet, str | None]:
+    """The set's latest version and the unit's kind (None: no such unit) in one round trip: what every change of
+    a unit's scores checks first."""
+    return _latest(session, set_id, unit_code)
+
+
+def _latest(session: Session, set_id: str, unit_code: str | None = None) -> tuple[CriteriaSet, str | None]:
+    row = session.execute(prebuilt(session, "scoring.latest_set", _latest_statement),
+                          {"b_set": set_id, "b_unit": unit_code}).first()
     if row is None:
         raise NotFound(f"set_id: no criteria set {set_id!r}")
     key = (row.set_id, row.version, row.checksum)
     if key not in _SET_CACHE:  # the definition (JSON of every leaf) is read and parsed once per version
+        table = CriteriaSetRow.__table__.c
         definition = session.scalar(sa.select(table.definition).where(table.set_id == row.set_id,
                                                                       table.version == row.version))
         _SET_CACHE[key] = parse_criteria_set(definition, f"{row.set_id} v{row.version}")
-    return _SET_CACHE[key]
+    return _SET_CACHE[key], row.unit_kind
+
+
+def _latest_statement(dialect: str) -> Any:
+    table, units = CriteriaSetRow.__table__.c, Unit.__table__.c
+    kind = sa.select(units.kind).where(units.unit_code == sa.bindparam("b_unit")).scalar_subquery()
+    return (sa.select(table.set_id, table.version, table.checksum, kind.label("unit_kind"))
+            .where(table.set_id == sa.bindparam("b_set")).order_by(table.version.desc()).limit(1))
 
 
 def sets_for(session: Session, year: int, unit_kind: str) -> list[CriteriaSet]:
@@ -82,7 +97,8 @@ def _lock_results(session: Session, set_id: str, unit_codes: Sequence[str], now:
     """
     rows = [{"set_id": set_id, "unit_code": code, "updated_at": now} for code in sorted(unit_codes)]
     if len(rows) <= _FEW:
-        session.execute(upsert(session, UnitResultRow.__table__, ["set_id", "unit_code"], ["updated_at"]), rows)
+        session.execute(prebuilt(session, "scoring.lock_results", lambda _: upsert(
+            session, UnitResultRow.__table__, ["set_id", "unit_code"], ["updated_at"])), rows)
         return
     session.execute(insert_ignore(session, UnitResultRow.__table__), rows)
     if session.get_bind().dialect.name == "postgresql":
@@ -102,37 +118,55 @@ def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
     (table columns): the ORM's per-row processing costs more than the query itself here.
     """
     by_unit: dict[str, dict[str, LeafInput]] = {code: {} for code in unit_codes}
-    scores_table, metrics_table = LeafScore.__table__.c, MetricValue.__table__.c
-    query = sa.select(scores_table.unit_code, scores_table.leaf_id, scores_table.self_points,
-                      scores_table.appraised_points, scores_table.survey_points, scores_table.not_applicable
-                      ).where(scores_table.set_id == cs.id)
-    if not whole_set:
-        query = query.where(scores_table.unit_code.in_(list(unit_codes)))
-    for unit_code, leaf_id, self_points, appraised, survey, not_applicable in session.execute(query):
-        sheet = by_unit.get(unit_code)
-        if sheet is not None:  # None: a unit no longer of the set's kind
-            sheet[leaf_id] = LeafInput(leaf_id, self_points, appraised, survey, None, bool(not_applicable))
     computed = [leaf for leaf in cs.leaves() if leaf.method.kind == "computed"]
-    if computed:
-        query = sa.select(metrics_table.unit_code, metrics_table.metric, metrics_table.value).where(
-            metrics_table.year == cs.year)
-        if not whole_set:
-            query = query.where(metrics_table.unit_code.in_(list(unit_codes)))
-        metrics = session.execute(query)
-        # a stored NULL: the dossiers service said there is nothing to measure (no dossiers) — not applicable
-        values: dict[tuple[str, str], Decimal | None] = {(u, m): v for u, m, v in metrics}
-        for code in unit_codes:
-            for leaf in computed:
-                key = (code, leaf.method.metric or "")
-                value = values.get(key)
-                existing = by_unit[code].get(leaf.id)
-                by_unit[code][leaf.id] = LeafInput(
-                    leaf_id=leaf.id, metric_value=value,
-                    appraised_points=existing.appraised_points if existing else None,
-                    not_applicable=existing.not_applicable if existing else False,
-                    nothing_to_measure=value is None and key in values,
-                )
+    # a unit's few rows: scores and metrics in one round trip (a submission); a whole set: two plain scans
+    if whole_set:
+        queries = [_inputs_statement("scores", whole_set=True)] + (
+            [_inputs_statement("metrics", whole_set=True)] if computed else [])
+    else:
+        queries = [prebuilt(session, "scoring.inputs_both" if computed else "scoring.inputs_scores",
+                             lambda _: _inputs_statement("both" if computed else "scores", whole_set=False))]
+    parameters = {"b_set": cs.id, "b_year": cs.year, "b_units": list(unit_codes)}
+    # a stored NULL: the dossiers service said there is nothing to measure (no dossiers) — not applicable
+    values: dict[tuple[str, str], Decimal | None] = {}
+    for query in queries:
+        for unit_code, key, self_points, appraised, survey, not_applicable, value in session.execute(query,
+                                                                                                    parameters):
+            if not_applicable is None:  # a metric row (a score's not_applicable is never NULL)
+                values[(unit_code, key)] = value
+                continue
+            sheet = by_unit.get(unit_code)
+            if sheet is not None:  # None: a unit no longer of the set's kind
+                sheet[key] = LeafInput(key, self_points, appraised, survey, None, bool(not_applicable))
+    for code in unit_codes if computed else ():
+        for leaf in computed:
+            key = (code, leaf.method.metric or "")
+            value = values.get(key)
+            existing = by_unit[code].get(leaf.id)
+            by_unit[code][leaf.id] = LeafInput(
+                leaf_id=leaf.id, metric_value=value,
+                appraised_points=existing.appraised_points if existing else None,
+                not_applicable=existing.not_applicable if existing else False,
+                nothing_to_measure=value is None and key in values,
+            )
     return by_unit
+
+
+def _inputs_statement(which: str, whole_set: bool) -> Any:
+    """The stored scores, the yearly metrics, or both in one (``UNION ALL``; a metric row has a NULL
+    ``not_applicable``) — of the set's units, or of the units in ``b_units``."""
+    scores_table, metrics_table = LeafScore.__table__.c, MetricValue.__table__.c
+    scores = sa.select(scores_table.unit_code, scores_table.leaf_id, scores_table.self_points,
+                       scores_table.appraised_points, scores_table.survey_points, scores_table.not_applicable,
+                       sa.cast(sa.null(), metrics_table.value.type).label("value")
+                       ).where(scores_table.set_id == sa.bindparam("b_set"))
+    metrics = sa.select(metrics_table.unit_code, metrics_table.metric, sa.null(), sa.null(), sa.null(), sa.null(),
+                        metrics_table.value).where(metrics_table.year == sa.bindparam("b_year"))
+    if not whole_set:
+        units = sa.bindparam("b_units", expanding=True)
+        scores = scores.where(scores_table.unit_code.in_(units))
+        metrics = metrics.where(metrics_table.unit_code.in_(units))
+    return {"scores": scores, "metrics": metrics, "both": sa.union_all(scores, metrics)}[which]
 
 
 def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], now: dt.datetime, *,
@@ -149,10 +183,17 @@ def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], n
         summary = result_json(r, leaves=False)
         if summaries is not None:
             summaries[r.unit_code] = summary
-        rows.append({"set_id": cs.id, "unit_code": r.unit_code, "index": r.index,
+        rows.append({"b_set": cs.id, "b_unit": r.unit_code, "index": r.index,
                      "index_exact": _fraction(r.index_unrounded), "summary": summary, "updated_at": now})
-    session.execute(sa.update(UnitResultRow), rows)  # the full sheet is not stored: see unit_sheet()
+    # the summary, not the full sheet: see unit_sheet()
+    session.execute(prebuilt(session, "scoring.store_results", _store_results_statement), rows)
     return results
+
+
+def _store_results_statement(dialect: str) -> Any:
+    results = UnitResultRow.__table__
+    return sa.update(results).where(results.c.set_id == sa.bindparam("b_set"),
+                                    results.c.unit_code == sa.bindparam("b_unit"))
 
 
 def unit_sheet(session: Session, cs: CriteriaSet, unit_code: str) -> dict[str, Any] | None:
@@ -199,37 +240,58 @@ def _row_of(summary: Mapping[str, Any], name: str) -> dict[str, Any]:
 def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
            fresh: Mapping[str, Any] | None = None, *, changed: Mapping[str, Any] | None = None,
            announce: bool | None = None) -> dict[str, Any]:
-    """Rank every unit with a result, store the table with the next version, queue ranking_updated.
+    """A change of the set's results: the next ranking version, ranking_updated queued.
 
-    ``fresh``: summaries of every unit just computed (a full recalculation), not read back from the database.
-    ``changed``: summaries of the few units just recalculated (a submission): the stored table's other rows
-    are kept as they are and only re-ranked — reading every unit's summary back on each submission was most
-    of its time (bench/scoring_recalc.py). Without a usable stored table, the whole table is rebuilt.
+    ``changed`` (a submission: the few units just recalculated): only the version moves — the table is ranked
+    again by the next reader (:func:`ranking_table`). Reading and rewriting the whole table on each submission
+    was most of its cost (bench/scoring_recalc.py), and a submission's caller only needs the version.
+    Otherwise (a full recalculation, a publication) the table is ranked now and stored with its version;
+    ``fresh`` holds summaries of every unit just computed, not read back from the database.
     ``announce``: queue ranking_updated; by default unless the set is in a season, whose ranking is provisional
     until the office publishes it (season_store.publish announces it then).
     """
-    query = sa.select(Ranking).where(Ranking.set_id == cs.id)
+    version, units = _next_version(session, cs.id, now)
+    answer: dict[str, Any] = {"set_id": cs.id, "version": version, "computed_at": local_iso(now),
+                              "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
     if changed is None:
-        query = query.options(defer(Ranking.table))  # replaced, not read
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    ranking = session.scalars(query).one_or_none()  # the row exists after the set's first ranking: one round trip
-    if ranking is None:
-        session.execute(insert_ignore(session, Ranking.__table__),
-                        [{"set_id": cs.id, "version": 0, "computed_at": now}])
-        ranking = session.scalars(query).one()
-    stored = ranking.table if changed is not None else None
-    if isinstance(stored, list) and stored and all("index_exact" in row for row in stored):
-        rows = {row["unit_code"]: row for row in stored}
-        new = [code for code in changed or {} if code not in rows]
-        names = dict(session.execute(sa.select(Unit.unit_code, Unit.name).where(Unit.unit_code.in_(new))).all()) \
-            if new else {}
-        for code, summary in (changed or {}).items():
-            rows[code] = _row_of(summary, rows[code]["unit_name"] if code in rows else names.get(code, code))
-        table_rows = list(rows.values())
-    else:
-        table_rows = _all_rows(session, cs, fresh)
-    # the exact index is parsed only when a tie-breaker reads it (parsing 170 fractions per submission showed
+        answer["table"] = _store_table(session, cs, version, _rank(cs, _all_rows(session, cs, fresh)))
+    if announce is None:
+        announce = not cs.season  # a season's ranking is announced when the office publishes it
+    if announce:
+        ranking_version.labels("scoring", cs.id).set(version)
+        enqueue(session, OutboxEvent, "ranking_updated", {
+            "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
+            "version": version, "computed_at": local_iso(now), "units": units,
+        })
+    return answer
+
+
+def _next_version(session: Session, set_id: str, now: dt.datetime) -> tuple[int, int]:
+    """Bump the set's ranking version, locking its row until the transaction ends, and count the ranked units:
+    one round trip once the row exists (versions then increase by exactly one per change, whichever worker
+    makes it)."""
+    bump = prebuilt(session, "scoring.next_version", _next_version_statement)
+    parameters = {"b_set": set_id, "computed_at": now}
+    row = session.execute(bump, parameters).first()
+    if row is None:  # the set's first ranking
+        session.execute(insert_ignore(session, Ranking.__table__), [{"set_id": set_id, "version": 0,
+                                                                     "computed_at": now}])
+        row = session.execute(bump, parameters).one()
+    return row[0], row[1]
+
+
+def _next_version_statement(dialect: str) -> Any:
+    table, results = Ranking.__table__, UnitResultRow.__table__.c
+    ranked = (sa.select(sa.func.count()).where(results.set_id == table.c.set_id, results.summary.is_not(None))
+              .scalar_subquery())
+    return (sa.update(table).where(table.c.set_id == sa.bindparam("b_set"))
+            .values(version=table.c.version + 1, computed_at=sa.bindparam("computed_at"))
+            .returning(table.c.version, ranked))
+
+
+def _rank(cs: CriteriaSet, table_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranking table: every row with its rank, exclusion and classification (ranking.rank_units)."""
+    # the exact index is parsed only when a tie-breaker reads it (parsing 170 fractions per ranking showed
     # in the profile); a row's index already carries the set's decimals
     exact = any(b.kind == "unrounded_index" for b in cs.effective_tie_breakers())
     standings = [_Standing(row["unit_code"], Decimal(row["index"]),
@@ -242,21 +304,31 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
         row = dict(by_code[r.unit_code])
         row.update(rank=r.rank, excluded=r.excluded, classification=r.classification)
         table.append(row)
-    ranking.version += 1
-    ranking.table = table
-    ranking.computed_at = now
-    if announce is None:
-        announce = not cs.season  # a season's ranking is announced when the office publishes it
-    if not announce:
-        return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table,
-                "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
-    ranking_version.labels("scoring", cs.id).set(ranking.version)
-    enqueue(session, OutboxEvent, "ranking_updated", {
-        "set_id": cs.id, "set_version": cs.version, "year": cs.year, "unit_kind": cs.unit_kind,
-        "version": ranking.version, "computed_at": local_iso(now), "units": len(table),
-    })
-    return {"set_id": cs.id, "version": ranking.version, "computed_at": local_iso(now), "table": table,
-            "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
+    return table
+
+
+def _store_table(session: Session, cs: CriteriaSet, version: int, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the table as ranked at ``version`` — unless the version moved on meanwhile (a change committed
+    between reading the version and reading the results: the table may hold it, so it is not ``version``'s)."""
+    rankings = Ranking.__table__.c
+    session.execute(sa.update(Ranking.__table__).where(rankings.set_id == cs.id, rankings.version == version)
+                    .values(table=table, table_version=version))
+    return table
+
+
+def ranking_table(session: Session, cs: CriteriaSet) -> dict[str, Any]:
+    """The set's current ranking: version, time and table — the stored table if it is the current version's,
+    otherwise ranked from the stored results now and kept for the next reader."""
+    rankings = Ranking.__table__.c
+    row = session.execute(sa.select(rankings.version, rankings.computed_at, rankings.table_version)
+                          .where(rankings.set_id == cs.id)).first()
+    if row is None:
+        return {"version": 0, "computed_at": None, "table": []}
+    if row.table_version == row.version:
+        table = session.scalar(sa.select(rankings.table).where(rankings.set_id == cs.id)) or []
+    else:
+        table = _store_table(session, cs, row.version, _rank(cs, _all_rows(session, cs, None)))
+    return {"version": row.version, "computed_at": local_iso(row.computed_at), "table": table}
 
 
 def _all_rows(session: Session, cs: CriteriaSet, fresh: Mapping[str, Any] | None) -> list[dict[str, Any]]:

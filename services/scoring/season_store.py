@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from services.scoring import submissions
 from services.scoring.criteria import CriteriaSet, Leaf, MethodKind
 from services.scoring.evidence import DEFAULT_MAX_BYTES, CheckedFile, check_file
-from services.scoring.models import LeafScore, OutboxEvent, Ranking, Unit
-from services.scoring.recalc import NotFound, current_set, rerank
+from services.scoring.models import LeafScore, OutboxEvent, Unit
+from services.scoring.recalc import NotFound, current_set, ranking_table, rerank
 from services.scoring.scores import ScoreError, check_points
 from services.scoring.season import (
     ACTION_TITLES,
@@ -480,9 +480,7 @@ def published_view(session: Session, cs: CriteriaSet) -> dict[str, Any]:
 
 def provisional_ranking(session: Session, cs: CriteriaSet) -> dict[str, Any]:
     require_season(cs)
-    row = session.get(Ranking, cs.id)
-    return {"version": row.version if row else 0, "computed_at": local_iso(row.computed_at) if row else None,
-            "table": (row.table or []) if row else []}
+    return ranking_table(session, cs)
 
 
 def progress(session: Session, cs: CriteriaSet) -> dict[str, Any]:

@@ -21,10 +21,18 @@ from sqlalchemy.orm import Session
 from services.scoring.criteria import CriteriaSet, load_criteria_set, parse_criteria_set
 from services.scoring.criteria_table import read_criteria_xlsx
 from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, ScoreHistory, Unit
-from services.scoring.recalc import METRICS, NotFound, current_set, recalc_units, rerank, sets_for
+from services.scoring.recalc import (
+    METRICS,
+    NotFound,
+    current_set,
+    recalc_units,
+    rerank,
+    set_and_unit_kind,
+    sets_for,
+)
 from services.scoring.scores import ScoreError, check_points, check_window
 from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
-from shared.db import upsert
+from shared.db import prebuilt, upsert
 
 
 class SetConflict(ValueError):
@@ -100,21 +108,33 @@ def upsert_units(session: Session, units: Iterable[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def _unit_for(session: Session, cs: CriteriaSet, unit_code: str) -> Unit:
-    unit = session.get(Unit, unit_code)
-    if unit is None:
+def _check_unit(cs: CriteriaSet, unit_code: str, kind: str | None) -> None:
+    """The unit exists and is of the kind the set scores (``kind`` read with the set: recalc.set_and_unit_kind)."""
+    if kind is None:
         raise ScoreError("unit_code", f"không có đơn vị {unit_code!r} (unknown unit)")
-    if unit.kind != cs.unit_kind:
-        raise ScoreError("unit_code", f"đơn vị {unit_code} thuộc loại {unit.kind}; bộ tiêu chí {cs.id} chấm các đơn vị "
+    if kind != cs.unit_kind:
+        raise ScoreError("unit_code", f"đơn vị {unit_code} thuộc loại {kind}; bộ tiêu chí {cs.id} chấm các đơn vị "
                                       f"loại {cs.unit_kind}")
-    return unit
 
 
-def _history(session: Session, cs: CriteriaSet, unit_code: str, leaf_id: str, kind: str, old: Any, new: Any,
-             actor: str, reason: str | None, now: dt.datetime) -> None:
-    session.add(ScoreHistory(set_id=cs.id, unit_code=unit_code, leaf_id=leaf_id, kind=kind,
-                             old_value=_fmt(old, cs.precision), new_value=_fmt(new, cs.precision), actor=actor,
-                             reason=reason, at=now))
+class _History:
+    """Score history rows of one change, written by one statement when the change is done (every accepted
+    change of a value leaves one: who, when, old value, new value, reason)."""
+
+    def __init__(self, cs: CriteriaSet, unit_code: str, actor: str, now: dt.datetime) -> None:
+        self.cs, self.unit_code, self.actor, self.now = cs, unit_code, actor, now
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, leaf_id: str, kind: str, old: Any, new: Any, reason: str | None = None,
+            unit_code: str | None = None) -> None:
+        self.rows.append({"set_id": self.cs.id, "unit_code": unit_code or self.unit_code, "leaf_id": leaf_id,
+                          "kind": kind, "old_value": _fmt(old, self.cs.precision),
+                          "new_value": _fmt(new, self.cs.precision), "actor": self.actor, "reason": reason,
+                          "at": self.now})
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.execute(sa.insert(ScoreHistory.__table__), self.rows)
 
 
 def _fmt(value: Any, places: int = 2) -> str | None:
@@ -124,21 +144,41 @@ def _fmt(value: Any, places: int = 2) -> str | None:
     return f"{value:.{places}f}" if isinstance(value, Decimal) else str(value)
 
 
+_LEAF = LeafScore.__table__
+
+
 def _lock_leaf_rows(session: Session, cs: CriteriaSet, unit_code: str, leaf_ids: Sequence[str],
-                    now: dt.datetime) -> dict[str, LeafScore]:
-    """The unit's rows for these leaves, created if new and locked until the transaction ends, in leaf order.
+                    now: dt.datetime) -> dict[str, sa.Row[Any]]:
+    """The unit's rows for these leaves (their current values), created if new and locked until the transaction
+    ends, in leaf order.
 
     One statement: ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` locks an existing row as ``SELECT … FOR
-    UPDATE`` does and hands back its current values (a submission waited on two round trips here before).
+    UPDATE`` does and hands back its current values (a submission waited on two round trips here before). Table
+    rows, not ORM objects: the changes are written by :func:`_write_leaves` (the ORM's flush cost a submission
+    more than its statements).
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(LeafScore)
-    stmt = stmt.on_conflict_do_update(index_elements=["set_id", "unit_code", "leaf_id"],
-                                      set_={"updated_at": LeafScore.__table__.c.updated_at}).returning(LeafScore)
     rows = [{"set_id": cs.id, "unit_code": unit_code, "leaf_id": leaf_id, "status": "draft", "not_applicable": False,
              "updated_at": now} for leaf_id in sorted(set(leaf_ids))]
-    found = session.scalars(stmt, rows, execution_options={"populate_existing": True}).all()
-    return {row.leaf_id: row for row in found}
+    return {row.leaf_id: row for row in session.execute(prebuilt(session, "scoring.lock_leaves", _lock_leaves), rows)}
+
+
+def _lock_leaves(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(_LEAF).on_conflict_do_update(index_elements=["set_id", "unit_code", "leaf_id"],
+                                                       set_={"updated_at": _LEAF.c.updated_at}).returning(*_LEAF.c)
+
+
+def _write_leaves(session: Session, cs: CriteriaSet, unit_code: str, changes: Mapping[str, Mapping[str, Any]]) -> None:
+    """Write new values on the unit's locked leaf rows: one statement per set of columns changed together."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for leaf_id, values in changes.items():
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"b_set": cs.id, "b_unit": unit_code, "b_leaf": leaf_id, **values})
+    statement = prebuilt(session, "scoring.write_leaves", lambda _: sa.update(_LEAF).where(
+        _LEAF.c.set_id == sa.bindparam("b_set"), _LEAF.c.unit_code == sa.bindparam("b_unit"),
+        _LEAF.c.leaf_id == sa.bindparam("b_leaf")))
+    for rows in by_columns.values():
+        session.execute(statement, rows)
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -174,8 +214,8 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
     All or nothing: points off a leaf's step, an unknown leaf, a leaf already submitted or a time outside the
     window refuse the whole request with a :class:`ScoreError` naming every bad ``scores[i].field``.
     """
-    cs = current_set(session, set_id)
-    _unit_for(session, cs, unit_code)
+    cs, kind = set_and_unit_kind(session, set_id, unit_code)
+    _check_unit(cs, unit_code, kind)
     check_window(cs, now)
     errors: list[dict[str, str]] = []
     valid: dict[str, tuple[Decimal, list[str]]] = {}
@@ -202,25 +242,26 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
                            "message": f"tiêu chí {leaf_id} đã nộp chính thức; chỉ Hội đồng thẩm định được thay đổi"})
     if errors:
         raise _refuse(errors)
-    accepted = []
+    history = _History(cs, unit_code, actor, now)
     for leaf_id, (points, evidence) in valid.items():
         row = rows[leaf_id]
         if row.self_points != points or (row.evidence or []) != evidence:
-            _history(session, cs, unit_code, leaf_id, "self", row.self_points, points, actor, None, now)
-        row.self_points, row.evidence, row.updated_at = points, evidence, now
-        accepted.append(leaf_id)
+            history.add(leaf_id, "self", row.self_points, points)
+    _write_leaves(session, cs, unit_code, {leaf_id: {"self_points": points, "evidence": evidence, "updated_at": now}
+                                           for leaf_id, (points, evidence) in valid.items()})
     if final:
-        drafts = session.scalars(sa.select(LeafScore).where(
-            LeafScore.set_id == cs.id, LeafScore.unit_code == unit_code, LeafScore.status == "draft")).all()
-        for row in drafts:
-            if row.self_points is not None:
-                row.status = "submitted"
-                _history(session, cs, unit_code, row.leaf_id, "status", "draft", "submitted", actor, None, now)
-    session.flush()
+        submitted = session.scalars(
+            sa.update(_LEAF).where(_LEAF.c.set_id == cs.id, _LEAF.c.unit_code == unit_code,
+                                   _LEAF.c.status == "draft", _LEAF.c.self_points.is_not(None))
+            .values(status="submitted").returning(_LEAF.c.leaf_id)).all()
+        for leaf_id in sorted(submitted):
+            history.add(leaf_id, "status", "draft", "submitted")
+    history.write(session)
     changed: dict[str, Any] = {}
     [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
     ranking = rerank(session, cs, now, changed=changed)
-    return {"accepted": accepted, "errors": errors, "index": str(result.index), "ranking_version": ranking["version"]}
+    return {"accepted": list(valid), "errors": errors, "index": str(result.index),
+            "ranking_version": ranking["version"]}
 
 
 MAX_REASON = 4000  # characters of an appraisal reason, as the season's texts (season_store.MAX_TEXT)
@@ -229,8 +270,8 @@ MAX_REASON = 4000  # characters of an appraisal reason, as the season's texts (s
 def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points: Any, reason: str, actor: str,
              now: dt.datetime, not_applicable: bool = False) -> dict[str, Any]:
     """The appraisal council's verdict on one leaf (điểm thẩm định); a reason is mandatory."""
-    cs = current_set(session, set_id)
-    _unit_for(session, cs, unit_code)
+    cs, kind = set_and_unit_kind(session, set_id, unit_code)
+    _check_unit(cs, unit_code, kind)
     leaf = _leaf(cs, leaf_id)
     if not reason or not str(reason).strip():
         raise ScoreError("reason", "điểm thẩm định cần ghi lý do")
@@ -240,13 +281,14 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     if value is not None:
         check_points(leaf, value, [], role="appraisal", quantum=cs.quantum)
     row = _lock_leaf_rows(session, cs, unit_code, [leaf_id], now)[leaf_id]
+    history = _History(cs, unit_code, actor, now)
     if row.not_applicable != not_applicable:
-        _history(session, cs, unit_code, leaf_id, "not_applicable", row.not_applicable, not_applicable, actor,
-                 reason, now)
+        history.add(leaf_id, "not_applicable", row.not_applicable, not_applicable, reason)
     if row.appraised_points != value:
-        _history(session, cs, unit_code, leaf_id, "appraisal", row.appraised_points, value, actor, reason, now)
-    row.appraised_points, row.appraisal_reason, row.not_applicable, row.updated_at = value, reason, not_applicable, now
-    session.flush()
+        history.add(leaf_id, "appraisal", row.appraised_points, value, reason)
+    _write_leaves(session, cs, unit_code, {leaf_id: {"appraised_points": value, "appraisal_reason": reason,
+                                                     "not_applicable": not_applicable, "updated_at": now}})
+    history.write(session)
     changed: dict[str, Any] = {}
     [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
     ranking = rerank(session, cs, now, changed=changed)
@@ -284,15 +326,15 @@ def import_survey(session: Session, set_id: str, data: bytes | str, actor: str, 
     by_unit: dict[str, dict[str, Decimal]] = {}
     for (unit_code, leaf_id), points in valid.items():
         by_unit.setdefault(unit_code, {})[leaf_id] = points
+    history = _History(cs, "", actor, now)
     for unit_code, leaves in sorted(by_unit.items()):
         locked = _lock_leaf_rows(session, cs, unit_code, list(leaves), now)
         for leaf_id, points in leaves.items():
-            row = locked[leaf_id]
-            if row.survey_points != points:
-                _history(session, cs, unit_code, leaf_id, "survey", row.survey_points, points, actor, "survey import",
-                         now)
-            row.survey_points, row.updated_at = points, now
-    session.flush()
+            if locked[leaf_id].survey_points != points:
+                history.add(leaf_id, "survey", locked[leaf_id].survey_points, points, "survey import", unit_code)
+        _write_leaves(session, cs, unit_code, {leaf_id: {"survey_points": points, "updated_at": now}
+                                               for leaf_id, points in leaves.items()})
+    history.write(session)
     if by_unit:
         changed: dict[str, Any] = {}
         recalc_units(session, cs, list(by_unit), now, summaries=changed)
