@@ -74,6 +74,7 @@ class SizeResult:
     seconds: float = 0.0
     service_cpu: float = 0.0
     pg_cpu: float = 0.0
+    pg_cpu_by_kind: dict[str, float] = field(default_factory=dict)
     reads_year: list[float] = field(default_factory=list)
     reads_month: list[float] = field(default_factory=list)
     exact: bool = False
@@ -100,24 +101,45 @@ def postmaster_pid(port: int) -> int | None:
 
 
 class ClusterCpu:
-    """Per-process deltas, so backends that exit during the trial are counted up to their last sample."""
+    """Per-process deltas, so backends that exit during the trial are counted up to their last sample; split by
+    kind — the sessions serving the service's statements, autovacuum (whose work grows with the tables, not with
+    the events), and the server's background processes (WAL writer, checkpointer, background writer…)."""
 
     def __init__(self, postmaster: int | None) -> None:
         self.postmaster = postmaster
         self.seen: dict[int, float] = {}
+        self.kinds: dict[int, str] = {}
         self.start: dict[int, float] = self._sample()
         self.seen.update(self.start)
 
     def _sample(self) -> dict[int, float]:
-        return {pid: seconds for pid, comm, parent, seconds in it.processes()
-                if comm == "postgres" and (self.postmaster is None or self.postmaster in (pid, parent))}
+        found = {pid: seconds for pid, comm, parent, seconds in it.processes()
+                 if comm == "postgres" and (self.postmaster is None or self.postmaster in (pid, parent))}
+        for pid in found.keys() - self.kinds.keys():
+            self.kinds[pid] = self._kind(pid)
+        return found
+
+    def _kind(self, pid: int) -> str:
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return "background"
+        if "autovacuum" in title:
+            return "autovacuum"
+        return "sessions" if "(" in title or "[local]" in title else "background"  # "user db 127.0.0.1(port) …"
 
     def poll(self) -> None:
         self.seen.update(self._sample())
 
     def total(self) -> float:
+        return sum(self.by_kind().values())
+
+    def by_kind(self) -> dict[str, float]:
         self.poll()
-        return sum(v - self.start.get(pid, 0.0) for pid, v in self.seen.items())
+        kinds: dict[str, float] = {"sessions": 0.0, "autovacuum": 0.0, "background": 0.0}
+        for pid, seconds in self.seen.items():
+            kinds[self.kinds.get(pid, "background")] += seconds - self.start.get(pid, 0.0)
+        return kinds
 
 
 def has_pg_stat_statements() -> bool:
@@ -258,7 +280,8 @@ def run_size(broker: it.Broker, traffic: GeneratedTraffic, workdir: Path, run_id
 
         it.wait_until(acked, max(300.0, total / 200), f"{total:,} messages acked", interval=0.25, alive=service.alive)
         result.seconds = time.perf_counter() - started
-        result.pg_cpu = cpu.total()
+        result.pg_cpu_by_kind = cpu.by_kind()
+        result.pg_cpu = sum(result.pg_cpu_by_kind.values())
         result.service_cpu = it.proc_cpu_seconds(service.process.pid) or 0.0
         result.rate = total / result.seconds
         if sampler is not None:
@@ -353,7 +376,8 @@ def describe(r: SizeResult) -> None:
         return
     log(f"  service: {r.rate:,.0f} msg/s (ratio {r.rate / r.baseline:.2f} of the baseline) in {r.seconds:.1f} s; "
         f"service CPU {r.service_cpu:.1f} s = {r.service_cpu / r.messages * 1e6:.0f} µs/msg; PostgreSQL CPU "
-        f"{r.pg_cpu:.1f} s = {r.pg_cpu / r.messages * 1e6:.0f} µs/msg")
+        f"{r.pg_cpu:.1f} s = {r.pg_cpu / r.messages * 1e6:.0f} µs/msg ("
+        + ", ".join(f"{kind} {seconds / r.messages * 1e6:.0f}" for kind, seconds in r.pg_cpu_by_kind.items()) + ")")
     log(f"  period_stats province root: year p50 {p(r.reads_year, .5) * 1000:.1f} ms p95 "
         f"{p(r.reads_year, .95) * 1000:.1f} ms; month p50 {p(r.reads_month, .5) * 1000:.1f} ms p95 "
         f"{p(r.reads_month, .95) * 1000:.1f} ms")
@@ -382,6 +406,12 @@ def summary(results: list[SizeResult]) -> None:
             f"{y95 / y95_0:>7.2f}{p(r.reads_month, .95) * 1000:>7.1f}m  "
             f"{'yes' if r.exact and r.verify_differences <= 0 else 'NO'}"
             f"{'' if r.verify_differences >= 0 else ' (no verify)'}")
+    for r in done:
+        per_message = {kind: seconds / r.messages * 1e6 for kind, seconds in r.pg_cpu_by_kind.items()}
+        first_per_message = {kind: seconds / first.messages * 1e6 for kind, seconds in first.pg_cpu_by_kind.items()}
+        log(f"  PostgreSQL µs/msg by process kind at {r.messages:,}: " + ", ".join(
+            f"{kind} {value:.0f} ({value / (first_per_message.get(kind) or float('nan')):.2f}×)"
+            for kind, value in per_message.items()))
     log("targets: msg/s at the largest ≥ 0.9 × the smallest; CPU per message within 20 %; year p95 ratio ≤ 2")
 
 

@@ -38,19 +38,28 @@ PAYLOAD_READ_FOR = ("dossier.received", "dossier.late")  # the only events whose
 # dossiers' events — all committed by whoever held a lock before us — and, as rows without an event id, the
 # fields of the stored rows that the statistics counters read (their old contribution is subtracted). Payloads
 # only where the derivation reads them (decoding every payload was a third of the load time).
-LOCK_AND_LOAD = f"""
+# Each code is looked up by itself (``LATERAL (… OFFSET 0)``: a subquery the planner cannot flatten into a join):
+# with ``= ANY(array of 1,000 codes)`` it chose a sequential scan of both tables for most batches (auto_explain in
+# bench/ingest_scale.py's cluster, issue 18) — the cost of a batch then grew with the tables, not with the batch.
+LOCK = """
 INSERT INTO dossiers (dossier_code, status, status_code, due_mismatch, paused, supplement_rounds,
                       first_seen_at, updated_at)
 SELECT c, 'awaiting_receipt', 1, false, false, 0, %(now)s, %(now)s FROM unnest(CAST(%(codes)s AS text[])) AS c
 ORDER BY c
-ON CONFLICT (dossier_code) DO UPDATE SET dossier_code = excluded.dossier_code WHERE false;
-SELECT event_id, dossier_code, event_type, time,
-       CASE WHEN event_type IN ({", ".join(f"'{t}'" for t in PAYLOAD_READ_FOR)}) THEN payload END
-FROM dossier_events WHERE dossier_code = ANY(CAST(%(codes)s AS text[]))
-UNION ALL
-SELECT NULL, dossier_code, NULL, NULL, json_build_array({", ".join(ROW_FIELDS)})
-FROM dossiers WHERE dossier_code = ANY(CAST(%(codes)s AS text[])) AND unit_code IS NOT NULL
+ON CONFLICT (dossier_code) DO UPDATE SET dossier_code = excluded.dossier_code WHERE false
 """
+LOAD = f"""
+SELECT e.event_id, e.dossier_code, e.event_type, e.time,
+       CASE WHEN e.event_type IN ({", ".join(f"'{t}'" for t in PAYLOAD_READ_FOR)}) THEN e.payload END
+FROM unnest(CAST(%(codes)s AS text[])) AS c(code)
+CROSS JOIN LATERAL (SELECT event_id, dossier_code, event_type, time, payload FROM dossier_events
+                    WHERE dossier_code = c.code OFFSET 0) AS e
+UNION ALL
+SELECT NULL, d.dossier_code, NULL, NULL, json_build_array({", ".join(f"d.{f}" for f in ROW_FIELDS)})
+FROM unnest(CAST(%(codes)s AS text[])) AS c(code)
+CROSS JOIN LATERAL (SELECT * FROM dossiers WHERE dossier_code = c.code AND unit_code IS NOT NULL OFFSET 0) AS d
+"""
+LOCK_AND_LOAD = LOCK + ";" + LOAD
 
 # Columns the ingest never writes: the deadline scan's markers and the row's creation stamp (set by the INSERT).
 NOT_DERIVED = frozenset({"dossier_code", "late_notified_at", "due_soon_notified_at", "first_seen_at"})
@@ -75,6 +84,11 @@ def update_columns(table: sa.Table) -> dict[str, str]:
 
 UPDATE_COLUMNS = update_columns(Dossier.__table__)
 JSON_COLUMNS = frozenset(c.name for c in Dossier.__table__.columns if isinstance(c.type, sa.JSON))
+# A nested loop over the batch's rows, each finding its dossier by the primary key: given the choice, the planner
+# hashed the batch and scanned the whole table for most batches (issue 18), a cost that grew with the table. The
+# server's settings come back for whatever else the transaction runs.
+ONLY_NESTED_LOOPS = "SET LOCAL enable_hashjoin = off;\nSET LOCAL enable_mergejoin = off"
+ALL_JOINS = "SET LOCAL enable_hashjoin TO DEFAULT;\nSET LOCAL enable_mergejoin TO DEFAULT"
 UPDATE = (
     "UPDATE dossiers AS d SET "
     + ", ".join(f"{c} = CAST(v.{c} AS json)" if c in JSON_COLUMNS else f"{c} = v.{c}" for c in UPDATE_COLUMNS)
@@ -147,7 +161,7 @@ def write(
     """Update the derived dossiers, mark the changed figures, add to the statistics counters and store the events
     (by id); returns the ids stored (an id already used by a dossier outside the batch is not)."""
     marks = sorted(dirty)
-    sql = [UPDATE] if rows else []
+    sql = [ONLY_NESTED_LOOPS, UPDATE, ALL_JOINS] if rows else []
     params: dict[str, Any] = _update_params(rows) if rows else {}
     if marks:
         sql.append(MARK_DIRTY)
@@ -171,7 +185,7 @@ def write(
 
 
 def update_dossiers(session: Session, rows: list[dict[str, Any]], counters: Deltas) -> None:
-    sql, params = [UPDATE], _update_params(rows)
+    sql, params = [ONLY_NESTED_LOOPS, UPDATE, ALL_JOINS], _update_params(rows)
     if counters:
         sql.append(ADD_COUNTERS)
         params.update(_counter_params(counters))
