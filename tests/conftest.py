@@ -9,9 +9,24 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import pytest  # noqa: E402
+from kombu.mixins import ConsumerMixin  # noqa: E402
 
 from shared.config import load_config  # noqa: E402
 from tests.support import PG_URL, PINNED_TIMES, pg_schema_prefix, rabbit_vhost  # noqa: E402
+
+#: How long a nameko consumer in this process waits on the broker before it looks at its stop flags again.
+#: kombu's default is a second, and nameko's QueueConsumer needs two such turns to stop (one to cancel its
+#: consumers, one to see that it should end): stopping a container took 2-3 s, the teardown of a service test
+#: 6-8 s, a good part of the suite. Messages are still delivered the moment they arrive, whatever the wait.
+CONSUMER_SAFETY_INTERVAL = 0.1
+_consume = ConsumerMixin.consume
+
+
+def _consume_checking_stop_often(self, limit=None, timeout=None, safety_interval=CONSUMER_SAFETY_INTERVAL, **kwargs):
+    return _consume(self, limit=limit, timeout=timeout, safety_interval=safety_interval, **kwargs)
+
+
+ConsumerMixin.consume = _consume_checking_stop_often
 
 
 def pytest_addoption(parser):

@@ -310,10 +310,12 @@ def run_scenarios(scenarios: dict[str, Callable[[Browser, dict[str, Any]], dict[
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name, run in scenarios.items():
+            started = time.monotonic()
             try:
                 results[name] = {"ok": True, **(run(browser, info) or {})}
             except Exception:
                 results[name] = {"ok": False, "error": traceback.format_exc()}
+            results[name]["seconds"] = round(time.monotonic() - started, 1)  # where a slow run spends its time
             for ctx in list(browser.contexts):
                 ctx.close()
             Path(results_path).write_text(json.dumps(results, ensure_ascii=False, indent=1))

@@ -3,7 +3,8 @@ signing in and out, scope enforced on the server, the drill-down to a late dossi
 byte, CSRF, bad input, single sign-on with a real OpenID Connect provider, every page (no script error, no CSP
 violation, keyboard, phone width), and a dead backend.
 
-One system for the module (every service as a process, tests/web/stack.py); the browser scenarios run in one
+One system, shared with test_season_browser.py (every service as a process, tests/web/stack.py, deadlines judged
+at the lunch break of Tuesday 8/12/2026; the fixture ``lunch_stack``); the browser scenarios run in one
 plain Python process (tests/web/browser_scenarios.py, see there why), each in its own browser context; each test
 below reports one scenario. Full-page screenshots go to var/screenshots/."""
 
@@ -18,11 +19,10 @@ import pytest
 
 from services.dossiers.periods import parse_period
 from services.web import figures
-from tests.support import PG_URL, PINNED_TIMES
-from tests.web.stack import OFFICER_UNIT, OTHER_DEPARTMENT, OTHER_UNIT, PASSWORD, SSO_USER, web_stack
+from tests.support import PG_URL
+from tests.web.stack import OFFICER_UNIT, OTHER_DEPARTMENT, OTHER_UNIT, PASSWORD, SSO_USER
 
 pytestmark = pytest.mark.integration
-NOW = PINNED_TIMES["lunch-break"]  # Tuesday 8/12/2026 12:15: deadlines judged at a fixed instant
 SCRIPT = Path(__file__).with_name("browser_scenarios.py")
 
 
@@ -45,9 +45,9 @@ def _facts(stack) -> dict:
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("web")
-    with web_stack(folder, NOW) as stack:
+def results(tmp_path_factory, lunch_stack):
+    folder, stack = tmp_path_factory.mktemp("web"), lunch_stack
+    with stack.pinned():
         dossiers = stack.processes["dossiers"]
         info = {"url": stack.url, "password": PASSWORD, "sso_user": SSO_USER, "facts": _facts(stack),
                 "issuer": stack.config["web"]["oidc"]["issuer"], "pg_url": PG_URL,
@@ -55,11 +55,15 @@ def results(tmp_path_factory):
                 "dossiers_pid": dossiers.process.pid, "dossiers_port": dossiers.port}
         info_path, results_path = folder / "info.json", folder / "results.json"
         info_path.write_text(json.dumps(info, ensure_ascii=False, default=str))
-        run = subprocess.run([sys.executable, str(SCRIPT), str(info_path), str(results_path)],
-                             capture_output=True, text=True, timeout=900)
+        try:
+            run = subprocess.run([sys.executable, str(SCRIPT), str(info_path), str(results_path)],
+                                 capture_output=True, text=True, timeout=900)
+        finally:
+            stack.restart("dossiers")  # dead_backend_is_503 stopped it; the stack is shared with other modules
         if not results_path.exists():
             pytest.fail(f"the browser scenarios did not run (exit {run.returncode}):\n{run.stderr[-4000:]}")
-        yield json.loads(results_path.read_text())
+        results = json.loads(results_path.read_text())
+    yield results
 
 
 def check(results, name):

@@ -31,7 +31,7 @@ from shared.db import open_database
 from shared.messaging import connect, declare_topology
 from shared.publisher import publisher_for
 from tests.support import PG_URL, free_port, pg_schema_prefix, rabbit_vhost, wait_until
-from tests.web.stack import PASSWORD, ServiceProcess
+from tests.web.stack import PASSWORD, ServiceProcess, stop_all
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 9, 3, 8, 0, tzinfo=LOCAL_TZ)
@@ -102,8 +102,7 @@ def results(tmp_path_factory):
                 pytest.fail(f"the browser scenarios did not run (exit {run.returncode}):\n{run.stderr[-4000:]}")
             yield json.loads(results_path.read_text())
         finally:
-            for process in processes.values():
-                process.stop()
+            stop_all(processes.values())
 
 
 def check(results, name):

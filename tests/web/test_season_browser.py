@@ -5,8 +5,9 @@ changed), locks all three; the office sets the deadline, sees the provisional ra
 ranking page, each unit's sheet and the rebuilt ranking document agree to the cent. A unit officer cannot read or
 change another unit's sheet or files by URL or form tampering (403, nothing of it in the page).
 
-The browser runs in a plain Python process (tests/web/season_scenarios.py; see browser_scenarios.py for why);
-screenshots go to var/screenshots/season-*.png."""
+The running system is the one test_browser.py uses too (the fixture ``lunch_stack``): this module's criteria set,
+units and accounts are its own. The browser runs in a plain Python process (tests/web/season_scenarios.py; see
+browser_scenarios.py for why); screenshots go to var/screenshots/season-*.png."""
 
 from __future__ import annotations
 
@@ -31,11 +32,11 @@ from services.web.accounts import AccountInput
 from shared.clock import utcnow
 from shared.db import open_database
 from tests.season_files import PDF
-from tests.support import PG_URL, PINNED_TIMES, wait_until
-from tests.web.stack import PASSWORD, web_stack
+from tests.support import PG_URL, wait_until
+from tests.web.stack import LUNCH_BREAK, PASSWORD
 
 pytestmark = pytest.mark.integration
-NOW = PINNED_TIMES["lunch-break"]
+NOW = LUNCH_BREAK  # the shared stack's instant
 SCRIPT = Path(__file__).with_name("season_scenarios.py")
 SET_ID = "dept-season-2026"
 UNITS = ("H44.07", "H44.08", "H44.44")
@@ -109,9 +110,9 @@ def _number(value) -> Decimal | None:
 
 
 @pytest.fixture(scope="module")
-def season_results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("season")
-    with web_stack(folder, NOW) as stack:
+def season_results(tmp_path_factory, lunch_stack):
+    folder, stack = tmp_path_factory.mktemp("season"), lunch_stack
+    with stack.pinned():
         with stack.rpc() as rpc, tempfile.TemporaryDirectory() as sets:
             leaves = _season_set(rpc, Path(sets))
             _accounts(stack.config)
@@ -138,7 +139,7 @@ def season_results(tmp_path_factory):
                 "other_sheet": rpc.scoring.season_sheet(SET_ID, UNITS[1]),
                 "document": _document_indexes(rpc, ranking["version"], names) if ranking["published"] else {},
             }
-        yield results
+    yield results
 
 
 def check(results, name):
