@@ -66,8 +66,12 @@ def unit_result(session: Session, set_id: str, unit_code: str) -> dict[str, Any]
 
 
 def score_sheet(session: Session, set_id: str, unit_code: str) -> list[dict[str, Any]]:
-    cs = current_set(session, set_id)
-    places = cs.precision
+    return score_rows(session, current_set(session, set_id), unit_code)
+
+
+def score_rows(session: Session, cs: CriteriaSet, unit_code: str) -> list[dict[str, Any]]:
+    """The unit's stored scores leaf by leaf (evidence, status, reasons), for a set already read."""
+    set_id, places = cs.id, cs.precision
     rows = session.scalars(sa.select(LeafScore).where(LeafScore.set_id == set_id, LeafScore.unit_code == unit_code)
                            .order_by(LeafScore.leaf_id))
     return [{"leaf_id": r.leaf_id, "self_points": _s(r.self_points, places), "evidence": r.evidence or [],
@@ -80,6 +84,20 @@ def history(session: Session, set_id: str, unit_code: str, leaf_id: str | None =
     query = sa.select(ScoreHistory).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
     if leaf_id:
         query = query.where(ScoreHistory.leaf_id == leaf_id)
-    rows = session.scalars(query.order_by(ScoreHistory.id))
-    return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
-             "reason": h.reason, "at": local_iso(h.at)} for h in rows]
+    return [_history_row(h) for h in session.scalars(query.order_by(ScoreHistory.id))]
+
+
+def recent_history(session: Session, set_id: str, unit_code: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The unit's ``limit`` latest changes, newest first, and how many there are in all — one statement (a window
+    count): the sheet page shows the latest 200 and says how many there were; sending thousands to count them
+    made its reply grow with the unit's past."""
+    total = sa.func.count().over().label("total")
+    rows = session.execute(
+        sa.select(ScoreHistory, total).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
+        .order_by(ScoreHistory.at.desc(), ScoreHistory.id).limit(limit)).all()
+    return [_history_row(h) for h, _ in rows], rows[0].total if rows else 0
+
+
+def _history_row(h: ScoreHistory) -> dict[str, Any]:
+    return {"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
+            "reason": h.reason, "at": local_iso(h.at)}
