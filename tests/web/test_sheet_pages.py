@@ -7,11 +7,15 @@ index. (The browser modules check the same pages in chromium; these need no brow
 from __future__ import annotations
 
 import re
+import socket
+import statistics
+import time
 import urllib.error
 import urllib.request
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from cchc.runner import rpc_proxy, running
 from services.dossiers.service import DossiersService
@@ -53,7 +57,7 @@ def site(backend_config, tmp_path):
                                                           Origin("127.0.0.1", "pytest")).cookie_value
         web_db.engine.dispose()
         yield SimpleNamespace(url=f"http://{host}:{port}", cookies=cookies, rpc=rpc, cs=cs, season_cs=season_cs,
-                              tmp_path=tmp_path)
+                              tmp_path=tmp_path, listener=server._sock)
 
 
 def get(site, path: str, user: str) -> tuple[int, str, int]:
@@ -122,3 +126,21 @@ def test_the_season_sheet_is_one_call_shown_before_any_index_and_hidden_from_the
     status, body, calls = get(site, f"/chi-so/{cs.id}/don-vi/{UNIT}", "canbo")
     assert (status, calls) == (200, 1) and 'id="chua-cong-bo"' in body
     assert get(site, f"/chi-so/{cs.id}/danh-gia/{OTHER}", "canbo")[:3:2] == (403, 0)
+
+
+def test_a_page_over_16_kib_on_a_kept_alive_connection_waits_for_no_delayed_ack(site):
+    """eventlet sends the headers, then a body over its 16 KiB buffer as a second segment; with Nagle on, that
+    segment waited for the client's delayed ACK: 40 ms more on every such page (shared/ops.py sets TCP_NODELAY)."""
+    assert site.listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    browser = requests.Session()  # one kept-alive connection, as a browser's
+    browser.cookies.set(sessions.COOKIE, site.cookies["sonoivu"])
+    path = f"{site.url}/chi-so/{site.cs.id}/don-vi/{UNIT}"
+    beyond = []
+    for _ in range(7):
+        started = time.perf_counter()
+        answer = browser.get(path, timeout=60)
+        wall = (time.perf_counter() - started) * 1000
+        assert answer.status_code == 200 and len(answer.content) > 16 * 1024
+        server = float(re.search(r"total;dur=([0-9.]+)", answer.headers["Server-Timing"]).group(1))
+        beyond.append(wall - server)
+    assert statistics.median(beyond) < 25, beyond  # the delayed ACK alone is 40 ms
