@@ -144,3 +144,21 @@ def test_a_page_over_16_kib_on_a_kept_alive_connection_waits_for_no_delayed_ack(
         server = float(re.search(r"total;dur=([0-9.]+)", answer.headers["Server-Timing"]).group(1))
         beyond.append(wall - server)
     assert statistics.median(beyond) < 25, beyond  # the delayed ACK alone is 40 ms
+
+
+def test_an_appraisal_from_the_sheet_is_refused_beside_its_field_then_saved_and_shown(site):
+    cs = site.cs
+    leaf = cs.leaves()[0]
+    browser = requests.Session()
+    browser.cookies.set(sessions.COOKIE, site.cookies["sonoivu"])
+    page = f"{site.url}/chi-so/{cs.id}/don-vi/{UNIT}"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(page, timeout=60).text).group(1)
+    form = {"csrf_token": token, "leaf_id": leaf.id, "points": "abc", "reason": "Thiếu tài liệu kiểm chứng"}
+    refused = browser.post(f"{page}/tham-dinh", data=form, timeout=60, allow_redirects=False)
+    assert refused.status_code == 422 and "Nhập số điểm, ví dụ 0,75." in refused.text
+    assert f'value="{leaf.id}" selected' in refused.text  # the sheet again, with what was typed
+    saved = browser.post(f"{page}/tham-dinh", data={**form, "points": "0,25"}, timeout=60, allow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["Location"].endswith(f"?da_luu={leaf.id}#tham-dinh")
+    shown = browser.get(site.url + saved.headers["Location"], timeout=60).text
+    assert "Thiếu tài liệu kiểm chứng" in shown and f"Đã lưu điểm thẩm định tiêu chí {leaf.id}" in shown
+    assert site.rpc.scoring.score_sheet(cs.id, UNIT)[0]["appraised_points"] == "0.25"
