@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -103,6 +104,11 @@ class WebServer(NamekoWebServer):
         timeout = float(setting(self.container.config, "WEB_SERVER_SOCKET_TIMEOUT"))
         if timeout <= 0:
             raise ValueError(f"WEB_SERVER_SOCKET_TIMEOUT: {timeout} must be above 0 seconds")
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            # No Nagle (Linux hands the option on to accepted connections): eventlet sends the headers, then a body
+            # over its 16 KiB buffer as a second segment that Nagle holds until the client's delayed ACK — 40 ms
+            # added to every page over 16 KiB on a kept-alive connection (bench/web_pages.py, issue 15).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=False, log=access_log,
                            socket_timeout=timeout)
 

@@ -66,10 +66,16 @@ def unit_result(session: Session, set_id: str, unit_code: str) -> dict[str, Any]
 
 
 def score_sheet(session: Session, set_id: str, unit_code: str) -> list[dict[str, Any]]:
-    cs = current_set(session, set_id)
-    places = cs.precision
-    rows = session.scalars(sa.select(LeafScore).where(LeafScore.set_id == set_id, LeafScore.unit_code == unit_code)
-                           .order_by(LeafScore.leaf_id))
+    return score_rows(session, current_set(session, set_id), unit_code)
+
+
+def score_rows(session: Session, cs: CriteriaSet, unit_code: str) -> list[dict[str, Any]]:
+    """The unit's stored scores leaf by leaf (evidence, status, reasons), for a set already read. Table columns,
+    not ORM objects: building and tracking an object per leaf cost more than the query (the sheet page's profile)."""
+    places, c = cs.precision, LeafScore.__table__.c
+    rows = session.execute(sa.select(c.leaf_id, c.self_points, c.evidence, c.status, c.appraised_points,
+                                     c.appraisal_reason, c.survey_points, c.not_applicable)
+                           .where(c.set_id == cs.id, c.unit_code == unit_code).order_by(c.leaf_id))
     return [{"leaf_id": r.leaf_id, "self_points": _s(r.self_points, places), "evidence": r.evidence or [],
              "status": r.status, "appraised_points": _s(r.appraised_points, places),
              "appraisal_reason": r.appraisal_reason, "survey_points": _s(r.survey_points, places),
@@ -77,9 +83,28 @@ def score_sheet(session: Session, set_id: str, unit_code: str) -> list[dict[str,
 
 
 def history(session: Session, set_id: str, unit_code: str, leaf_id: str | None = None) -> list[dict[str, Any]]:
-    query = sa.select(ScoreHistory).where(ScoreHistory.set_id == set_id, ScoreHistory.unit_code == unit_code)
+    c = ScoreHistory.__table__.c
+    query = sa.select(*_HISTORY_COLUMNS).where(c.set_id == set_id, c.unit_code == unit_code)
     if leaf_id:
-        query = query.where(ScoreHistory.leaf_id == leaf_id)
-    rows = session.scalars(query.order_by(ScoreHistory.id))
-    return [{"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
-             "reason": h.reason, "at": local_iso(h.at)} for h in rows]
+        query = query.where(c.leaf_id == leaf_id)
+    return [_history_row(h) for h in session.execute(query.order_by(c.id))]
+
+
+def recent_history(session: Session, set_id: str, unit_code: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The unit's ``limit`` latest changes, newest first, and how many there are in all — one statement (a window
+    count): the sheet page shows the latest 200 and says how many there were; sending thousands to count them
+    made its reply grow with the unit's past."""
+    c = ScoreHistory.__table__.c
+    rows = session.execute(
+        sa.select(*_HISTORY_COLUMNS, sa.func.count().over().label("total"))
+        .where(c.set_id == set_id, c.unit_code == unit_code).order_by(c.at.desc(), c.id).limit(limit)).all()
+    return [_history_row(h) for h in rows], rows[0].total if rows else 0
+
+
+_HISTORY_COLUMNS = tuple(ScoreHistory.__table__.c[name] for name in (
+    "leaf_id", "kind", "old_value", "new_value", "actor", "reason", "at"))
+
+
+def _history_row(h: sa.Row[Any]) -> dict[str, Any]:
+    return {"leaf_id": h.leaf_id, "kind": h.kind, "old": h.old_value, "new": h.new_value, "actor": h.actor,
+            "reason": h.reason, "at": local_iso(h.at)}

@@ -12,7 +12,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy, rpc
 
 from services.scoring import errors as _remote_errors  # noqa: F401  (registers the typed remote refusals)
-from services.scoring import reads, season_store, submissions
+from services.scoring import reads, season_store, sheet_pages, submissions
 from services.scoring.criteria import CriteriaSetError
 from services.scoring.evidence import DEFAULT_MAX_BYTES, decode_uploads, encode
 from services.scoring.models import OutboxEvent
@@ -127,7 +127,7 @@ class ScoringService(ops.OpsEndpoints):
     def criteria_outline(self, set_id: str) -> dict[str, Any]:
         """Areas → criteria → leaves with titles, maxima and methods: what a unit's sheet is read against."""
         with self.db.transaction() as session:
-            return reads.criteria_outline(current_set(session, set_id))
+            return sheet_pages.outline(current_set(session, set_id))
 
     @rpc(expected_exceptions=(NotFound,))
     def unit_result(self, set_id: str, unit_code: str) -> dict[str, Any]:
@@ -138,6 +138,19 @@ class ScoringService(ops.OpsEndpoints):
     def score_sheet(self, set_id: str, unit_code: str) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
             return reads.score_sheet(session, set_id, unit_code)
+
+    @rpc(expected_exceptions=(NotFound,))
+    def unit_sheet_page(self, set_id: str, unit_code: str, live: bool,
+                        known_outline: list[Any] | None = None) -> dict[str, Any]:
+        """All the PAR Index sheet of a unit shows, in one transaction (sheet_pages.py: one round trip, not five)."""
+        with self.db.transaction() as session:
+            return sheet_pages.unit_sheet_page(session, set_id, unit_code, live, known_outline)
+
+    @rpc(expected_exceptions=(NotFound, SeasonNotFound, SeasonError))
+    def season_sheet_page(self, set_id: str, unit_code: str, live: bool) -> dict[str, Any]:
+        """The season sheet of a unit with its result when ``live`` or published, in one transaction."""
+        with self.db.transaction() as session:
+            return sheet_pages.season_sheet_page(session, set_id, unit_code, live)
 
     @rpc
     def history(self, set_id: str, unit_code: str, leaf_id: str | None = None) -> list[dict[str, Any]]:

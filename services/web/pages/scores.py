@@ -40,23 +40,36 @@ def ranking(ctx: RequestContext, set_id: str) -> Page:
         "message": ctx.arg("tb")})
 
 
+# content-addressed (the scoring service compares version and checksum), so one copy serves every container
+_OUTLINES: dict[tuple[Any, ...], dict[str, Any]] = {}
+_LATEST_OUTLINE: dict[str, list[Any]] = {}
+
+
+def _sheet_data(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, Any]:
+    """The sheet's data in one RPC (scoring.unit_sheet_page). The outline of a published version never changes:
+    this process keeps the copies it received by (set, version, checksum) and names the latest one it holds, so
+    the scoring service leaves the outline (the biggest part of the reply) out when it is still current."""
+    known = _LATEST_OUTLINE.get(set_id)
+    data = ctx.backends.call("scoring", "unit_sheet_page", set_id, unit_code, ctx.user.reads_all, known)
+    key = (set_id, *data["outline_key"])
+    if data["outline"] is not None:
+        _OUTLINES[key] = data["outline"]
+        _LATEST_OUTLINE[set_id] = data["outline_key"]
+    data["outline"] = _OUTLINES[key]
+    return data
+
+
 def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, Any]:
     unit = ctx.directory.get(ctx.backends, unit_code)
     if unit is None:
         raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
     ctx.scope().require(unit_code)
-    outline_call = ctx.backends.start("scoring", "criteria_outline", set_id)
-    result_call = ctx.backends.start("scoring", "unit_result", set_id, unit_code)
-    sheet_call = ctx.backends.start("scoring", "score_sheet", set_id, unit_code)
-    history_call = ctx.backends.start("scoring", "history", set_id, unit_code)
-    season_call = None if ctx.user.reads_all else ctx.backends.start("scoring", "season_status", set_id, unit_code)
-    outline, result, sheet, history = (outline_call.result(), result_call.result(), sheet_call.result(),
-                                       history_call.result())
-    season = season_call.result() if season_call is not None else {"seasonal": False}
+    data = _sheet_data(ctx, set_id, unit_code)
+    outline, result = data["outline"], data["result"]
     # in a season, a unit's people see its index once the results are published (the office sees it live)
-    hidden = season["seasonal"] and not season.get("published")
+    hidden = data["result_hidden"]
     computed = {leaf["leaf_id"]: leaf for leaf in result.get("leaves", [])}
-    entered = {row["leaf_id"]: row for row in sheet}
+    entered = {row["leaf_id"]: row for row in data["scores"]}
     areas = []
     for area in outline["areas"]:
         area_result = next((a for a in result["areas"] if a["area_id"] == area["area_id"]), {})
@@ -75,10 +88,10 @@ def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str,
                                "applicable": got.get("applicable", True), "evidence": row.get("evidence") or []})
             criteria.append({**criterion, "leaves": leaves})
         areas.append({**area, "criteria": criteria, "result": area_result})
-    history = sorted(history, key=lambda h: h["at"], reverse=True)
     titles = {leaf["leaf_id"]: leaf["title"] for a in outline["areas"] for c in a["criteria"] for leaf in c["leaves"]}
     return {"title": f"{unit['name']} — {outline['title']}", "section": "scores", "unit": unit, "outline": outline,
-            "result": result, "areas": areas, "history": history, "leaf_titles": titles,
+            "result": result, "areas": areas, "history": data["history"],
+            "history_total": data["history_total"], "leaf_titles": titles,
             "history_kinds": HISTORY_KINDS, "source_titles": SOURCE_TITLES,
             "can_appraise": ctx.user.can(Permission.APPRAISE), "errors": {}, "form": {}, "result_hidden": hidden,
             "saved": ctx.arg("da_luu")}

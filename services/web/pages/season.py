@@ -122,12 +122,11 @@ def sheet(ctx: RequestContext, set_id: str, unit_code: str, errors: Mapping[str,
           form: Mapping[str, str] | None = None, status: int = 200) -> Page:
     unit = _unit(ctx, unit_code)
     ctx.scope().require(unit_code)
-    data = _season_page(lambda: ctx.backends.call("scoring", "season_sheet", set_id, unit_code))
+    # one RPC: the sheet, with its result for the office (live) or once published (a unit sees its index then)
+    found = _season_page(lambda: ctx.backends.call("scoring", "season_sheet_page", set_id, unit_code,
+                                                   ctx.user.reads_all))
+    data, result = found["sheet"], found["result"]
     mine = _acts_for(ctx, unit_code)
-    office = ctx.user.reads_all
-    result = None
-    if office or data["status"] == "published":  # a unit sees its index once the results are published
-        result = ctx.backends.call("scoring", "unit_result", set_id, unit_code)
     open_leaf = ctx.arg("tc")
     errors = dict(errors or {})
     leaves = []
