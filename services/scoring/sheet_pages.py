@@ -50,15 +50,18 @@ def unit_sheet_page(session: Session, set_id: str, unit_code: str, live: bool,
     """Everything the PAR Index sheet of a unit shows: the outline (omitted when ``known_outline`` names the
     current version's), the computed result, the stored scores, the latest changes and whether the result is
     hidden. ``live``: the caller reads everything (the office), who sees a season's index before publication;
-    a unit's own people see it once the season's results are published."""
+    a unit's own people see it once the season's results are published — before, they get the outline only (their
+    sheet is the season's page, which shows what the season lets them see)."""
     cs = current_set(session, set_id)
     key = outline_key(cs)
-    result = _result(session, cs, unit_code)
-    history, history_total = reads.recent_history(session, cs.id, unit_code, HISTORY_SHOWN)
     hidden = cs.season and not live and not season_store.published_ranking_exists(session, cs.id)
-    return {"outline_key": key, "outline": None if list(known_outline or ()) == key else outline(cs),
-            "result": result, "scores": reads.score_rows(session, cs, unit_code), "history": history,
-            "history_total": history_total, "result_hidden": hidden}
+    answer = {"outline_key": key, "outline": None if list(known_outline or ()) == key else outline(cs),
+              "result_hidden": hidden}
+    if hidden:  # area and leaf points, the council's points and its changes would give the index away
+        return {**answer, "result": None, "scores": [], "history": [], "history_total": 0}
+    history, history_total = reads.recent_history(session, cs.id, unit_code, HISTORY_SHOWN)
+    return {**answer, "result": _result(session, cs, unit_code), "scores": reads.score_rows(session, cs, unit_code),
+            "history": history, "history_total": history_total}
 
 
 def season_sheet_page(session: Session, set_id: str, unit_code: str, live: bool) -> dict[str, Any]:

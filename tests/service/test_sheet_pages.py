@@ -102,7 +102,12 @@ def test_a_season_hides_the_result_from_the_unit_until_published_and_the_season_
     assert office["result"] == rpc.scoring.unit_result(cs.id, UNIT)
     unit = rpc.scoring.season_sheet_page(cs.id, UNIT, False)
     assert unit["sheet"] == office["sheet"] and unit["result"] is None  # not published: no index for the unit
-    assert rpc.scoring.unit_sheet_page(cs.id, UNIT, False)["result_hidden"]
+    hidden = rpc.scoring.unit_sheet_page(cs.id, UNIT, False)
+    assert hidden["result_hidden"]
+    # nothing the index could be worked out from: no result (area points, leaf points), no appraised or survey
+    # points, no history of the council's changes — the outline only
+    assert (hidden["result"], hidden["scores"], hidden["history"], hidden["history_total"]) == (None, [], [], 0)
+    assert hidden["outline"]["set_id"] == cs.id
     assert not rpc.scoring.unit_sheet_page(cs.id, UNIT, True)["result_hidden"]
     assert "KHONG-CO" in not_found(rpc.scoring.season_sheet_page, "KHONG-CO", UNIT, True)
 

@@ -125,6 +125,10 @@ def test_the_season_sheet_is_one_call_shown_before_any_index_and_hidden_from_the
     assert (status, calls) == (200, 1) and 'id="chi-so"' not in body  # the unit: no index before publication
     status, body, calls = get(site, f"/chi-so/{cs.id}/don-vi/{UNIT}", "canbo")
     assert (status, calls) == (200, 1) and 'id="chua-cong-bo"' in body
+    result = site.rpc.scoring.unit_result(cs.id, UNIT)
+    area = result["areas"][0]
+    # no area total, no points of any leaf: the index could be worked out from them
+    assert f"{vi(area['points'])} <small>({vi(area['index'])}%)</small>" not in body and 'id="tc-' not in body
     assert get(site, f"/chi-so/{cs.id}/danh-gia/{OTHER}", "canbo")[:3:2] == (403, 0)
 
 

@@ -65,8 +65,9 @@ def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str,
         raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
     ctx.scope().require(unit_code)
     data = _sheet_data(ctx, set_id, unit_code)
-    outline, result = data["outline"], data["result"]
-    # in a season, a unit's people see its index once the results are published (the office sees it live)
+    # in a season, a unit's people see its sheet once the results are published (the office sees it live); before,
+    # scoring sends the outline only and the page points to the season's sheet
+    outline, result = data["outline"], data["result"] or {"leaves": [], "areas": []}
     hidden = data["result_hidden"]
     computed = {leaf["leaf_id"]: leaf for leaf in result.get("leaves", [])}
     entered = {row["leaf_id"]: row for row in data["scores"]}
