@@ -161,6 +161,10 @@ class UnitKind(StrEnum):
     COMMUNE = "commune"  # xã, phường
     DISTRICT = "district"  # huyện — the level abolished on 1 July 2025; kept for earlier years
 
+    @property
+    def title_vi(self) -> str:
+        return {"department": "sở, ban, ngành", "commune": "xã, phường", "district": "huyện"}[self.value]
+
 
 class MethodKind(StrEnum):
     """How a leaf gets its points."""

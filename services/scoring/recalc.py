@@ -59,7 +59,7 @@ def _latest(session: Session, set_id: str, unit_code: str | None = None) -> tupl
     row = session.execute(prebuilt(session, "scoring.latest_set", _latest_statement),
                           {"b_set": set_id, "b_unit": unit_code}).first()
     if row is None:
-        raise NotFound(f"set_id: no criteria set {set_id!r}")
+        raise NotFound(f"set_id: không có bộ tiêu chí {set_id!r}")
     key = (row.set_id, row.version, row.checksum)
     if key not in _SET_CACHE:  # the definition (JSON of every leaf) is read and parsed once per version
         table = CriteriaSetRow.__table__.c
@@ -109,7 +109,7 @@ def _lock_results(session: Session, set_id: str, unit_codes: Sequence[str], now:
         ).all()
 
 
-def _inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
+def leaf_inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
             whole_set: bool = False) -> dict[str, dict[str, LeafInput]]:
     """Every leaf input of these units: stored scores plus the yearly metrics for computed leaves.
 
@@ -176,7 +176,7 @@ def recalc_units(session: Session, cs: CriteriaSet, unit_codes: Iterable[str], n
     if not codes:
         return []
     _lock_results(session, cs.id, codes, now)
-    inputs = _inputs(session, cs, codes, whole_set)
+    inputs = leaf_inputs(session, cs, codes, whole_set)
     results = [compute_unit(cs, code, inputs[code]) for code in codes]
     rows = []
     for r in results:
@@ -206,7 +206,7 @@ def unit_sheet(session: Session, cs: CriteriaSet, unit_code: str) -> dict[str, A
         UnitResultRow.set_id == cs.id, UnitResultRow.unit_code == unit_code, UnitResultRow.summary.is_not(None)))
     if calculated is None:
         return None
-    return result_json(compute_unit(cs, unit_code, _inputs(session, cs, [unit_code])[unit_code]))
+    return result_json(compute_unit(cs, unit_code, leaf_inputs(session, cs, [unit_code])[unit_code]))
 
 
 class _Standing(NamedTuple):
@@ -254,7 +254,8 @@ def rerank(session: Session, cs: CriteriaSet, now: dt.datetime,
     answer: dict[str, Any] = {"set_id": cs.id, "version": version, "computed_at": local_iso(now),
                               "precision": cs.precision, "tie_breakers": tie_breaker_notes(cs)}
     if changed is None:
-        answer["table"] = _store_table(session, cs, version, _rank(cs, _all_rows(session, cs, fresh)))
+        answer["table"] = _rank(cs, _all_rows(session, cs, fresh))
+        _store_table(session, cs, version, answer["table"])  # the row is locked by the bump: it is kept
     if announce is None:
         announce = not cs.season  # a season's ranking is announced when the office publishes it
     if announce:
@@ -307,27 +308,35 @@ def _rank(cs: CriteriaSet, table_rows: Sequence[dict[str, Any]]) -> list[dict[st
     return table
 
 
-def _store_table(session: Session, cs: CriteriaSet, version: int, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _store_table(session: Session, cs: CriteriaSet, version: int, table: list[dict[str, Any]]) -> bool:
     """Keep the table as ranked at ``version`` — unless the version moved on meanwhile (a change committed
-    between reading the version and reading the results: the table may hold it, so it is not ``version``'s)."""
+    between reading the version and reading the results: the table may hold it, so it is not ``version``'s).
+    True if kept."""
     rankings = Ranking.__table__.c
-    session.execute(sa.update(Ranking.__table__).where(rankings.set_id == cs.id, rankings.version == version)
-                    .values(table=table, table_version=version))
-    return table
+    kept = session.execute(sa.update(Ranking.__table__).where(rankings.set_id == cs.id, rankings.version == version)
+                           .values(table=table, table_version=version))
+    return kept.rowcount == 1
+
+
+_READ_ATTEMPTS = 3
 
 
 def ranking_table(session: Session, cs: CriteriaSet) -> dict[str, Any]:
     """The set's current ranking: version, time and table — the stored table if it is the current version's,
-    otherwise ranked from the stored results now and kept for the next reader."""
+    otherwise ranked from the stored results now and kept for the next reader. A change committed while ranking
+    makes the reader rank again (a few times at most), so the table it answers is its version's."""
     rankings = Ranking.__table__.c
-    row = session.execute(sa.select(rankings.version, rankings.computed_at, rankings.table_version)
-                          .where(rankings.set_id == cs.id)).first()
-    if row is None:
-        return {"version": 0, "computed_at": None, "table": []}
-    if row.table_version == row.version:
-        table = session.scalar(sa.select(rankings.table).where(rankings.set_id == cs.id)) or []
-    else:
-        table = _store_table(session, cs, row.version, _rank(cs, _all_rows(session, cs, None)))
+    for _ in range(_READ_ATTEMPTS):
+        row = session.execute(sa.select(rankings.version, rankings.computed_at, rankings.table_version)
+                              .where(rankings.set_id == cs.id)).first()
+        if row is None:
+            return {"version": 0, "computed_at": None, "table": []}
+        if row.table_version == row.version:
+            table = session.scalar(sa.select(rankings.table).where(rankings.set_id == cs.id)) or []
+            break
+        table = _rank(cs, _all_rows(session, cs, None))
+        if _store_table(session, cs, row.version, table):
+            break
     return {"version": row.version, "computed_at": local_iso(row.computed_at), "table": table}
 
 
@@ -344,7 +353,8 @@ def _all_rows(session: Session, cs: CriteriaSet, fresh: Mapping[str, Any] | None
         if fresh is not None:
             query = query.where(results.unit_code.in_(missing))
         summaries.update(session.execute(query).all())
-    names = dict(session.execute(sa.select(Unit.unit_code, Unit.name).where(Unit.kind == cs.unit_kind)).all())
+    # every ranked unit's name, whatever its kind now (a unit moved to another kind keeps its results here)
+    names = dict(session.execute(sa.select(Unit.unit_code, Unit.name)).all())
     return [_row_of(summaries[code], names.get(code, code)) for code in codes]
 
 

@@ -419,6 +419,7 @@ def lock(session: Session, cs: CriteriaSet, unit_code: str, actor: str, now: dt.
     if waiting:
         raise SeasonError("status", f"Chưa khóa được: đơn vị còn trong hạn giải trình các tiêu chí "
                                     f"{', '.join(sorted(waiting))}.")
+    submissions.freeze_computed(session, cs, unit_code, actor, now)
     _move(session, cs, sheet, Action.LOCK, actor, now)
     return {"unit_code": unit_code, "status": sheet.status}
 
@@ -593,18 +594,22 @@ def evidence_file(session: Session, file_id: int) -> dict[str, Any]:
 
 
 def guard_legacy_change(session: Session, set_id: str, unit_code: str, what: str) -> None:
-    """The RPCs that predate the season (submit_scores, appraise) must not change a sheet the season has sent,
-    locked or published behind its back: once sent, verdicts go through the season (with its version check and
-    its record of who did what)."""
-    sheet = session.get(SeasonSheet, (set_id, unit_code))
-    if sheet is None:
+    """The older ways in (the RPCs submit_scores and appraise, the portal's score_submitted events) change nothing
+    in a set that runs a season, whatever the unit's sheet: self-assessment and appraisal go through the season,
+    with its evidence checks, version check and record of who did what. Letting them in for a unit with no sheet
+    (or a draft) put a unit the season never saw into the published ranking; letting an event in after
+    publication changed a published sheet."""
+    cs = current_set(session, set_id)
+    if not cs.season:
         return
-    status = Status(sheet.status)
+    sheet = session.get(SeasonSheet, (set_id, unit_code))
+    status = Status(sheet.status) if sheet else Status.NOT_STARTED
     if status in (Status.APPRAISED, Status.PUBLISHED):
-        raise ScoreError("status", f"the appraisal of {unit_code} is locked ({status.value}): nothing changes now")
-    if status not in (Status.NOT_STARTED, Status.DRAFT):
-        raise ScoreError("status", f"the sheet of {unit_code} is {status.value} in the season: appraise it on the "
-                                   "season's page (Kỳ đánh giá)")
+        raise ScoreError("status", f"Phiếu của đơn vị {unit_code} đã khóa (“{STATUS_TITLES[status]}”): không thay "
+                                   "đổi được nữa.")
+    step = "tự đánh giá" if what == "self" else "thẩm định"
+    raise ScoreError("set_id", f"Bộ tiêu chí {cs.id} chấm theo kỳ đánh giá: {step} trên trang Kỳ đánh giá "
+                               f"(phiếu của đơn vị {unit_code}: “{STATUS_TITLES[status]}”).")
 
 
 def _s(value: Any) -> str | None:

@@ -84,6 +84,7 @@ class ScoringService(ops.OpsEndpoints):
     @reliable_event_handler("cchc_portal", "score_submitted", schema=ScoreSubmitted)
     def on_score_submitted(self, payload: dict[str, Any]) -> None:
         with self.db.transaction() as session:
+            season_store.guard_legacy_change(session, payload["set_id"], payload["unit_code"], "self")
             submissions.submit_scores(session, payload["set_id"], payload["unit_code"], payload["scores"],
                                       payload["actor"], utcnow(), payload["final"])
 

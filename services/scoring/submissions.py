@@ -18,21 +18,26 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.scoring.criteria import CriteriaSet, load_criteria_set, parse_criteria_set
+from services.scoring.computation import compute_unit
+from services.scoring.criteria import CriteriaSet, UnitKind, load_criteria_set, parse_criteria_set
 from services.scoring.criteria_table import read_criteria_xlsx
 from services.scoring.models import CriteriaSetRow, LeafScore, MetricValue, ScoreHistory, Unit
 from services.scoring.recalc import (
     METRICS,
     NotFound,
     current_set,
+    leaf_inputs,
     recalc_units,
     rerank,
     set_and_unit_kind,
     sets_for,
 )
 from services.scoring.scores import ScoreError, check_points, check_window
+from services.scoring.season import Status
+from services.scoring.season_models import SeasonSheet
 from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
 from shared.db import prebuilt, upsert
+from shared.inputs import text_problem
 
 
 class SetConflict(ValueError):
@@ -113,8 +118,9 @@ def _check_unit(cs: CriteriaSet, unit_code: str, kind: str | None) -> None:
     if kind is None:
         raise ScoreError("unit_code", f"không có đơn vị {unit_code!r} (unknown unit)")
     if kind != cs.unit_kind:
-        raise ScoreError("unit_code", f"đơn vị {unit_code} thuộc loại {kind}; bộ tiêu chí {cs.id} chấm các đơn vị "
-                                      f"loại {cs.unit_kind}")
+        theirs = UnitKind(kind).title_vi if kind in UnitKind.__members__.values() else kind
+        raise ScoreError("unit_code", f"đơn vị {unit_code} là cấp {theirs}; bộ tiêu chí {cs.id} chấm các đơn vị cấp "
+                                      f"{UnitKind(cs.unit_kind).title_vi}")
 
 
 class _History:
@@ -207,6 +213,32 @@ def _refuse(errors: Sequence[Mapping[str, str]]) -> ScoreError:
     return error
 
 
+MAX_ACTOR = 200  # characters of score_history.actor
+MAX_EVIDENCE = 100  # references on one leaf
+MAX_REFERENCE = 500  # characters of one reference (a document's number and title)
+
+
+def _check_text(field: str, value: Any, max_chars: int, *, multiline: bool = False) -> str:
+    """A name or free text an RPC caller sent: a string without control or bidi characters, within bounds."""
+    if not isinstance(value, str):
+        raise ScoreError(field, f"phải là văn bản, nhận được {type(value).__name__}")
+    problem = text_problem(value, max_chars, multiline=multiline)
+    if problem:
+        raise ScoreError(field, problem)
+    return value
+
+
+def _evidence(value: Any) -> list[str]:
+    """Evidence references: a list of texts (a bare string was split into its characters before)."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise ScoreError("evidence", f"phải là danh sách tài liệu kiểm chứng, nhận được {type(value).__name__}")
+    if len(value) > MAX_EVIDENCE:
+        raise ScoreError("evidence", f"tối đa {MAX_EVIDENCE} tài liệu kiểm chứng (nhận {len(value)})")
+    return [_check_text(f"evidence[{i}]", ref, MAX_REFERENCE) for i, ref in enumerate(value)]
+
+
 def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequence[Mapping[str, Any]], actor: str,
                   now: dt.datetime, final: bool = False) -> dict[str, Any]:
     """Save self-assessed points as a draft (or submit them with ``final``).
@@ -214,6 +246,11 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
     All or nothing: points off a leaf's step, an unknown leaf, a leaf already submitted or a time outside the
     window refuse the whole request with a :class:`ScoreError` naming every bad ``scores[i].field``.
     """
+    _check_text("actor", actor, MAX_ACTOR)
+    if not isinstance(scores, list | tuple):
+        raise ScoreError("scores", f"phải là danh sách điểm từng tiêu chí, nhận được {type(scores).__name__}")
+    if not scores and not final:
+        raise ScoreError("scores", "không có điểm tiêu chí nào để lưu")
     cs, kind = set_and_unit_kind(session, set_id, unit_code)
     _check_unit(cs, unit_code, kind)
     check_window(cs, now)
@@ -223,16 +260,19 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
     for i, item in enumerate(scores):
         where = f"scores[{i}]"
         try:
+            if not isinstance(item, Mapping):
+                raise ScoreError("", f"phải là một tiêu chí {{leaf_id, points, evidence}}, nhận được "
+                                     f"{type(item).__name__}")
             leaf_id = str(item.get("leaf_id", ""))
             leaf = _leaf(cs, leaf_id)
             if leaf_id in valid:
                 raise ScoreError("leaf_id", f"tiêu chí {leaf_id} có hai lần trong một lần nộp")
             points = _decimal(item.get("points"), "points")
-            evidence = [str(e) for e in item.get("evidence") or []]
+            evidence = _evidence(item.get("evidence"))
             check_points(leaf, points, evidence, role="self", quantum=cs.quantum)
             valid[leaf_id], position[leaf_id] = (points, evidence), i
         except ScoreError as exc:
-            errors.append({"field": f"{where}.{exc.field}", "message": exc.message})
+            errors.append({"field": f"{where}.{exc.field}" if exc.field else where, "message": exc.message})
     if errors:
         raise _refuse(errors)
     rows = _lock_leaf_rows(session, cs, unit_code, list(valid), now) if valid else {}
@@ -256,6 +296,8 @@ def submit_scores(session: Session, set_id: str, unit_code: str, scores: Sequenc
             .values(status="submitted").returning(_LEAF.c.leaf_id)).all()
         for leaf_id in sorted(submitted):
             history.add(leaf_id, "status", "draft", "submitted")
+        if not valid and not submitted:  # the transaction rolls back: nothing of this request stays
+            raise ScoreError("scores", f"không có điểm tự đánh giá nào của đơn vị {unit_code} để nộp")
     history.write(session)
     changed: dict[str, Any] = {}
     [result] = recalc_units(session, cs, [unit_code], now, summaries=changed)
@@ -273,10 +315,12 @@ def appraise(session: Session, set_id: str, unit_code: str, leaf_id: str, points
     cs, kind = set_and_unit_kind(session, set_id, unit_code)
     _check_unit(cs, unit_code, kind)
     leaf = _leaf(cs, leaf_id)
+    _check_text("actor", actor, MAX_ACTOR)
     if not reason or not str(reason).strip():
         raise ScoreError("reason", "điểm thẩm định cần ghi lý do")
     if len(str(reason)) > MAX_REASON:  # the season's limit (season_store.MAX_TEXT): never stored whole, nor cut
         raise ScoreError("reason", f"lý do dài {len(str(reason))} ký tự, quá giới hạn {MAX_REASON}")
+    _check_text("reason", reason, MAX_REASON, multiline=True)
     value = None if not_applicable else _decimal(points, "points")
     if value is not None:
         check_points(leaf, value, [], role="appraisal", quantum=cs.quantum)
@@ -364,11 +408,61 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
                                ["value", "as_of", "updated_at"], newer="updated_at"), rows)
     touched = []
     for cs in sets_for(session, year, kind):
+        if cs.season and _locked_in_season(session, cs.id, unit_code):
+            continue  # the council locked the unit's appraisal: the figure is kept, the locked sheet does not move
         changed = {}
         recalc_units(session, cs, [unit_code], now, summaries=changed)
         rerank(session, cs, now, changed=changed)
         touched.append(cs.id)
     return touched
+
+
+FROZEN_REASON = "Khóa kết quả thẩm định: giữ điểm tính tự động tại thời điểm khóa"
+
+
+def freeze_computed(session: Session, cs: CriteriaSet, unit_code: str, actor: str, now: dt.datetime) -> list[str]:
+    """When the council locks a unit, its computed leaves keep the points they have now, as appraised points (a
+    leaf with nothing to measure stays not applicable): a rate arriving after the lock — the dossiers service
+    recomputes the year every day — must not move a locked or published sheet, whose index is read live from
+    the stored inputs. Returns the leaves frozen (each with a history row)."""
+    inputs = leaf_inputs(session, cs, [unit_code])[unit_code]
+    result = compute_unit(cs, unit_code, inputs)
+    computed = {leaf.id for leaf in cs.leaves() if leaf.method.kind == "computed"}
+    changes: dict[str, dict[str, Any]] = {}
+    for leaf in result.leaves:
+        if leaf.leaf_id not in computed or leaf.source not in ("computed", "missing", "not_applicable"):
+            continue  # appraised already: the council's points stand
+        given = inputs.get(leaf.leaf_id)
+        if given is not None and given.not_applicable:
+            continue  # the council (or the set) said it does not apply
+        if leaf.applicable:
+            changes[leaf.leaf_id] = {"appraised_points": leaf.points or Decimal(0), "not_applicable": False}
+        else:
+            changes[leaf.leaf_id] = {"appraised_points": None, "not_applicable": True}
+    if not changes:
+        return []
+    rows = _lock_leaf_rows(session, cs, unit_code, list(changes), now)
+    history = _History(cs, unit_code, actor, now)
+    for leaf_id, values in changes.items():
+        row = rows[leaf_id]
+        if values["not_applicable"] != row.not_applicable:
+            history.add(leaf_id, "not_applicable", row.not_applicable, values["not_applicable"], FROZEN_REASON)
+        if values["appraised_points"] != row.appraised_points:
+            history.add(leaf_id, "appraisal", row.appraised_points, values["appraised_points"], FROZEN_REASON)
+    _write_leaves(session, cs, unit_code, {leaf_id: {**values, "appraisal_reason": FROZEN_REASON, "updated_at": now}
+                                           for leaf_id, values in changes.items()})
+    history.write(session)
+    changed: dict[str, Any] = {}
+    recalc_units(session, cs, [unit_code], now, summaries=changed)
+    rerank(session, cs, now, changed=changed)
+    return sorted(changes)
+
+
+def _locked_in_season(session: Session, set_id: str, unit_code: str) -> bool:
+    """The unit's season sheet is appraised (locked) or published (season.Status): its results are final."""
+    status = session.scalar(sa.select(SeasonSheet.status).where(SeasonSheet.set_id == set_id,
+                                                                SeasonSheet.unit_code == unit_code))
+    return status in (Status.APPRAISED.value, Status.PUBLISHED.value)
 
 
 def recalculate_set(session: Session, set_id: str, now: dt.datetime) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def test_a_whole_season_for_three_units_then_the_published_ranking_agrees_with_e
     field, message = refused(rpc.scoring.season_appraise, cs.id, a, asked["leaf_id"], "adjust", "0",
                              "Sửa sau công bố", None, "thamdinh")
     assert field == "status" and "“Đã công bố”" in message
-    with pytest.raises(RemoteError, match="locked"):
+    with pytest.raises(RemoteError, match="đã khóa"):
         rpc.scoring.appraise(cs.id, a, asked["leaf_id"], "0", "sửa lén", "x")
 
 
