@@ -166,3 +166,10 @@ def test_an_appraisal_from_the_sheet_is_refused_beside_its_field_then_saved_and_
     shown = browser.get(site.url + saved.headers["Location"], timeout=60).text
     assert "Thiếu tài liệu kiểm chứng" in shown and f"Đã lưu điểm thẩm định tiêu chí {leaf.id}" in shown
     assert site.rpc.scoring.score_sheet(cs.id, UNIT)[0]["appraised_points"] == "0.25"
+
+
+def test_two_sets_of_the_same_level_and_year_are_told_apart_in_the_ranking_tabs(site):
+    status, body, _ = get(site, f"/chi-so/{site.cs.id}", "sonoivu")
+    assert status == 200
+    for cs in (site.cs, site.season_cs):  # both "Sở, ban, ngành 2026": the tab names its set
+        assert f'<a href="/chi-so/{cs.id}" title="{cs.title}"' in body and f"<small>({cs.id})</small>" in body
