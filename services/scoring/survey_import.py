@@ -120,45 +120,54 @@ def check_survey_rows(rows: Sequence[SurveyRow], cs: CriteriaSet,
     if not cs.survey_held:
         raise SurveyFileError(f"bộ tiêu chí {cs.label} không tổ chức điều tra xã hội học")
     for row in rows:
-        def bad(field: str, reason: str, row: SurveyRow = row) -> None:
-            errors.append({"row": row.row, "field": field, "reason": reason})
-
-        kind = unit_kind_of(row.unit_code) if row.unit_code else None
-        if not row.unit_code:
-            bad("unit_code", "để trống")
-            continue
-        if kind is None:
-            bad("unit_code", f"không có đơn vị {row.unit_code!r}")
-            continue
-        if kind != cs.unit_kind:
-            bad("unit_code", f"đơn vị {row.unit_code} thuộc loại {kind}, bộ tiêu chí chấm loại {cs.unit_kind}")
-            continue
-        try:
-            leaf = cs.leaf(row.leaf_id)
-        except KeyError:
-            bad("leaf_id", f"bộ tiêu chí {cs.label} không có tiêu chí {row.leaf_id!r}")
-            continue
-        if leaf.method.kind is not MethodKind.SURVEY:
-            bad("leaf_id", f"tiêu chí {leaf.id} không chấm bằng điều tra xã hội học")
-            continue
-        try:
-            points = _points(row.points)
-        except ValueError as exc:
-            bad("points", str(exc))
-            continue
-        if not 0 <= points <= leaf.max_points:
-            bad("points", f"{row.points} nằm ngoài 0…{leaf.max_points} (điểm tối đa của tiêu chí {leaf.id})")
-            continue
-        if points != points.quantize(cs.quantum, rounding="ROUND_DOWN"):
-            bad("points", f"{row.points} có nhiều hơn {cs.precision} chữ số thập phân")
-            continue
-        key = (row.unit_code, leaf.id)
-        if key in first:
-            bad("leaf_id", f"đơn vị {row.unit_code}, tiêu chí {leaf.id} đã có ở dòng {first[key]}")
-            continue
-        first[key] = row.row
-        valid[key] = points
+        problems = _row_problems(row, cs, unit_kind_of)  # every bad field of the row, not only the first
+        leaf = _leaf_or_none(cs, row.leaf_id) if not any(f == "leaf_id" for f, _ in problems) else None
+        if not problems and leaf is not None:
+            key = (row.unit_code, leaf.id)
+            if key in first:
+                problems.append(("leaf_id", f"đơn vị {row.unit_code}, tiêu chí {leaf.id} đã có ở dòng {first[key]}"))
+            else:
+                first[key] = row.row
+                valid[key] = _points(row.points)
+        errors.extend({"row": row.row, "field": field, "reason": reason} for field, reason in problems)
     return valid, errors
+
+
+def _leaf_or_none(cs: CriteriaSet, leaf_id: str) -> Any:
+    try:
+        return cs.leaf(leaf_id)
+    except KeyError:
+        return None
+
+
+def _row_problems(row: SurveyRow, cs: CriteriaSet,
+                  unit_kind_of: Callable[[str], str | None]) -> list[tuple[str, str]]:
+    """(field, reason) for each bad field of one row: the unit, the leaf and the points are checked apart."""
+    problems: list[tuple[str, str]] = []
+    kind = unit_kind_of(row.unit_code) if row.unit_code else None
+    if not row.unit_code:
+        problems.append(("unit_code", "để trống"))
+    elif kind is None:
+        problems.append(("unit_code", f"không có đơn vị {row.unit_code!r}"))
+    elif kind != cs.unit_kind:
+        problems.append(("unit_code", f"đơn vị {row.unit_code} thuộc loại {kind}, bộ tiêu chí chấm loại "
+                                      f"{cs.unit_kind}"))
+    leaf = _leaf_or_none(cs, row.leaf_id)
+    if leaf is None:
+        problems.append(("leaf_id", f"bộ tiêu chí {cs.label} không có tiêu chí {row.leaf_id!r}"))
+    elif leaf.method.kind is not MethodKind.SURVEY:
+        problems.append(("leaf_id", f"tiêu chí {leaf.id} không chấm bằng điều tra xã hội học"))
+        leaf = None
+    try:
+        points = _points(row.points)
+    except ValueError as exc:
+        problems.append(("points", str(exc)))
+        return problems
+    if leaf is not None and not 0 <= points <= leaf.max_points:
+        problems.append(("points", f"{row.points} nằm ngoài 0…{leaf.max_points} (điểm tối đa của tiêu chí {leaf.id})"))
+    elif points != points.quantize(cs.quantum, rounding="ROUND_DOWN"):
+        problems.append(("points", f"{row.points} có nhiều hơn {cs.precision} chữ số thập phân"))
+    return problems
 
 
 def preview_changes(valid: Mapping[tuple[str, str], Decimal],

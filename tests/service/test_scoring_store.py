@@ -152,6 +152,18 @@ def test_survey_xlsx_preview_names_every_bad_row_and_applies_nothing_unless_told
         assert session.scalar(sa.select(sa.func.count()).select_from(LeafScore)) == 2
 
 
+def test_a_survey_row_with_three_bad_fields_names_all_three(scoring_database) -> None:
+    """An outside review: with an unknown leaf, the bad points of the same row went unmentioned (one round of
+    corrections per field instead of one for the file)."""
+    content = _survey_xlsx([["Mã đơn vị", "Tiêu chí", "Điểm"], ["H44.99", "9.9", "abc"], ["H44.01", "8.1", "99"]])
+    with scoring_database.transaction() as session:
+        cs = publish(session, department())
+        preview = submissions.import_survey(session, cs.id, content, "snv", NOW, filename="ks.xlsx", preview=True)
+    assert [(e["row"], e["field"]) for e in preview["errors"]] == [
+        (2, "unit_code"), (2, "leaf_id"), (2, "points"), (3, "points")]
+    assert "nằm ngoài 0…" in preview["errors"][3]["reason"]
+
+
 def test_a_provinces_xlsx_table_is_previewed_then_published_as_the_next_version(scoring_database) -> None:
     original = load_criteria_set(DATA_DIR / "department-2026.yaml")
     with scoring_database.transaction() as session:
