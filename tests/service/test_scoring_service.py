@@ -155,13 +155,13 @@ def test_ranking_ties_versions_and_survey(scoring):
     survey = [leaf for leaf in cs.leaves() if leaf.method.kind == "survey"]
     lines = ["unit_code,leaf_id,points"] + [f"H44.07,{leaf.id},{leaf.max_points}" for leaf in survey]
     lines += [f"H44.08,{leaf.id},{leaf.max_points}" for leaf in survey] + ["H44.08,1.1,3", "NOPE,9,1"]
-    with pytest.raises(RemoteError, match=r"row\[8\].leaf_id: 2 lỗi, không lưu gì"):  # nothing applied
+    with pytest.raises(RemoteError, match=r"row\[8\].leaf_id: 3 lỗi, không lưu gì"):  # nothing applied
         rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu")
     preview = rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu", preview=True)
     assert preview["applied"] is False and len(preview["changes"]) == 2 * len(survey)
-    assert [(e["row"], e["field"]) for e in preview["errors"]] == [(8, "leaf_id"), (9, "unit_code")]
+    assert [(e["row"], e["field"]) for e in preview["errors"]] == [(8, "leaf_id"), (9, "unit_code"), (9, "leaf_id")]
     imported = rpc.scoring.import_survey(cs.id, "\n".join(lines), "so_noi_vu", skip_invalid=True)
-    assert imported["imported"] == 2 * len(survey) and len(imported["errors"]) == 2 and imported["applied"]
+    assert imported["imported"] == 2 * len(survey) and len(imported["errors"]) == 3 and imported["applied"]
     ranking = rpc.scoring.ranking(cs.id)
     top = {row["unit_code"]: row for row in ranking["table"]}
     assert top["H44.07"]["index"] == top["H44.08"]["index"]
