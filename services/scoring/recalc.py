@@ -110,7 +110,7 @@ def _lock_results(session: Session, set_id: str, unit_codes: Sequence[str], now:
 
 
 def leaf_inputs(session: Session, cs: CriteriaSet, unit_codes: Sequence[str],
-            whole_set: bool = False) -> dict[str, dict[str, LeafInput]]:
+                whole_set: bool = False) -> dict[str, dict[str, LeafInput]]:
     """Every leaf input of these units: stored scores plus the yearly metrics for computed leaves.
 
     ``whole_set``: the codes are every unit the set scores, so the rows are selected by set (and year)
