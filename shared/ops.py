@@ -26,6 +26,7 @@ from typing import Any
 from eventlet import wsgi
 from nameko.exceptions import BadRequest as NamekoBadRequest
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WsgiApp
 from nameko.web.server import WebServer as NamekoWebServer
@@ -144,6 +145,23 @@ class HardenedRpcResponder(DependencyProvider):
         harden_rpc_responder()
 
 
+class QueuesConsumed(DependencyProvider):
+    """Whether every queue consumer of this service consumes yet: nameko starts the web server beside the other
+    entrypoints, so /ready answered before the RPC queue was declared and bound — a call made then (a fresh replica,
+    the only one) came back unroutable (``NO_ROUTE``). The consumer's own readiness event is the truth."""
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], None]:
+        container = self.container
+
+        def consuming() -> None:
+            waiting = [ext for ext in container.extensions
+                       if isinstance(ext, QueueConsumer) and not ext._consumers_ready.ready()]
+            if waiting:
+                raise RuntimeError(f"{len(waiting)} queue consumer(s) not consuming yet")
+
+        return consuming
+
+
 class OpsEndpoints:
     """Mixin for a nameko service class that has ``db`` (DatabaseProvider) and ``config`` (Config): health,
     readiness and metrics, the frozen start-up heap, and an RPC responder no request can crash."""
@@ -153,6 +171,7 @@ class OpsEndpoints:
     config: Any
     heap = FrozenStartupHeap()
     rpc_responder = HardenedRpcResponder()
+    queues_consumed = QueuesConsumed()
 
     @http("GET", "/health")
     def health(self, request: Any) -> Response:
@@ -161,9 +180,11 @@ class OpsEndpoints:
 
     @http("GET", "/ready")
     def ready(self, request: Any) -> Response:
-        """Ready: database and broker reachable; traffic is withheld while this fails."""
+        """Ready: database and broker reachable, the service's queues consumed; traffic is withheld while this
+        fails."""
         checks: dict[str, str] = {}
-        for name, probe in (("database", self.db.ping), ("broker", lambda: broker_reachable(self.config))):
+        for name, probe in (("database", self.db.ping), ("broker", lambda: broker_reachable(self.config)),
+                            ("queues", self.queues_consumed)):
             try:
                 probe()
                 checks[name] = "ok"

@@ -37,7 +37,7 @@ def test_health_ready_and_metrics(backend_config):
         status, body = get("/health")
         assert status == 200 and json.loads(body)["service"] == "dossiers"
         status, body = get("/ready")
-        assert status == 200 and json.loads(body)["checks"] == {"database": "ok", "broker": "ok"}
+        assert status == 200 and json.loads(body)["checks"] == {"database": "ok", "broker": "ok", "queues": "ok"}
         before = dead_letters_counted(get("/metrics")[1])
         publisher = publisher_for(config)
         publisher.publish_many([b"{broken"])
