@@ -126,14 +126,7 @@ def workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> bytes:
             cell.font = Font(name=FONT, size=11)
     for letter, width in zip("ABCDE", (18, 14, 45, 12, 60), strict=True):
         other.column_dimensions[letter].width = width
-    if result["errors"]:
-        errors = book.create_sheet("Lỗi tệp")
-        errors.append(["Dòng", "Cột", "Lý do"])
-        for item in result["errors"]:
-            errors.append([item["row"], item["column"], item["reason"]])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _with_file_errors(book, result)
 
 
 def groups_workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> bytes:
@@ -228,14 +221,7 @@ def groups_workbook_bytes(result: Mapping[str, Any], source_name: str = "") -> b
     notes.append([])
     for warning in result.get("warnings", []):
         notes.append([f"• {warning}"])
-    if result["errors"]:
-        errors = book.create_sheet("Lỗi tệp")
-        errors.append(["Dòng", "Cột", "Lý do"])
-        for item in result["errors"]:
-            errors.append([item["row"], item["column"], item["reason"]])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _with_file_errors(book, result)
 
 
 def unmatched_sheet(book: Any, result: Mapping[str, Any], missing_reason: str) -> Any:
@@ -251,3 +237,15 @@ def unmatched_sheet(book: Any, result: Mapping[str, Any], missing_reason: str) -
     for item in result["missing_in_portal"]:
         other.append([item["unit_code"], item["unit_name"], item["received"], "", missing_reason])
     return other
+
+
+def _with_file_errors(book: Any, result: Mapping[str, Any]) -> bytes:
+    """The workbook's bytes, with a sheet "Lỗi tệp" naming the portal file's bad cells when it had any."""
+    if result["errors"]:
+        errors = book.create_sheet("Lỗi tệp")
+        errors.append(["Dòng", "Cột", "Lý do"])
+        for item in result["errors"]:
+            errors.append([item["row"], item["column"], item["reason"]])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

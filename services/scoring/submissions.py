@@ -33,8 +33,6 @@ from services.scoring.recalc import (
     sets_for,
 )
 from services.scoring.scores import ScoreError, check_points, check_window
-from services.scoring.season import Status
-from services.scoring.season_models import SeasonSheet
 from services.scoring.survey_import import SurveyFileError, check_survey_rows, preview_changes, read_survey_table
 from shared.db import prebuilt, upsert
 from shared.inputs import text_problem
@@ -408,8 +406,6 @@ def store_timeliness(session: Session, payload: Mapping[str, Any], now: dt.datet
                                ["value", "as_of", "updated_at"], newer="updated_at"), rows)
     touched = []
     for cs in sets_for(session, year, kind):
-        if cs.season and _locked_in_season(session, cs.id, unit_code):
-            continue  # the council locked the unit's appraisal: the figure is kept, the locked sheet does not move
         changed = {}
         recalc_units(session, cs, [unit_code], now, summaries=changed)
         rerank(session, cs, now, changed=changed)
@@ -456,13 +452,6 @@ def freeze_computed(session: Session, cs: CriteriaSet, unit_code: str, actor: st
     recalc_units(session, cs, [unit_code], now, summaries=changed)
     rerank(session, cs, now, changed=changed)
     return sorted(changes)
-
-
-def _locked_in_season(session: Session, set_id: str, unit_code: str) -> bool:
-    """The unit's season sheet is appraised (locked) or published (season.Status): its results are final."""
-    status = session.scalar(sa.select(SeasonSheet.status).where(SeasonSheet.set_id == set_id,
-                                                                SeasonSheet.unit_code == unit_code))
-    return status in (Status.APPRAISED.value, Status.PUBLISHED.value)
 
 
 def recalculate_set(session: Session, set_id: str, now: dt.datetime) -> dict[str, Any]:

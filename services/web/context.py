@@ -65,6 +65,16 @@ class RequestContext:
     def scope(self) -> UnitScope:
         return UnitScope(self.user, self.directory.parents(self.backends))
 
+    def unit(self, unit_code: str, *, in_scope: bool = True) -> dict[str, Any]:
+        """The unit a URL names, from the directory: the 404 page if there is none; with ``in_scope``, a 403 unless
+        the signed-in person may read it."""
+        unit = self.directory.get(self.backends, unit_code)
+        if unit is None:
+            raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
+        if in_scope:
+            self.scope().require(unit_code)
+        return unit
+
     def arg(self, name: str, default: str = "") -> str:
         return (self.request.args.get(name) or default).strip()[:200]
 

@@ -90,10 +90,7 @@ def ranking(ctx: RequestContext) -> Page:
 
 def unit_page(ctx: RequestContext, unit_code: str) -> Page:
     """One unit's six groups, its indicators (inferred ones marked) and where its points go."""
-    unit = ctx.directory.get(ctx.backends, unit_code)
-    if unit is None:
-        raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
-    ctx.scope().require(unit_code)
+    unit = ctx.unit(unit_code)
     period = _period(ctx)
     doc = ctx.backends.call("dossiers", "index766", unit_code, period.label, ITEMS_SHOWN)
     groups = {g["code"]: g["name"] for g in doc["groups"]}
@@ -106,10 +103,7 @@ def unit_page(ctx: RequestContext, unit_code: str) -> Page:
 
 def unit_workbook(ctx: RequestContext, unit_code: str) -> Response:
     """The unit's XLSX (every item behind its lost points), as the office sends it to the unit."""
-    unit = ctx.directory.get(ctx.backends, unit_code)
-    if unit is None:
-        raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
-    ctx.scope().require(unit_code)
+    ctx.unit(unit_code)
     period = _period(ctx)
     data = base64.b64decode(ctx.backends.call("dossiers", "index766_workbook", period.label, unit_code))
     name = f"chi-so-766-{unit_code}-{period.label}.xlsx"

@@ -36,14 +36,6 @@ def _period(ctx: RequestContext) -> Any:
         raise PageNotFound(f"Không có kỳ báo cáo “{ctx.arg('period')}”.") from None
 
 
-def _unit(ctx: RequestContext, unit_code: str) -> dict[str, Any]:
-    unit = ctx.directory.get(ctx.backends, unit_code)
-    if unit is None:
-        raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
-    ctx.scope().require(unit_code)
-    return unit
-
-
 def overview(ctx: RequestContext) -> Page:
     period = _period(ctx)
     root = ctx.directory.root(ctx.backends)
@@ -92,7 +84,7 @@ def _officer_overview(ctx: RequestContext, period: Any) -> Page:
 
 
 def unit_page(ctx: RequestContext, unit_code: str) -> Page:
-    unit = _unit(ctx, unit_code)
+    unit = ctx.unit(unit_code)
     period = _period(ctx)
     status = ctx.arg("status", "overdue")
     if status not in STATUS_TITLES:
@@ -130,7 +122,7 @@ def unit_dossiers(ctx: RequestContext, unit_code: str) -> Page:
     page = unit_page(ctx, unit_code) if not ctx.is_htmx else None
     if page is not None:
         return page
-    _unit(ctx, unit_code)
+    ctx.unit(unit_code)
     period = _period(ctx)
     status = ctx.arg("status", "overdue")
     if status not in STATUS_TITLES:

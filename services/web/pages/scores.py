@@ -9,7 +9,7 @@ from typing import Any
 from services.web import audit
 from services.web.access import Permission
 from services.web.backends import Refused
-from services.web.context import Page, PageNotFound, Redirect, RequestContext, free_text_problem
+from services.web.context import Page, Redirect, RequestContext, free_text_problem
 from services.web.directory import UNIT_KIND_TITLES
 from shared.svg_charts import Chart, Series, horizontal_bars
 
@@ -60,10 +60,7 @@ def _sheet_data(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, A
 
 
 def _sheet_values(ctx: RequestContext, set_id: str, unit_code: str) -> dict[str, Any]:
-    unit = ctx.directory.get(ctx.backends, unit_code)
-    if unit is None:
-        raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
-    ctx.scope().require(unit_code)
+    unit = ctx.unit(unit_code)
     data = _sheet_data(ctx, set_id, unit_code)
     # in a season, a unit's people see its sheet once the results are published (the office sees it live); before,
     # scoring sends the outline only and the page points to the season's sheet

@@ -49,13 +49,6 @@ def _require_acts_for(ctx: RequestContext, unit_code: str, permission: Permissio
         raise Forbidden(f"acting for unit {unit_code}")
 
 
-def _unit(ctx: RequestContext, unit_code: str) -> dict[str, Any]:
-    unit = ctx.directory.get(ctx.backends, unit_code)
-    if unit is None:
-        raise PageNotFound(f"Không có đơn vị mã “{unit_code}”.")
-    return unit
-
-
 def _season_page(read: Callable[[], Any]) -> Any:
     """A season page of a set that runs no season (no ``season: true``) does not exist: 404 with the reason."""
     try:
@@ -120,7 +113,7 @@ def provisional(ctx: RequestContext, set_id: str) -> Page:
 # -- a unit's sheet ----------------------------------------------------------------------------------------------------
 def sheet(ctx: RequestContext, set_id: str, unit_code: str, errors: Mapping[str, str] | None = None,
           form: Mapping[str, str] | None = None, status: int = 200) -> Page:
-    unit = _unit(ctx, unit_code)
+    unit = ctx.unit(unit_code, in_scope=False)
     ctx.scope().require(unit_code)
     # one RPC: the sheet, with its result for the office (live) or once published (a unit sees its index then)
     found = _season_page(lambda: ctx.backends.call("scoring", "season_sheet_page", set_id, unit_code,
@@ -208,7 +201,7 @@ def submit(ctx: RequestContext, set_id: str, unit_code: str) -> Page | Redirect:
 
 def appraise(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> Page | Redirect:
     ctx.user.require(Permission.APPRAISE)
-    _unit(ctx, unit_code)
+    ctx.unit(unit_code, in_scope=False)
     f = ctx.request.form
     form = {"decision": (f.get("decision") or "").strip(), "points": (f.get("points") or "").strip(),
             "reason": (f.get("reason") or "").strip(), "version": (f.get("version") or "").strip()}
@@ -245,7 +238,7 @@ def answer(ctx: RequestContext, set_id: str, unit_code: str, leaf_id: str) -> Pa
 
 def lock(ctx: RequestContext, set_id: str, unit_code: str) -> Page | Redirect:
     ctx.user.require(Permission.APPRAISE)
-    _unit(ctx, unit_code)
+    ctx.unit(unit_code, in_scope=False)
     try:
         ctx.backends.call("scoring", "season_lock", set_id, unit_code, ctx.user.username)
     except Refused as exc:
