@@ -3,7 +3,8 @@
 Prints figures, asserts nothing (the machine is shared: ratios against a baseline measured in the same run).
 
 For each size in ``--sizes`` (messages, duplicates included) one run:
-1. generates the seeded one-door stream (``cchc.traffic.generate``: a half-year, shuffled, 20% duplicates);
+1. generates the seeded one-door stream (``cchc.traffic.generate``: a half-year, shuffled, 20% duplicates;
+   ``--order arrival`` sorts it by event time instead);
 2. baseline: a raw pika consumer drains the same stream pre-published into its own queue (messages/s);
 3. the dossiers service, one process, drains the pre-published stream with the **production timer intervals**
    (``stats_publish_interval_seconds`` 5, the deadline scan every 60 s, the outbox relay every 1 s): the timers'
@@ -11,8 +12,10 @@ For each size in ``--sizes`` (messages, duplicates included) one run:
    completion is polled cheaply (the service's own acknowledged-messages counter, then one ``count(*)``), never
    with a ``count(*)`` per poll, whose cost would itself grow with the table;
 4. records msg/s, the service's and PostgreSQL's CPU per message (PostgreSQL: the cluster's own processes only),
-   and PostgreSQL's top statements by total time — from ``pg_stat_statements`` when the server has it loaded,
-   otherwise from sampling ``pg_stat_activity`` every 20 ms (time share per statement);
+   PostgreSQL's work per message (buffers touched and read, WAL bytes, full-page images, checkpoints: counts that
+   a busy machine does not change, unlike CPU time), and PostgreSQL's top statements by total time — from
+   ``pg_stat_statements`` when the server has it loaded, otherwise from sampling ``pg_stat_activity`` every 20 ms
+   (time share per statement);
 5. times ``period_stats`` (the province root, the year and the latest month; p50/p95 of ``--reads`` calls,
    in-process on the trial's schema) and checks the run: distinct events, dossiers, per-unit final states against
    the generator's ground truth, and the counters against a full recomputation (``stats_verify``).
@@ -21,12 +24,14 @@ The shared PostgreSQL has no ``pg_stat_statements`` loaded and must not be resta
 at a private cluster started with ``-c shared_preload_libraries=pg_stat_statements`` (docs/operations.md shows how).
 RabbitMQ: a throw-away vhost per run, so the bench never touches the shared ``dossiers.ingest`` queue.
 
-Run: .venv/bin/python bench/ingest_scale.py [--sizes 100000,400000,1600000] [--pg-port 5432] [--reads 40]
+Run: .venv/bin/python bench/ingest_scale.py [--sizes 100000,400000,1600000] [--pg-port 5432] [--reads 40] [--repeat 1]
+     [--order shuffled|arrival]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -79,6 +84,7 @@ class SizeResult:
     reads_month: list[float] = field(default_factory=list)
     exact: bool = False
     verify_differences: int = -1
+    pg_counters: dict[str, float] = field(default_factory=dict)
     top: list[tuple[str, float, int]] = field(default_factory=list)
     top_source: str = ""
     error: str | None = None
@@ -140,6 +146,30 @@ class ClusterCpu:
         for pid, seconds in self.seen.items():
             kinds[self.kinds.get(pid, "background")] += seconds - self.start.get(pid, 0.0)
         return kinds
+
+
+# What the server did besides running statements, per trial: WAL volume and full-page images (the first change of a
+# page after a checkpoint logs the whole 8 KiB page, so the more distinct pages a stream touches between
+# checkpoints, the more WAL per message), shared-buffer misses (a read from the page cache: system CPU in the
+# session), checkpoints, and buffers a session had to write itself to free one.
+SERVER_COUNTERS = {
+    "wal_bytes": "SELECT wal_bytes FROM pg_stat_wal",
+    "wal_fpi": "SELECT wal_fpi FROM pg_stat_wal",
+    "wal_records": "SELECT wal_records FROM pg_stat_wal",
+    "blks_read": "SELECT blks_read FROM pg_stat_database WHERE datname = current_database()",
+    "blks_hit": "SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()",
+    "checkpoints": "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter",
+    "buffers_backend": "SELECT buffers_backend FROM pg_stat_bgwriter",
+}
+
+
+def server_counters() -> dict[str, float]:
+    with psycopg2.connect(it.PG_DSN) as connection, connection.cursor() as cursor:
+        values = {}
+        for name, sql in SERVER_COUNTERS.items():
+            cursor.execute(sql)
+            values[name] = float(cursor.fetchone()[0])
+        return values
 
 
 def has_pg_stat_statements() -> bool:
@@ -265,6 +295,7 @@ def run_size(broker: it.Broker, traffic: GeneratedTraffic, workdir: Path, run_id
                       "the service to start consuming", interval=0.005, alive=service.alive)
         started = time.perf_counter()
         cpu = ClusterCpu(postmaster)
+        counters_before = server_counters()
         if statements:
             has_pg_stat_statements()  # reset: the migrations' statements are not the ingest's
             result.top_source = "pg_stat_statements"
@@ -290,6 +321,11 @@ def run_size(broker: it.Broker, traffic: GeneratedTraffic, workdir: Path, run_id
             result.top = sampler.top(top_n)
         else:
             result.top = top_statements(top_n)
+        # A session reports its counters when it ends (otherwise up to 10 s late, PostgreSQL 15): stop the service.
+        service.stop()
+        service = None
+        counters_after = server_counters()
+        result.pg_counters = {k: counters_after[k] - counters_before[k] for k in SERVER_COUNTERS}
         db = it.Database(schema)
         stored = db.stored()
         dossiers = int(db.scalar(f'SELECT count(*) FROM "{schema}".dossiers'))
@@ -331,6 +367,11 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port (a private cluster for statements)")
     parser.add_argument("--reads", type=int, default=40, help="period_stats calls timed per period and size")
     parser.add_argument("--top", type=int, default=8, help="statements printed per size")
+    parser.add_argument("--order", choices=("shuffled", "arrival"), default="shuffled",
+                        help="shuffled: the generator's order, every batch touching dossiers of the whole half-year; "
+                             "arrival: by event time, as a live one-door system or a backfill publishes")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="trials per size; the summary keeps each figure's best trial (noise only adds)")
     parser.add_argument("--keep", action="store_true", help="keep each size's schema (to EXPLAIN its statements)")
     args = parser.parse_args()
 
@@ -355,17 +396,26 @@ def main() -> None:
             for index, size in enumerate(int(s) for s in args.sizes.split(",")):
                 generated = time.perf_counter()
                 traffic, spec = it.make_traffic(size, args.seed)
+                if args.order == "arrival":
+                    in_arrival_order(traffic.messages)
                 log(f"size {size:,}: {len(traffic.messages):,} messages, {traffic.distinct_events:,} distinct, "
                     f"{traffic.dossiers:,} dossiers, {spec.start} .. {spec.now:%Y-%m-%d %H:%M} "
                     f"(generated in {time.perf_counter() - generated:.0f} s)")
-                result = run_size(broker, traffic, Path(tmp), run_id, index, args.reads, spec.now, args.top,
-                                  postmaster, args.keep)
-                results.append(result)
-                describe(result)
+                trials = []
+                for trial in range(args.repeat):
+                    if args.repeat > 1:
+                        log(f" trial {trial + 1} of {args.repeat}")
+                    result = run_size(broker, traffic, Path(tmp), run_id, index * 100 + trial, args.reads, spec.now,
+                                      args.top, postmaster, args.keep)
+                    describe(result)
+                    trials.append(result)
+                results.append(best(trials))
                 del traffic
     finally:
         broker.close()
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+    if args.repeat > 1:
+        log(f"\neach figure below is the best of {args.repeat} trials of its size (every trial is printed above)")
     summary(results)
     log(f"whole run {time.perf_counter() - began:.0f} s")
 
@@ -378,6 +428,12 @@ def describe(r: SizeResult) -> None:
         f"service CPU {r.service_cpu:.1f} s = {r.service_cpu / r.messages * 1e6:.0f} µs/msg; PostgreSQL CPU "
         f"{r.pg_cpu:.1f} s = {r.pg_cpu / r.messages * 1e6:.0f} µs/msg ("
         + ", ".join(f"{kind} {seconds / r.messages * 1e6:.0f}" for kind, seconds in r.pg_cpu_by_kind.items()) + ")")
+    per = {k: v / r.messages for k, v in r.pg_counters.items()}
+    if per:
+        log(f"  PostgreSQL per message: WAL {per['wal_bytes']:,.0f} B in {per['wal_records']:.1f} records, "
+            f"{per['wal_fpi']:.2f} full-page images; buffers hit {per['blks_hit']:.1f}, read {per['blks_read']:.2f}; "
+            f"{r.pg_counters['checkpoints']:.0f} checkpoints, {r.pg_counters['buffers_backend']:,.0f} buffers "
+            f"written by sessions")
     log(f"  period_stats province root: year p50 {p(r.reads_year, .5) * 1000:.1f} ms p95 "
         f"{p(r.reads_year, .95) * 1000:.1f} ms; month p50 {p(r.reads_month, .5) * 1000:.1f} ms p95 "
         f"{p(r.reads_month, .95) * 1000:.1f} ms")
@@ -386,6 +442,32 @@ def describe(r: SizeResult) -> None:
     log(f"  top statements by total time ({r.top_source}):")
     for query, seconds, calls in r.top:
         log(f"    {seconds:9.2f} s {calls:>8} × {query[:170]}")
+
+
+def in_arrival_order(messages: list[dict[str, Any]]) -> None:
+    """Sort the stream by event time (stable; a duplicate lands beside its original). The generator's shuffle
+    sends every batch to dossiers across the whole half-year, so the database's working set is all of history;
+    a live system or a backfill publishes in time order, and a batch then touches recent dossiers."""
+    messages.sort(key=lambda m: dt.datetime.fromisoformat(m["occurred_at"]))
+
+
+def best(trials: list[SizeResult]) -> SizeResult:
+    """Each figure at its best across the trials: on a shared machine other work only ever adds time and CPU (cache
+    and frequency contention), and not to the same figure in every trial — of two 400k trials with the same
+    buffers per message, one had the faster drain and the other the cheaper PostgreSQL. Work counts and exactness
+    come with the PostgreSQL figure's trial; every trial is printed above the summary."""
+    done = [t for t in trials if t.rate and t.exact] or trials
+    fastest = max(done, key=lambda t: t.rate)
+    cheapest_pg = min(done, key=lambda t: t.pg_cpu)
+    return dataclasses.replace(
+        fastest,
+        service_cpu=min(t.service_cpu for t in done),
+        pg_cpu=cheapest_pg.pg_cpu, pg_cpu_by_kind=cheapest_pg.pg_cpu_by_kind, pg_counters=cheapest_pg.pg_counters,
+        reads_year=min((t.reads_year for t in done), key=lambda r: p(r, .95)),
+        reads_month=min((t.reads_month for t in done), key=lambda r: p(r, .95)),
+        exact=all(t.exact for t in trials),
+        verify_differences=max(t.verify_differences for t in trials),
+    )
 
 
 def summary(results: list[SizeResult]) -> None:
@@ -412,6 +494,16 @@ def summary(results: list[SizeResult]) -> None:
         log(f"  PostgreSQL µs/msg by process kind at {r.messages:,}: " + ", ".join(
             f"{kind} {value:.0f} ({value / (first_per_message.get(kind) or float('nan')):.2f}×)"
             for kind, value in per_message.items()))
+    log("PostgreSQL's work per message (counts, not times: a busy machine does not change them):")
+    for r in done:
+        if not r.pg_counters:
+            continue
+        blocks = (r.pg_counters["blks_hit"] + r.pg_counters["blks_read"]) / r.messages
+        first_blocks = (first.pg_counters["blks_hit"] + first.pg_counters["blks_read"]) / first.messages
+        wal, first_wal = r.pg_counters["wal_bytes"] / r.messages, first.pg_counters["wal_bytes"] / first.messages
+        log(f"  {r.messages:>10,}: buffers touched {blocks:5.1f} ({blocks / first_blocks:.2f}×), of which read "
+            f"{r.pg_counters['blks_read'] / r.messages:.2f}; WAL {wal:,.0f} B ({wal / first_wal:.2f}×), full-page "
+            f"images {r.pg_counters['wal_fpi'] / r.messages:.2f}")
     log("targets: msg/s at the largest ≥ 0.9 × the smallest; CPU per message within 20 %; year p95 ratio ≤ 2")
 
 
