@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -84,6 +85,36 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
         hide_parameters=True,
         **batch,
     )
+
+
+def database_missing(config: Mapping[str, Any], service: str) -> str | None:
+    """Why the service's database is not there (None: it is), found without creating anything — opening one
+    creates the SQLite file or the PostgreSQL schema and migrates it, so an operator tool pointed at a mistyped
+    setting would report on an empty database made for the occasion. The answer names the setting to check."""
+    url = service_url(config, service)
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+            return f"DATABASE_URL: không có tệp cơ sở dữ liệu '{parsed.database or ''}' của dịch vụ {service}"
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone()
+        return None if found else f"DATABASE_URL: tệp '{parsed.database}' không phải cơ sở dữ liệu dịch vụ {service}"
+    schema = service_schema(config, service)
+    engine = make_engine(url)  # no schema: nothing created
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sa.text("SELECT to_regclass(:t)"),
+                                       {"t": f'"{schema}".alembic_version' if schema else "alembic_version"}).scalar()
+    finally:
+        engine.dispose()
+    if found:
+        return None
+    where = f"{parsed.host or ''}/{parsed.database or ''}"
+    if schema:
+        return f"DATABASE_SCHEMA: lược đồ '{schema}' trong {where} không có (hoặc chưa có bảng của dịch vụ {service})"
+    return f"DATABASE_URL: cơ sở dữ liệu {where} không có bảng của dịch vụ {service}"
 
 
 def migrate(engine: Engine, service: str, revision: str = "head") -> None:

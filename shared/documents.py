@@ -17,6 +17,11 @@ from typing import Any
 
 import jinja2
 
+# Imported with the module, not on first use: under eventlet every green thread runs on the same OS thread, so the
+# import lock lets a second renderer in while the first is still importing, and it meets a half-imported module
+# (tests/unit/test_documents_first_render.py).
+import weasyprint
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 # Nghị định 30/2020: A4, margins top/bottom 20–25 mm, left 30–35 mm, right 15–20 mm, 13–14 pt Times New Roman.
@@ -70,8 +75,6 @@ def render_html(template: str, **context: Any) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    import weasyprint
-
     return weasyprint.HTML(string=nfc(html)).write_pdf()
 
 

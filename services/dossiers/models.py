@@ -90,10 +90,7 @@ class Dossier(Base):
     __table_args__ = (
         # Statistics read counters (StatsDay), not dossiers; a running period's figures read the few dossiers
         # closed after its end (a closing dated in the future) and those due today before now.
-        # Only closed dossiers: every query asks for a closing date, and open rows' NULL entries were index work
-        # on every rewrite of an open dossier (issue 18).
-        sa.Index("ix_dossiers_closed_date", "closed_date", postgresql_where=sa.text("closed_date IS NOT NULL"),
-                 sqlite_where=sa.text("closed_date IS NOT NULL")),
+        sa.Index("ix_dossiers_closed_date", "closed_date"),
         sa.Index("ix_dossiers_open_due", "due_at", postgresql_where=sa.text("closing IS NULL AND NOT paused"),
                  sqlite_where=sa.text("closing IS NULL AND NOT paused")),
         # The deadline scan walks only dossiers not yet announced as late: cost follows what is due, not what is

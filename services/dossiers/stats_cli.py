@@ -10,8 +10,9 @@ changed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 SERVICE = "dossiers"
@@ -20,41 +21,51 @@ SERVICE = "dossiers"
 def verify(config: Mapping[str, Any], periods: list[str] | None = None, now: dt.datetime | None = None,
            out: Any = None) -> int:
     """Print the differences (none: a one-line summary) to ``out`` (None: the stdout of the moment, not the one
-    bound at import); returns how many there are."""
+    bound at import); returns how many there are (counters never built: one line saying so, and 1)."""
     from services.dossiers import stats_verify
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
-    from shared.db import open_database
 
     rules = rules_from_config(config)
-    db = open_database(config, SERVICE)
-    try:
-        with db.transaction() as session:
-            found = stats_verify.differences(session, rules, now or utcnow(), periods)
-    finally:
-        db.engine.dispose()
+    granularity = rules.granularity.value
+    with _tables(config) as session:
+        made_for = stats_verify.made_for(session)
+        if made_for != granularity:
+            built = f"được dựng cho mức chi tiết {made_for}" if made_for else "chưa được dựng"
+            print(f"Bộ đếm thống kê {built}, cấu hình dùng mức {granularity}: dịch vụ hồ sơ tự dựng lại khi khởi "
+                  "động, hoặc chạy `cchc stats rebuild`.", file=out)
+            return 1
+        found = stats_verify.differences(session, rules, now or utcnow(), periods)
     for difference in found:
         print(difference, file=out)
-    what = f"periods {', '.join(periods)}" if periods else "every period with data"
-    print(f"{len(found)} difference(s) between the statistics counters and a full recomputation "
-          f"({what}, granularity {rules.granularity.value})", file=out)
+    what = f"các kỳ {', '.join(periods)}" if periods else "mọi kỳ có dữ liệu"
+    print(f"{len(found)} chênh lệch giữa bộ đếm thống kê và phép tính lại toàn bộ ({what}, mức chi tiết "
+          f"{granularity})", file=out)
     return len(found)
 
 
 def rebuild(config: Mapping[str, Any], out: Any = None) -> int:
     from services.dossiers import stats_verify
     from services.dossiers.rules import rules_from_config
-    from shared.db import open_database
 
     rules = rules_from_config(config)
-    db = open_database(config, SERVICE)
-    try:
-        with db.transaction() as session:
-            keys = stats_verify.rebuild(session, rules.granularity)
-    finally:
-        db.engine.dispose()
-    print(f"statistics counters rebuilt: {keys} unit-days (granularity {rules.granularity.value})", file=out)
+    with _tables(config) as session:
+        keys = stats_verify.rebuild(session, rules.granularity)
+    print(f"Đã dựng lại bộ đếm thống kê: {keys} ngày-đơn vị (mức chi tiết {rules.granularity.value})", file=out)
     return keys
+
+
+@contextlib.contextmanager
+def _tables(config: Mapping[str, Any]) -> Iterator[Any]:
+    """One transaction on the service's existing tables; a database that is not there is refused, not created."""
+    from cchc.inputs import InputError
+    from shared.db import database_missing, tool_transaction
+
+    missing = database_missing(config, SERVICE)
+    if missing:
+        raise InputError(f"{missing}; không tạo gì mới — kiểm tra cấu hình")
+    with tool_transaction(config, SERVICE) as session:
+        yield session
 
 
 def add_parser(sub: Any, load_config: Callable[[argparse.Namespace], Mapping[str, Any]]) -> None:

@@ -9,7 +9,6 @@ units and days, never the number of dossiers, so a province's year answers in th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -142,23 +141,11 @@ def _overdue_from_dossiers(
     """A running period's overdue dossiers the due-day buckets cannot see: open ones due today before ``bound``
     (MINUTE; at DATE the bound is midnight and there are none) and ones whose closing is dated after the period's
     end. Both are read through an index and are few (what is due now, what is dated in the future)."""
-    result: dict[str, tuple[int, int]] = {}
-    for query in overdue_queries(end, bound, today, unit_codes):
-        for unit, count, le1 in session.execute(query):
-            have = result.get(unit, (0, 0))
-            result[unit] = (have[0] + int(count), have[1] + int(le1))
-    return result
-
-
-def overdue_queries(
-    end: dt.date, bound: dt.datetime, today: dt.date, unit_codes: list[str] | None
-) -> list[sa.Select[Any]]:
-    """The two reads of :func:`_overdue_from_dossiers` (tests/integration/test_ingest_plans.py checks their plans)."""
     d = Dossier
     midnight = dt.datetime.combine(today, dt.time(0), LOCAL_TZ)
     due_today = sa.and_(d.closing.is_(None), sa.not_(d.paused), d.due_at >= midnight, d.due_at < bound)
     closed_later = sa.and_(d.closed_date > end, d.due_at < bound, sa.not_(d.paused), d.received_date <= end)
-    queries = []
+    result: dict[str, tuple[int, int]] = {}
     for condition in (due_today, closed_later):
         query = (
             sa.select(d.unit_code, sa.func.count(), _count(d.supplement_rounds <= 1))
@@ -167,8 +154,10 @@ def overdue_queries(
         )
         if unit_codes is not None:
             query = query.where(d.unit_code.in_(unit_codes))
-        queries.append(query)
-    return queries
+        for unit, count, le1 in session.execute(query):
+            have = result.get(unit, (0, 0))
+            result[unit] = (have[0] + int(count), have[1] + int(le1))
+    return result
 
 
 def subtree_counts(

@@ -122,13 +122,18 @@ def rebuild(session: Session, granularity: Granularity) -> int:
     return len(counters)
 
 
+def made_for(session: Session) -> str | None:
+    """The granularity the counters were built for (None: never built — a new table, or a tool migrated the
+    database before the service ever started)."""
+    return session.scalar(sa.select(StatsMeta.value).where(StatsMeta.key == GRANULARITY_KEY))
+
+
 def ensure(session: Session, granularity: Granularity) -> bool:
     """Rebuild the counters if they were not made for ``granularity`` (new table, or the setting changed); True
     if it rebuilt. Replicas starting together serialise on the table lock; the second finds them made."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("LOCK TABLE stats_days IN EXCLUSIVE MODE"))
-    made_for = session.scalar(sa.select(StatsMeta.value).where(StatsMeta.key == GRANULARITY_KEY))
-    if made_for == granularity.value:
+    if made_for(session) == granularity.value:
         return False
     rebuild(session, granularity)
     return True

@@ -6,7 +6,6 @@ cost grew with the tables."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.dossiers import ingest_pg, stats_query
+from services.dossiers import ingest_pg
 from shared.config import load_config
 from shared.db import Database, open_database
 from shared.pg_arrays import array_literal
@@ -87,20 +86,3 @@ def test_updating_a_batch_finds_each_row_by_its_key(filled) -> None:
         connection.exec_driver_sql(ingest_pg.ALL_JOINS)
         assert connection.exec_driver_sql("SHOW enable_hashjoin").scalar() == "on"  # the rest of the transaction
     assert ("Seq Scan", "dossiers") not in found and ("Index Scan", "dossiers") in found, found
-
-
-def test_a_running_periods_late_closings_are_read_through_the_closed_date_index(filled) -> None:
-    """ix_dossiers_closed_date holds closed dossiers only (migration 0008): the read that asks for closings dated
-    after a running period's end must still find them through it, not scan the dossiers."""
-    end = dt.date.today()
-    bound = dt.datetime.now(dt.UTC)
-    _, closed_later = stats_query.overdue_queries(end, bound, end, None)
-    with filled.engine.connect() as connection:
-        sql = str(closed_later.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-        found = explain(connection, sql, {})
-        [definition] = connection.exec_driver_sql(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_dossiers_closed_date' "
-            "AND schemaname = current_schema()").one()
-    assert "WHERE (closed_date IS NOT NULL)" in definition
-    assert ("Seq Scan", "dossiers") not in found and {s for s, r in found if r == "dossiers"} & {
-        "Index Scan", "Bitmap Heap Scan"}, found
