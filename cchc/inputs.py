@@ -98,20 +98,11 @@ class CchcParser(argparse.ArgumentParser):
 
 
 def guarded(command: Callable[[], Any]) -> int:
-    """Run a command; bad input (and a file the command did not manage to read, a database setting that cannot be
-    used) is one line and exit 2."""
-    from sqlalchemy import exc as sa_exc
-
+    """Run a command; bad input (and a file the command did not manage to read) is one line and exit 2."""
     try:
         return int(command() or 0)
     except InputError as exc:
         message = str(exc)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
-        message = f"DATABASE_URL: không dùng được ({str(exc).splitlines()[0]})"
-    except sa_exc.OperationalError as exc:
-        if exc.statement:  # failed while running a statement, not while connecting: not a setting's fault
-            raise
-        message = f"DATABASE_URL: không kết nối được cơ sở dữ liệu ({str(exc.orig).strip().splitlines()[0]})"
     except OSError as exc:
         if exc.filename is None:
             raise

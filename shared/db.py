@@ -87,34 +87,56 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> E
     )
 
 
-def database_missing(config: Mapping[str, Any], service: str) -> str | None:
+def database_missing(config: Mapping[str, Any], service: str, table: str) -> str | None:
     """Why the service's database is not there (None: it is), found without creating anything — opening one
     creates the SQLite file or the PostgreSQL schema and migrates it, so an operator tool pointed at a mistyped
-    setting would report on an empty database made for the occasion. The answer names the setting to check."""
+    setting would report on an empty database made for the occasion. ``table`` is one only this service has (the
+    services' Alembic revision ids overlap, so another service's database has an ``alembic_version`` too). The
+    answer names the setting to check."""
     url = service_url(config, service)
-    parsed = sa.engine.make_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+        parsed.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        return f"DATABASE_URL: không dùng được ({_first_line(exc)})"  # not the URL itself: it may hold a password
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
         if not parsed.database or parsed.database == ":memory:" or not path.is_file():
-            return f"DATABASE_URL: không có tệp cơ sở dữ liệu '{parsed.database or ''}' của dịch vụ {service}"
-        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as connection:
-            found = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone()
-        return None if found else f"DATABASE_URL: tệp '{parsed.database}' không phải cơ sở dữ liệu dịch vụ {service}"
+            return f"DATABASE_URL: tệp cơ sở dữ liệu '{parsed.database or ''}' của dịch vụ {service} không tồn tại"
+        try:
+            with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as connection:
+                found = connection.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        except sqlite3.Error as exc:
+            return f"DATABASE_URL: không đọc được tệp '{parsed.database}' như cơ sở dữ liệu SQLite ({_first_line(exc)})"
+        if found:
+            return None
+        return f"DATABASE_URL: tệp '{parsed.database}' không phải cơ sở dữ liệu của dịch vụ {service}"
     schema = service_schema(config, service)
     engine = make_engine(url)  # no schema: nothing created
     try:
         with engine.connect() as connection:
-            found = connection.execute(sa.text("SELECT to_regclass(:t)"),
-                                       {"t": f'"{schema}".alembic_version' if schema else "alembic_version"}).scalar()
+            found = connection.execute(
+                sa.text("SELECT 1 FROM pg_tables WHERE tablename = :t AND schemaname = coalesce(:s, current_schema())"),
+                {"t": table, "s": schema.lower() or None}).first()  # search_path folds an unquoted name to lower case
+    except sa.exc.OperationalError as exc:
+        return f"DATABASE_URL: không kết nối được cơ sở dữ liệu ({_first_line(exc.orig)})"
+    except sa.exc.DBAPIError as exc:
+        return f"DATABASE_SCHEMA: không đọc được lược đồ '{schema}' ({_first_line(exc.orig)})"
     finally:
         engine.dispose()
     if found:
         return None
     where = f"{parsed.host or ''}/{parsed.database or ''}"
     if schema:
-        return f"DATABASE_SCHEMA: lược đồ '{schema}' trong {where} không có (hoặc chưa có bảng của dịch vụ {service})"
+        return (f"DATABASE_SCHEMA: lược đồ '{schema}' trong {where} không tồn tại hoặc không có bảng của dịch vụ "
+                f"{service}")
     return f"DATABASE_URL: cơ sở dữ liệu {where} không có bảng của dịch vụ {service}"
+
+
+def _first_line(exc: BaseException | None) -> str:
+    lines = str(exc or "").strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def migrate(engine: Engine, service: str, revision: str = "head") -> None:

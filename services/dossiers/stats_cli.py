@@ -16,13 +16,17 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 SERVICE = "dossiers"
+GRANULARITY_VI = {"date": "ngày", "minute": "phút"}
 
 
 def verify(config: Mapping[str, Any], periods: list[str] | None = None, now: dt.datetime | None = None,
            out: Any = None) -> int:
     """Print the differences (none: a one-line summary) to ``out`` (None: the stdout of the moment, not the one
     bound at import); returns how many there are (counters never built: one line saying so, and 1)."""
+    import sqlalchemy as sa
+
     from services.dossiers import stats_verify
+    from services.dossiers.models import Dossier
     from services.dossiers.rules import rules_from_config
     from shared.clock import utcnow
 
@@ -31,16 +35,17 @@ def verify(config: Mapping[str, Any], periods: list[str] | None = None, now: dt.
     with _tables(config) as session:
         made_for = stats_verify.made_for(session)
         if made_for != granularity:
-            built = f"được dựng cho mức chi tiết {made_for}" if made_for else "chưa được dựng"
-            print(f"Bộ đếm thống kê {built}, cấu hình dùng mức {granularity}: dịch vụ hồ sơ tự dựng lại khi khởi "
-                  "động, hoặc chạy `cchc stats rebuild`.", file=out)
+            built = f"được tính theo {GRANULARITY_VI.get(made_for, made_for)}" if made_for else "chưa được tính"
+            print(f"Bộ đếm thống kê {built}, cấu hình tính theo {GRANULARITY_VI[granularity]}: dịch vụ hồ sơ tự tính "
+                  "lại khi khởi động, hoặc chạy `cchc stats rebuild`.", file=out)
             return 1
         found = stats_verify.differences(session, rules, now or utcnow(), periods)
+        dossiers = session.scalar(sa.select(sa.func.count()).select_from(Dossier))
     for difference in found:
         print(difference, file=out)
     what = f"các kỳ {', '.join(periods)}" if periods else "mọi kỳ có dữ liệu"
-    print(f"{len(found)} chênh lệch giữa bộ đếm thống kê và phép tính lại toàn bộ ({what}, mức chi tiết "
-          f"{granularity})", file=out)
+    print(f"{len(found)} chênh lệch giữa bộ đếm thống kê và phép tính lại toàn bộ ({what}, {dossiers:,} hồ sơ, "
+          f"tính theo {GRANULARITY_VI[granularity]})", file=out)
     return len(found)
 
 
@@ -51,7 +56,8 @@ def rebuild(config: Mapping[str, Any], out: Any = None) -> int:
     rules = rules_from_config(config)
     with _tables(config) as session:
         keys = stats_verify.rebuild(session, rules.granularity)
-    print(f"Đã dựng lại bộ đếm thống kê: {keys} ngày-đơn vị (mức chi tiết {rules.granularity.value})", file=out)
+    print(f"Đã tính lại bộ đếm thống kê: {keys:,} cặp đơn vị–ngày "
+          f"(tính theo {GRANULARITY_VI[rules.granularity.value]})", file=out)
     return keys
 
 
@@ -61,9 +67,9 @@ def _tables(config: Mapping[str, Any]) -> Iterator[Any]:
     from cchc.inputs import InputError
     from shared.db import database_missing, tool_transaction
 
-    missing = database_missing(config, SERVICE)
+    missing = database_missing(config, SERVICE, "dossiers")
     if missing:
-        raise InputError(f"{missing}; không tạo gì mới — kiểm tra cấu hình")
+        raise InputError(f"{missing}; không tạo mới gì — kiểm tra cấu hình")
     with tool_transaction(config, SERVICE) as session:
         yield session
 

@@ -45,7 +45,8 @@ def test_verify_and_rebuild_from_the_command_line(tmp_path, capsys):
         ingest_batch(session, [parse_event(e) for e in events], rules_from_config(config), NOW)
 
     assert main(["--config", str(config_file), "stats", "verify", "--now", NOW.isoformat()]) == 0
-    assert "0 chênh lệch" in capsys.readouterr().out
+    assert "0 chênh lệch giữa bộ đếm thống kê và phép tính lại toàn bộ (mọi kỳ có dữ liệu, 3 hồ sơ, tính theo ngày)" \
+        in capsys.readouterr().out
 
     with db.transaction() as session:
         session.execute(sa.update(StatsDay).where(StatsDay.unit_code == "D228", StatsDay.day == RECEIVED.date())
@@ -73,7 +74,7 @@ def test_a_sqlite_file_that_does_not_exist_is_refused_and_not_created(tmp_path, 
     for action in ("verify", "rebuild"):
         assert main(["--config", config_file, "stats", action]) == 2
         err = capsys.readouterr().err
-        assert "DATABASE_URL" in err and "không có" in err and "Traceback" not in err, err
+        assert "DATABASE_URL" in err and "không tồn tại" in err and "Traceback" not in err, err
     assert not target.exists() and not target.parent.exists()
 
 
@@ -104,7 +105,7 @@ def test_counters_never_built_are_named_not_listed_as_differences(tmp_path, caps
     db.engine.dispose()
     assert main(["--config", config_file, "stats", "verify", "--now", NOW.isoformat()]) == 1
     out = capsys.readouterr().out
-    assert "chưa được dựng" in out and "cchc stats rebuild" in out and "kept" not in out, out
+    assert "chưa được tính" in out and "cchc stats rebuild" in out and "kept" not in out, out
     assert main(["--config", config_file, "stats", "rebuild"]) == 0
     assert main(["--config", config_file, "stats", "verify", "--now", NOW.isoformat()]) == 0
 
@@ -115,3 +116,25 @@ def test_a_database_url_that_cannot_be_used_is_one_line_naming_it(tmp_path, caps
         assert main(["--config", config_file, "stats", "verify"]) == 2, url
         err = capsys.readouterr().err
         assert "DATABASE_URL" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (url, err)
+
+
+def test_another_services_database_is_refused_and_left_as_it_was(tmp_path, capsys):
+    """The services' Alembic revision ids overlap: scoring's database has an ``alembic_version`` too, and the tool
+    migrated the dossiers' tables into it before failing."""
+    config_file = _config_file(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/<service>.db")
+    open_database(load_config(config_file), "scoring").engine.dispose()
+    scoring = tmp_path / "scoring.db"
+    before = scoring.read_bytes()
+    other = _config_file(tmp_path, DATABASE_URL=f"sqlite:///{scoring}")
+    assert main(["--config", other, "stats", "rebuild"]) == 2
+    err = capsys.readouterr().err
+    assert "không phải cơ sở dữ liệu của dịch vụ dossiers" in err and "Traceback" not in err, err
+    assert scoring.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path, capsys):
+    junk = tmp_path / "dossiers.db"
+    junk.write_text("không phải SQLite")
+    assert main(["--config", _config_file(tmp_path, DATABASE_URL=f"sqlite:///{junk}"), "stats", "verify"]) == 2
+    err = capsys.readouterr().err
+    assert "SQLite" in err and "Traceback" not in err, err
